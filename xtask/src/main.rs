@@ -1,1 +1,243 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust so it runs anywhere
+//! cargo does.
+//!
+//! Tasks: `ci` (everything CI runs), `lint`, `loom`, `asan`, `fuzz`,
+//! `bench`. Run `cargo xtask help` for the flags.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const HELP: &str = "\
+cargo xtask <task> [args]
+
+tasks:
+  ci                    fmt check, clippy -D warnings, all tests and doctests,
+                        loom models, the AddressSanitizer run, benches once in
+                        test mode, fuzz targets built and run briefly
+  lint                  fmt check and clippy -D warnings
+  loom [FILTER]         the loom models (release, debug assertions, --cfg loom)
+  asan                  memview-core's tests under AddressSanitizer (nightly)
+  fuzz [TARGET] [--seconds N]
+                        run fuzz targets (default: all, 60 s each)
+  bench [ARGS]          criterion benches (ARGS go to criterion)
+";
+
+/// Fuzz targets, all run by `fuzz` and briefly by `ci`.
+const FUZZ_TARGETS: &[&str] = &["format_parse", "format_ast_roundtrip"];
+
+fn main() -> Result<()> {
+    let mut args = env::args().skip(1);
+    let task = args.next().unwrap_or_else(|| "help".to_owned());
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "ci" => ci(),
+        "lint" => lint(),
+        "loom" => loom(rest.first().map(String::as_str)),
+        "asan" => asan(),
+        "fuzz" => {
+            let (target, secs) = fuzz_args(&rest)?;
+            fuzz(target.as_deref(), secs.unwrap_or(60))
+        }
+        "bench" => bench(&rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n\n{HELP}"),
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(project_root());
+    c
+}
+
+/// `cargo +nightly`, through rustup rather than `$CARGO` (which is stable).
+fn cargo_nightly() -> Command {
+    let mut c = Command::new("cargo");
+    c.arg("+nightly").current_dir(project_root());
+    // The stable toolchain's variables must not leak into the nightly run.
+    c.env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("CARGO");
+    c
+}
+
+fn run(mut c: Command) -> Result<()> {
+    let shown = format!("{c:?}");
+    eprintln!("$ {shown}");
+    let status = c
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn step(name: &str) {
+    eprintln!("\n==== xtask: {name} ====");
+}
+
+fn in_ci() -> bool {
+    env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+fn lint() -> Result<()> {
+    step("cargo fmt --check");
+    let mut c = cargo();
+    c.args(["fmt", "--all", "--", "--check"]);
+    run(c)?;
+    step("clippy -D warnings");
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c)
+}
+
+fn ci() -> Result<()> {
+    lint()?;
+    step("tests and doctests");
+    let mut c = cargo();
+    c.args(["test", "--workspace"]);
+    run(c)?;
+    loom(None)?;
+    asan()?;
+    step("benches, once each in test mode");
+    let mut c = cargo();
+    c.args(["bench", "--workspace", "--", "--test"]);
+    run(c)?;
+    fuzz(None, 10)?;
+    eprintln!("\nxtask ci: all steps passed");
+    Ok(())
+}
+
+/// Crates that have loom models.
+const LOOM_CRATES: &[&str] = &[];
+
+fn loom(filter: Option<&str>) -> Result<()> {
+    step("loom models");
+    if LOOM_CRATES.is_empty() {
+        eprintln!("no crate has loom models yet");
+        return Ok(());
+    }
+    for krate in LOOM_CRATES {
+        let mut c = cargo();
+        c.args(["test", "--release", "-p", krate, "--lib", "--target-dir"])
+            .arg(project_root().join("target/loom"))
+            .env("RUSTFLAGS", "--cfg loom -C debug-assertions")
+            .env(
+                "LOOM_MAX_PREEMPTIONS",
+                env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".into()),
+            );
+        c.arg("--").arg(filter.unwrap_or("loom"));
+        run(c)?;
+    }
+    Ok(())
+}
+
+/// Crates whose tests run under AddressSanitizer (the ones with `unsafe`).
+const ASAN_CRATES: &[&str] = &[];
+
+fn asan() -> Result<()> {
+    step("AddressSanitizer");
+    if ASAN_CRATES.is_empty() {
+        eprintln!("no crate has unsafe code yet");
+        return Ok(());
+    }
+    for krate in ASAN_CRATES {
+        let mut c = cargo_nightly();
+        c.args(["test", "-p", krate, "--lib", "--tests"])
+            .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir"])
+            .arg(project_root().join("target/asan"))
+            .env("RUSTFLAGS", "-Zsanitizer=address")
+            .env("RUSTDOCFLAGS", "-Zsanitizer=address")
+            .env("ASAN_OPTIONS", "detect_leaks=1");
+        run(c)?;
+    }
+    Ok(())
+}
+
+fn fuzz_args(rest: &[String]) -> Result<(Option<String>, Option<u64>)> {
+    let mut target = None;
+    let mut secs = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--seconds" {
+            let v = it.next().context("--seconds needs a value")?;
+            secs = Some(v.parse().context("--seconds takes whole seconds")?);
+        } else if FUZZ_TARGETS.contains(&a.as_str()) {
+            target = Some(a.clone());
+        } else {
+            bail!("unknown fuzz target or flag {a:?}; targets: {FUZZ_TARGETS:?}");
+        }
+    }
+    Ok((target, secs))
+}
+
+fn has_cargo_fuzz() -> bool {
+    Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn fuzz(target: Option<&str>, seconds: u64) -> Result<()> {
+    step("fuzz targets");
+    if !has_cargo_fuzz() {
+        if in_ci() {
+            bail!("cargo-fuzz is not installed (cargo install cargo-fuzz); CI must run the fuzz targets");
+        }
+        eprintln!(
+            "\n*** SKIPPING fuzz: cargo-fuzz is not installed (cargo install cargo-fuzz) ***\n"
+        );
+        return Ok(());
+    }
+    let targets: Vec<&str> = match target {
+        Some(t) => vec![t],
+        None => FUZZ_TARGETS.to_vec(),
+    };
+    let fuzz_dir = project_root().join("fuzz");
+    let mut c = cargo_nightly();
+    c.current_dir(&fuzz_dir).args(["fuzz", "build"]);
+    run(c)?;
+    for t in targets {
+        let corpus = fuzz_dir.join("corpus").join(t);
+        std::fs::create_dir_all(&corpus)?;
+        let mut c = cargo_nightly();
+        c.current_dir(&fuzz_dir)
+            .args(["fuzz", "run", t])
+            .arg(&corpus)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-print_final_stats=1");
+        run(c)?;
+    }
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    step("criterion benches");
+    let mut c = cargo();
+    c.args(["bench", "--workspace", "--"]).args(args);
+    run(c)
+}

@@ -255,7 +255,8 @@ pub(crate) fn collect_fields(
             spec: crate::ast_display(&[Item::Field(spec_field)]),
             name: field.name.clone(),
         });
-        if let Kind::Struct(inner_items) = &field.kind {
+        // A zero-count struct has no instance whose members could be listed.
+        if let (Kind::Struct(inner_items), true) = (&field.kind, units.n > 0) {
             collect_fields(inner_items, depth + 1, base + offset, out);
         }
     }

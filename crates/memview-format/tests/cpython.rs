@@ -114,13 +114,15 @@ fn generate() -> Vec<String> {
     for _ in 0..12_000 {
         let mut s = String::new();
         if rng.below(3) == 0 {
-            s.push_str(*rng.pick(&PREFIXES));
+            let p = PREFIXES[rng.below(PREFIXES.len())];
+            s.push_str(p);
         }
         let len = rng.below(8);
         for _ in 0..len {
             // Mostly valid codes, sometimes anything.
             if rng.below(4) == 0 {
-                s.push_str(*rng.pick(&alphabet));
+                let a = alphabet[rng.below(alphabet.len())];
+                s.push_str(a);
             } else {
                 if rng.below(3) == 0 {
                     s.push_str(&rng.below(20).to_string());

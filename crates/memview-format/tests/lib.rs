@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cpython;
+mod fuzz;
 mod oracle;
 mod pack;
 mod parse;

@@ -57,8 +57,8 @@ proptest! {
                     prop_assert_eq!(row.offset % row.align, 0);
                 }
                 last_end[row.depth] = row.offset + row.size;
-                for d in row.depth + 1..last_end.len() {
-                    last_end[d] = row.offset;
+                for e in &mut last_end[row.depth + 1..] {
+                    *e = row.offset;
                 }
             }
         }
