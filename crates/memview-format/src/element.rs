@@ -181,17 +181,7 @@ pub fn check_match(expected: &Format, found: &Format) -> Result<(), FormatMismat
 /// # Ok::<(), memview_format::ParseError>(())
 /// ```
 pub fn check_element<T: Element>(found: &Format) -> Result<(), FormatMismatch> {
-    if T::CODE.is_byte_code() && T::ORDER == Order::Native {
-        return Ok(());
-    }
-    if found.is_byte_format() {
-        return Ok(());
-    }
-    let ok = found
-        .single()
-        .and_then(|(o, c)| effective(o, c))
-        .is_some_and(|f| effective(T::ORDER, T::CODE) == Some(f));
-    if ok {
+    if element_matches::<T>(found.single(), found.is_byte_format()) {
         Ok(())
     } else {
         Err(FormatMismatch {
@@ -199,4 +189,17 @@ pub fn check_element<T: Element>(found: &Format) -> Result<(), FormatMismatch> {
             found: found.to_string(),
         })
     }
+}
+
+/// The strict matching rule for `T`, given what a format is: its single
+/// code with its order (`None` when it is not one plain code) and whether
+/// it is a byte format. For callers that cache those two facts instead of
+/// keeping a parsed [`Format`].
+pub fn element_matches<T: Element>(single: Option<(Order, Code)>, is_byte_format: bool) -> bool {
+    if (T::CODE.is_byte_code() && T::ORDER == Order::Native) || is_byte_format {
+        return true;
+    }
+    single
+        .and_then(|(o, c)| effective(o, c))
+        .is_some_and(|f| effective(T::ORDER, T::CODE) == Some(f))
 }

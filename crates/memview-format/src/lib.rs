@@ -67,7 +67,9 @@ mod parse;
 use core::fmt;
 
 pub use crate::ast::{Code, CountMeaning, Dialect, Field, Item, Kind, Order};
-pub use crate::element::{check_element, check_match, Be, Element, FormatMismatch, Le};
+pub use crate::element::{
+    check_element, check_match, element_matches, Be, Element, FormatMismatch, Le,
+};
 pub use crate::error::{ErrorKind, ParseError};
 pub use crate::layout::{FieldLayout, Layout};
 pub use crate::pack::{PackError, Value};

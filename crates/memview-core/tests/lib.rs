@@ -1,0 +1,9 @@
+//! The integration tests of memview-core, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cpython;
+mod exports;
+mod numpy;
+mod oracle;
+mod views;

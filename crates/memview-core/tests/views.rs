@@ -1,0 +1,168 @@
+//! Views: construction checks, offsets, rows, typed access, flips.
+
+use memview_core::{MemOrder, Slice, View, ViewError, ViewMut};
+
+#[test]
+fn construction_is_checked() {
+    let d = vec![0u8; 64];
+    assert_eq!(
+        View::from_parts(&d, "B", 0, &[8, 9], &[8, 1]).unwrap_err(),
+        ViewError::OutOfBounds
+    );
+    assert_eq!(
+        View::from_parts(&d, "B", 7, &[8], &[-1]).unwrap().shape(),
+        &[8]
+    );
+    assert_eq!(
+        View::from_parts(&d, "B", 6, &[8], &[-1]).unwrap_err(),
+        ViewError::OutOfBounds
+    );
+    assert_eq!(
+        View::from_parts(&d, "B", 0, &[usize::MAX, 2], &[1, 1]).unwrap_err(),
+        ViewError::Overflow
+    );
+    assert_eq!(
+        View::from_parts(&d, "B", 0, &[2, 2], &[isize::MAX, 1]).unwrap_err(),
+        ViewError::Overflow
+    );
+    assert!(View::from_parts(&d, "B", 100, &[0], &[1]).is_err());
+    assert!(View::from_parts(&d, "B", 64, &[0], &[1]).is_ok());
+    assert!(View::from_parts(&d, "B", 0, &[1; 65], &[1; 65]).is_err());
+    assert!(matches!(
+        View::from_parts(&d, "Qy", 0, &[1], &[1]),
+        Err(ViewError::Format(_))
+    ));
+    // Zero strides (broadcast) are fine read-only.
+    let b = View::from_parts(&d, "i", 0, &[3, 4], &[0, 4]).unwrap();
+    assert!(!b.is_contiguous());
+}
+
+#[test]
+fn empty_slices_still_move_the_offset() {
+    let d: Vec<u8> = (0..12).collect();
+    let v = View::from_bytes(&d);
+    let e = v.slice_axis(0, Slice::range(10, 2)).unwrap();
+    assert_eq!((e.shape(), e.offset()), (&[0][..], 10));
+    let r = v
+        .slice_axis(0, Slice::new(Some(-100), None, Some(-1)))
+        .unwrap();
+    assert_eq!((r.shape(), r.offset()), (&[0][..], -1));
+    assert_eq!(
+        v.slice_axis(0, Slice::new(None, None, Some(0)))
+            .unwrap_err()
+            .to_string(),
+        "slice step cannot be zero"
+    );
+}
+
+#[test]
+fn nd_index_slice_transpose_flip() {
+    let d: Vec<u8> = (0..24).collect();
+    let v = View::from_bytes(&d).cast("B", Some(&[2, 3, 4])).unwrap();
+    let s = v.index(&[1]).unwrap();
+    assert_eq!((s.shape(), s.offset()), (&[3, 4][..], 12));
+    let t = v.transpose();
+    assert_eq!(t.shape(), &[4, 3, 2]);
+    assert_eq!(t.to_bytes(MemOrder::C)[..4], [0, 12, 4, 16]);
+    assert!(t.is_f_contiguous() && !t.is_c_contiguous());
+    assert_eq!(t.to_bytes(MemOrder::A), d);
+    let f = v.flip(2).unwrap();
+    assert_eq!(f.item(&[0, 0, 0]).unwrap(), &[3]);
+    assert_eq!(
+        v.index(&[0, -1, -1]).unwrap().tolist().unwrap(),
+        memview_core::List::Item(memview_format::Value::Int(11))
+    );
+    assert_eq!(
+        v.index(&[2]).unwrap_err().to_string(),
+        "index out of bounds on dimension 1"
+    );
+    assert_eq!(
+        v.index(&[0, 0, 0, 0]).unwrap_err().to_string(),
+        "cannot index 3-dimension view with 4-element tuple"
+    );
+    let p = v.permute(&[2, 0, 1]).unwrap();
+    assert_eq!(p.shape(), &[4, 2, 3]);
+    assert!(v.permute(&[0, 0, 1]).is_err());
+}
+
+#[test]
+fn rows_are_the_contiguous_trailing_block() {
+    let d: Vec<u8> = (0..=255).cycle().take(1920 * 20).collect();
+    let plane = View::from_parts(&d, "B", 0, &[20, 1920], &[1920, 1]).unwrap();
+    let roi = plane
+        .slice(&[Slice::range(3, 8), Slice::range(100, 150)])
+        .unwrap();
+    let rows: Vec<&[u8]> = roi.rows().unwrap().collect();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r.len() == 50));
+    assert_eq!(rows[1][0], d[4 * 1920 + 100]);
+    // A packed 3-D (h, w, c) view merges w and c into one row.
+    let rgb = View::from_parts(&d, "B", 0, &[10, 640, 3], &[2048, 3, 1]).unwrap();
+    assert_eq!(rgb.rows().unwrap().next().unwrap().len(), 1920);
+    // Rows that follow each other merge too: a contiguous view is one row.
+    let tight = View::from_parts(&d, "B", 0, &[10, 640, 3], &[1920, 3, 1]).unwrap();
+    assert_eq!(tight.rows().unwrap().len(), 1);
+    let whole = View::from_bytes(&d);
+    assert_eq!(whole.rows().unwrap().count(), 1);
+    assert!(plane.transpose().rows().is_err());
+}
+
+#[test]
+fn typed_access_is_strict() {
+    let d: Vec<f32> = (0..16).map(|i| i as f32).collect();
+    let bytes: Vec<u8> = d.iter().flat_map(|x| x.to_ne_bytes()).collect();
+    let v = View::from_bytes(&bytes).cast("f", Some(&[4, 4])).unwrap();
+    assert!(matches!(v.as_slice::<i32>(), Err(ViewError::Mismatch(_))));
+    let col = v.slice_axis(1, Slice::range(1, 2)).unwrap();
+    assert_eq!(col.get::<f32>(&[2, 0]).unwrap(), 9.0);
+    assert!(col.as_slice::<f32>().is_err());
+    assert_eq!(v.as_slice::<u8>().unwrap().len(), 64);
+    let left = v.slice_axis(1, Slice::range(0, 3)).unwrap();
+    let rows: Vec<&[f32]> = match left.rows_as::<f32>() {
+        Ok(r) => r.collect(),
+        // The Vec<u8> may not be 4-aligned; then the error is the answer.
+        Err(e) => {
+            assert!(matches!(e, ViewError::Misaligned { .. }));
+            return;
+        }
+    };
+    assert_eq!(rows[3], &[12.0, 13.0, 14.0]);
+}
+
+#[test]
+fn view_mut_writes_through_and_copies() {
+    let mut d = vec![0u8; 24];
+    let mut m = ViewMut::from_parts(&mut d, "h", 0, &[3, 4], &[8, 2]).unwrap();
+    m.set::<i16>(&[1, 2], -2).unwrap();
+    for r in m.rows_mut().unwrap() {
+        r[0] = 9;
+    }
+    let src: Vec<u8> = (100..124).collect();
+    let sv = View::from_bytes(&src).cast("h", Some(&[3, 4])).unwrap();
+    let back = m.as_view().to_bytes(MemOrder::C);
+    assert_eq!(back[0], 9);
+    assert_eq!(&back[12..14], &(-2i16).to_ne_bytes());
+    m.copy_from(&sv).unwrap();
+    assert_eq!(d, src);
+}
+
+#[test]
+fn equality_follows_memoryview() {
+    let a: Vec<u8> = vec![1, 2, 3, 255];
+    let va = View::from_bytes(&a);
+    let c = va.cast("c", None).unwrap();
+    let b = va.cast("b", None).unwrap();
+    assert!(va == va.clone());
+    assert!(va != c, "'B' never equals 'c'");
+    assert!(va != b, "255 is not -1");
+    let nan = f64::NAN.to_ne_bytes();
+    let vn = View::from_bytes(&nan).cast("d", None).unwrap();
+    assert!(vn != vn.clone(), "NaN is never equal");
+    let e1 = View::from_parts(&a, "B", 0, &[0, 3], &[3, 1]).unwrap();
+    let e2 = View::from_parts(&a, "B", 0, &[0, 5], &[5, 1]).unwrap();
+    assert!(e1 == e2, "shapes equal up to the first zero");
+    let t = View::from_parts(&a, "T{BB}", 0, &[2], &[2]).unwrap();
+    assert!(t != t.clone(), "a format struct rejects is never equal");
+    assert_eq!(va.hex_sep(Some(':'), 3), "01:0203ff");
+    assert_eq!(va.hex_sep(Some(':'), -3), "010203:ff");
+}
