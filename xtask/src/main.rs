@@ -132,7 +132,7 @@ fn ci() -> Result<()> {
 }
 
 /// Crates that have loom models.
-const LOOM_CRATES: &[&str] = &[];
+const LOOM_CRATES: &[&str] = &["memview-core"];
 
 fn loom(filter: Option<&str>) -> Result<()> {
     step("loom models");
@@ -156,7 +156,7 @@ fn loom(filter: Option<&str>) -> Result<()> {
 }
 
 /// Crates whose tests run under AddressSanitizer (the ones with `unsafe`).
-const ASAN_CRATES: &[&str] = &[];
+const ASAN_CRATES: &[&str] = &["memview-core"];
 
 fn asan() -> Result<()> {
     step("AddressSanitizer");

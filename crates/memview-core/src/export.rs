@@ -41,7 +41,9 @@ impl fmt::Display for BufferError {
                 "buffer is exported mutably ({writers} mutable view{}): no other view may be taken",
                 if *writers == 1 { "" } else { "s" }
             ),
-            BufferError::NotWritable => f.write_str("memoryview: underlying buffer is not writable"),
+            BufferError::NotWritable => {
+                f.write_str("memoryview: underlying buffer is not writable")
+            }
         }
     }
 }

@@ -112,7 +112,9 @@ fn py_eq(a: &Value, b: &Value) -> bool {
         (Value::Int(x), Value::Bool(y)) | (Value::Bool(y), Value::Int(x)) => *x == i128::from(*y),
         (Value::Int(i), other) | (other, Value::Int(i)) => {
             // int == float compares exactly in Python.
-            num(other).is_some_and(|f| f.fract() == 0.0 && f.is_finite() && (f as i128) == *i && (*i as f64) == f)
+            num(other).is_some_and(|f| {
+                f.fract() == 0.0 && f.is_finite() && (f as i128) == *i && (*i as f64) == f
+            })
         }
         _ => match (num(a), num(b)) {
             (Some(x), Some(y)) => x == y,
@@ -151,19 +153,29 @@ impl PartialEq for View<'_> {
         ) else {
             return false;
         };
-        self.items().zip(other.items()).all(|(x, y)| match (pa.unpack(x), pb.unpack(y)) {
-            (Ok(xs), Ok(ys)) => xs.len() == ys.len() && xs.iter().zip(&ys).all(|(p, q)| py_eq(p, q)),
-            _ => false,
-        })
+        self.items()
+            .zip(other.items())
+            .all(|(x, y)| match (pa.unpack(x), pb.unpack(y)) {
+                (Ok(xs), Ok(ys)) => {
+                    xs.len() == ys.len() && xs.iter().zip(&ys).all(|(p, q)| py_eq(p, q))
+                }
+                _ => false,
+            })
     }
 }
 
 fn native_eq(code: Code, a: &View<'_>, b: &View<'_>) -> bool {
     let pairs = a.items().zip(b.items());
     match code {
-        Code::F32 => pairs.map(|(x, y)| (f32_of(x), f32_of(y))).all(|(x, y)| x == y),
-        Code::F64 => pairs.map(|(x, y)| (f64_of(x), f64_of(y))).all(|(x, y)| x == y),
-        Code::Bool => pairs.map(|(x, y)| (x[0] != 0, y[0] != 0)).all(|(x, y)| x == y),
+        Code::F32 => pairs
+            .map(|(x, y)| (f32_of(x), f32_of(y)))
+            .all(|(x, y)| x == y),
+        Code::F64 => pairs
+            .map(|(x, y)| (f64_of(x), f64_of(y)))
+            .all(|(x, y)| x == y),
+        Code::Bool => pairs
+            .map(|(x, y)| (x[0] != 0, y[0] != 0))
+            .all(|(x, y)| x == y),
         _ => pairs.map(|(x, y)| x == y).all(|e| e),
     }
 }

@@ -169,7 +169,9 @@ impl Slice {
         };
         let start = adjust(self.start.unwrap_or(dstart));
         let stop = adjust(self.stop.unwrap_or(dstop));
-        let n = if step < 0 {
+        let n = if step == 1 {
+            (stop - start).max(0)
+        } else if step < 0 {
             if stop < start {
                 (start - stop - 1) / (-step) + 1
             } else {
@@ -196,7 +198,7 @@ pub enum MemOrder {
 }
 
 /// Shape, strides, offset and format over some memory.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Raw {
     /// Start of the buffer the view lies in.
     pub base: *mut u8,
@@ -208,6 +210,23 @@ pub(crate) struct Raw {
     pub strides: Strides,
     pub itemsize: usize,
     pub format: ItemFormat,
+}
+
+impl Clone for Raw {
+    // By hand: `SmallVec::from_slice` copies inline arrays with a memcpy,
+    // where the derived clone goes item by item. Views are cloned on every
+    // slice, so this is on the ROI hot path.
+    fn clone(&self) -> Raw {
+        Raw {
+            base: self.base,
+            buf_len: self.buf_len,
+            offset: self.offset,
+            shape: Dims::from_slice(&self.shape),
+            strides: Strides::from_slice(&self.strides),
+            itemsize: self.itemsize,
+            format: self.format.clone(),
+        }
+    }
 }
 
 /// Checks that every item of a layout lies inside `buf_len` bytes, with
@@ -390,7 +409,10 @@ impl Raw {
             return Err(ViewError::ZeroDimIndex);
         }
         let ndim = self.ndim();
-        let d = *self.shape.get(axis).ok_or(ViewError::BadAxis { axis, ndim })?;
+        let d = *self
+            .shape
+            .get(axis)
+            .ok_or(ViewError::BadAxis { axis, ndim })?;
         let (start, step, n) = s.indices(d)?;
         let stride = self.strides[axis];
         // The offset moves even when the result is empty, as in CPython.
@@ -573,6 +595,10 @@ impl Iterator for OffsetWalker {
         let cur = self.next;
         if self.remaining > 0 {
             let k = self.shape.len();
+            if k == 1 {
+                self.next += self.strides[0];
+                return Some(cur);
+            }
             for step in 0..k {
                 let ax = if self.c_order { k - 1 - step } else { step };
                 self.idx[ax] += 1;

@@ -193,7 +193,10 @@ impl<'a> View<'a> {
         }
     }
 
-    fn map(&self, f: impl FnOnce(&mut Raw) -> Result<(), ViewError>) -> Result<View<'a>, ViewError> {
+    fn map(
+        &self,
+        f: impl FnOnce(&mut Raw) -> Result<(), ViewError>,
+    ) -> Result<View<'a>, ViewError> {
         let mut raw = self.raw.clone();
         f(&mut raw)?;
         Ok(self.derive(raw))
@@ -251,7 +254,11 @@ impl<'a> View<'a> {
     /// `len()`: the extent of the first axis (an error for 0-d views, as in
     /// CPython 3.12).
     pub fn len(&self) -> Result<usize, ViewError> {
-        self.raw.shape.first().copied().ok_or(ViewError::ZeroDimLength)
+        self.raw
+            .shape
+            .first()
+            .copied()
+            .ok_or(ViewError::ZeroDimLength)
     }
 
     /// Whether the view holds no items.
@@ -448,6 +455,18 @@ impl<'a> View<'a> {
             out.copy_from_slice(unsafe { mem::bytes(&self.raw, self.raw.offset, out.len()) });
             return;
         }
+        if c_order && self.raw.ndim() == 2 && self.raw.strides[1] == self.raw.itemsize as isize {
+            // The common ROI case, without the general walker.
+            let n = self.raw.shape[1] * self.raw.itemsize;
+            let (mut off, step) = (self.raw.offset, self.raw.strides[0]);
+            for dst in out.chunks_exact_mut(n) {
+                // SAFETY: row `y` of a validated 2-D layout whose last axis
+                // is contiguous: `n` bytes at `offset + y * stride0`.
+                dst.copy_from_slice(unsafe { mem::bytes(&self.raw, off, n) });
+                off += step;
+            }
+            return;
+        }
         if c_order {
             if let Ok(rows) = self.rows() {
                 let n = rows.len;
@@ -458,7 +477,11 @@ impl<'a> View<'a> {
             }
         }
         let isz = self.raw.itemsize;
-        let items = if c_order { self.items() } else { self.items_f() };
+        let items = if c_order {
+            self.items()
+        } else {
+            self.items_f()
+        };
         for (dst, item) in out.chunks_exact_mut(isz).zip(items) {
             dst.copy_from_slice(item);
         }
@@ -578,7 +601,10 @@ impl<'v, T: Element> Iterator for TypedRows<'v, T> {
         // SAFETY: every row start was checked aligned for T, its length a
         // multiple of size_of::<T>() and the format T's, in `rows_as`.
         Some(unsafe {
-            core::slice::from_raw_parts(row.as_ptr().cast::<T>(), row.len() / core::mem::size_of::<T>())
+            core::slice::from_raw_parts(
+                row.as_ptr().cast::<T>(),
+                row.len() / core::mem::size_of::<T>(),
+            )
         })
     }
 
@@ -628,7 +654,11 @@ impl Region {
     /// Whether two regions share a cell.
     pub fn overlaps(&self, o: &Region) -> bool {
         let empty = self.w == 0 || self.h == 0 || o.w == 0 || o.h == 0;
-        !empty && self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
+        !empty
+            && self.x < o.x + o.w
+            && o.x < self.x + self.w
+            && self.y < o.y + o.h
+            && o.y < self.y + self.h
     }
 }
 
@@ -679,7 +709,10 @@ impl<'a> ViewMut<'a> {
         Ok(self)
     }
 
-    fn map(mut self, f: impl FnOnce(&mut Raw) -> Result<(), ViewError>) -> Result<ViewMut<'a>, ViewError> {
+    fn map(
+        mut self,
+        f: impl FnOnce(&mut Raw) -> Result<(), ViewError>,
+    ) -> Result<ViewMut<'a>, ViewError> {
         f(&mut self.raw)?;
         Ok(self)
     }
@@ -831,7 +864,11 @@ impl<'a> ViewMut<'a> {
     /// Copies `src`'s items in: memoryview slice assignment's rule (same
     /// format ignoring a leading `@`, same itemsize, same shape).
     pub fn copy_from(&mut self, src: &View<'_>) -> Result<(), ViewError> {
-        let strip = |s: &str| s.strip_prefix('@').map(str::to_owned).unwrap_or_else(|| s.to_owned());
+        let strip = |s: &str| {
+            s.strip_prefix('@')
+                .map(str::to_owned)
+                .unwrap_or_else(|| s.to_owned())
+        };
         if strip(src.format()) != strip(self.raw.format.as_str())
             || src.itemsize() != self.raw.itemsize
             || src.shape() != self.raw.shape.as_slice()
@@ -841,7 +878,9 @@ impl<'a> ViewMut<'a> {
         // Gather first: the source may overlap this view's bytes.
         let data = src.to_bytes(MemOrder::C);
         let isz = self.raw.itemsize;
-        for (off, chunk) in OffsetWalker::new(&self.raw, self.raw.ndim(), true).zip(data.chunks_exact(isz)) {
+        for (off, chunk) in
+            OffsetWalker::new(&self.raw, self.raw.ndim(), true).zip(data.chunks_exact(isz))
+        {
             // SAFETY: an item of our layout, exclusively ours.
             unsafe { mem::bytes_mut(&self.raw, off, isz) }.copy_from_slice(chunk);
         }
@@ -859,7 +898,11 @@ impl<'a> ViewMut<'a> {
 
     /// [`ViewMut::split_regions`] into a caller's vector (cleared first),
     /// so a per-frame caller can reuse its allocation.
-    pub fn split_regions_into(self, regions: &[Region], out: &mut Vec<ViewMut<'a>>) -> Result<(), ViewError> {
+    pub fn split_regions_into(
+        self,
+        regions: &[Region],
+        out: &mut Vec<ViewMut<'a>>,
+    ) -> Result<(), ViewError> {
         out.clear();
         if self.raw.ndim() < 2 {
             return Err(ViewError::BadAxis {
@@ -869,7 +912,8 @@ impl<'a> ViewMut<'a> {
         }
         let (h, w) = (self.raw.shape[0], self.raw.shape[1]);
         for (i, r) in regions.iter().enumerate() {
-            let fits = r.x.checked_add(r.w).is_some_and(|e| e <= w) && r.y.checked_add(r.h).is_some_and(|e| e <= h);
+            let fits = r.x.checked_add(r.w).is_some_and(|e| e <= w)
+                && r.y.checked_add(r.h).is_some_and(|e| e <= h);
             if !fits {
                 return Err(ViewError::RegionOutOfBounds { index: i });
             }

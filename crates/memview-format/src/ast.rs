@@ -237,7 +237,35 @@ impl Code {
     }
 
     pub(crate) fn from_byte(b: u8) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_byte() == b)
+        Some(match b {
+            b'x' => Code::Pad,
+            b'c' => Code::Char,
+            b'b' => Code::I8,
+            b'B' => Code::U8,
+            b'?' => Code::Bool,
+            b'h' => Code::I16,
+            b'H' => Code::U16,
+            b'i' => Code::Int,
+            b'I' => Code::UInt,
+            b'l' => Code::Long,
+            b'L' => Code::ULong,
+            b'q' => Code::I64,
+            b'Q' => Code::U64,
+            b'n' => Code::ISize,
+            b'N' => Code::USize,
+            b'e' => Code::F16,
+            b'f' => Code::F32,
+            b'd' => Code::F64,
+            b's' => Code::Str,
+            b'p' => Code::Pascal,
+            b'P' => Code::VoidPtr,
+            b'g' => Code::LongDouble,
+            b'O' => Code::Object,
+            b'u' => Code::Ucs2,
+            b'w' => Code::Ucs4,
+            b't' => Code::Bits,
+            _ => return None,
+        })
     }
 
     /// Whether CPython 3.11's `struct` module knows this code.
