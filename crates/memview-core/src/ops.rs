@@ -165,7 +165,7 @@ impl PartialEq for View<'_> {
 }
 
 fn native_eq(code: Code, a: &View<'_>, b: &View<'_>) -> bool {
-    let pairs = a.items().zip(b.items());
+    let mut pairs = a.items().zip(b.items());
     match code {
         Code::F32 => pairs
             .map(|(x, y)| (f32_of(x), f32_of(y)))
@@ -176,7 +176,7 @@ fn native_eq(code: Code, a: &View<'_>, b: &View<'_>) -> bool {
         Code::Bool => pairs
             .map(|(x, y)| (x[0] != 0, y[0] != 0))
             .all(|(x, y)| x == y),
-        _ => pairs.map(|(x, y)| x == y).all(|e| e),
+        _ => pairs.all(|(x, y)| x == y),
     }
 }
 

@@ -302,7 +302,7 @@ pub(crate) fn no_self_overlap(shape: &[usize], strides: &[isize], itemsize: usiz
         if s < span {
             return false;
         }
-        span = s * (d - 1) + span;
+        span += s * (d - 1);
     }
     true
 }
