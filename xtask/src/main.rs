@@ -107,6 +107,7 @@ fn lint() -> Result<()> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
         "--",
         "-D",
         "warnings",
@@ -118,7 +119,7 @@ fn ci() -> Result<()> {
     lint()?;
     step("tests and doctests");
     let mut c = cargo();
-    c.args(["test", "--workspace"]);
+    c.args(["test", "--workspace", "--all-features"]);
     run(c)?;
     loom(None)?;
     asan()?;

@@ -53,8 +53,19 @@ impl ItemFormat {
         let f = Format::parse(text, Dialect::Struct)
             .or_else(|_| Format::parse(text, Dialect::Pep3118))
             .map_err(ViewError::Format)?;
+        // The formats memoryview itself understands are kept as static
+        // text, so casting to them does not allocate.
+        const NATIVE: [&str; 34] = [
+            "c", "b", "B", "?", "h", "H", "i", "I", "l", "L", "q", "Q", "n", "N", "f", "d", "P",
+            "@c", "@b", "@B", "@?", "@h", "@H", "@i", "@I", "@l", "@L", "@q", "@Q", "@n", "@N",
+            "@f", "@d", "@P",
+        ];
+        let text = match NATIVE.iter().find(|&&n| n == text) {
+            Some(&known) => FmtText::Static(known),
+            None => FmtText::Shared(text.into()),
+        };
         Ok(ItemFormat {
-            text: FmtText::Shared(text.into()),
+            text,
             size: f.size(),
             single: f.single(),
             is_byte: f.is_byte_format(),

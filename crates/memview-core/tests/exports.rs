@@ -114,3 +114,28 @@ fn overlapping_or_outside_regions_are_refused() {
     assert!(ViewMut::from_parts(&mut data, "B", 0, &[10, 10], &[5, 1]).is_err());
     assert!(ViewMut::from_parts(&mut data, "B", 0, &[10, 10], &[1, 10]).is_ok());
 }
+
+#[cfg(feature = "mmap")]
+#[test]
+fn memory_maps_export_zero_copy() {
+    use memview_core::ExporterMut;
+    use std::io::Write;
+    let path = std::env::temp_dir().join(format!("memview-mmap-{}.bin", std::process::id()));
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(&(0..64u8).collect::<Vec<_>>()).unwrap();
+    drop(f);
+    let file = std::fs::File::open(&path).unwrap();
+    // SAFETY: the file is private to this test and not modified while mapped.
+    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+    let v = map.export().unwrap().cast("B", Some(&[8, 8])).unwrap();
+    assert_eq!(
+        v.index(&[2, 3]).unwrap().tolist().unwrap(),
+        memview_core::List::Item(memview_format::Value::Int(19))
+    );
+    let mut shared = Shared::from(map);
+    assert_eq!(shared.export_mut().unwrap_err(), BufferError::NotWritable);
+    let sv = shared.export_shared().unwrap();
+    assert_eq!(sv.as_bytes().unwrap()[63], 63);
+    drop(sv);
+    std::fs::remove_file(&path).unwrap();
+}
