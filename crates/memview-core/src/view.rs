@@ -166,9 +166,7 @@ impl<'a> View<'a> {
         shape: &[usize],
         strides: &[isize],
     ) -> Result<View<'a>, ViewError> {
-        let mut v = View::from_bytes(bytes);
-        v.raw = parts(v.raw, format, offset, shape, strides)?;
-        Ok(v)
+        View::from_bytes(bytes).with_parts(format, offset, shape, strides)
     }
 
     /// Re-lays this view's whole buffer out with new parts (checked as

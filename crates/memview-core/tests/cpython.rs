@@ -4,7 +4,7 @@
 use memview_core::{MemOrder, Slice, View, ViewError};
 use serde_json::{json, Value as Json};
 
-use crate::oracle::{run_python, Rng};
+use memview_testkit::{run_python, Rng};
 
 const SCRIPT: &str = r#"
 import json, struct, sys
@@ -196,7 +196,7 @@ fn ours(case: &Json, data: &[u8]) -> Result<Json, ViewError> {
             _ => v = v.cast(op[1].as_str().unwrap(), shape_arg(&op[2]).as_deref())?,
         }
     }
-    let hex = |b: Vec<u8>| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let hex = |b: Vec<u8>| memview_testkit::hex(&b);
     let mut out = json!({
         "shape": v.shape(), "strides": v.strides(), "format": v.format(), "itemsize": v.itemsize(),
         "c": v.is_c_contiguous(), "f": v.is_f_contiguous(), "contig": v.is_contiguous(),
@@ -233,9 +233,9 @@ fn enc(v: &memview_format::Value) -> Json {
         Value::Bool(b) => json!(b),
         Value::Int(i) => json!(*i as i64),
         Value::Float(f) => {
-            json!({"f": f.to_le_bytes().iter().map(|x| format!("{x:02x}")).collect::<String>()})
+            json!({"f": memview_testkit::hex(&f.to_le_bytes())})
         }
-        Value::Bytes(b) => json!({"b": b.iter().map(|x| format!("{x:02x}")).collect::<String>()}),
+        Value::Bytes(b) => json!({"b": memview_testkit::hex(b)}),
     }
 }
 

@@ -5,5 +5,4 @@
 mod cpython;
 mod exports;
 mod numpy;
-mod oracle;
 mod views;

@@ -4,7 +4,7 @@
 
 use memview_format::{Dialect, ErrorKind, Format};
 
-use crate::oracle::{run_python, Rng};
+use memview_testkit::{run_python, Rng};
 
 const STRUCT_CODES: &str = "xcbB?hHiIlLqQnNefdspP";
 const PREFIXES: [&str; 6] = ["", "@", "=", "<", ">", "!"];

@@ -4,7 +4,6 @@
 
 mod cpython;
 mod fuzz;
-mod oracle;
 mod pack;
 mod parse;
 mod prop;

@@ -1,0 +1,98 @@
+//! Test support shared by the memview crates' test suites: running python3
+//! (CPython, NumPy) as an oracle, and a small deterministic generator.
+//!
+//! Only dev-dependencies use this crate. It panics on failures of the test
+//! machinery itself (a python3 that crashes, unreadable output), since the
+//! test that called it must then fail.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Whether the tests run in CI (`CI` set to anything but empty, `0` or
+/// `false`), where every oracle must run.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Says loudly that an oracle is missing and the test is skipping; in CI
+/// it panics instead, since CI must run every oracle.
+pub fn skip(what: &str) {
+    if in_ci() {
+        panic!("{what} is required in CI");
+    }
+    eprintln!("\n*** SKIPPING: {what} is not available; this oracle did not run ***\n");
+}
+
+/// Runs `script` under python3 with `input` on stdin and returns its
+/// stdout, or `None` (after [`skip`]) when python3 cannot be started.
+pub fn run_python(script: &str, input: &str) -> Option<String> {
+    let child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            skip(&format!("python3 ({e})"));
+            return None;
+        }
+    };
+    let mut stdin = child.stdin.take().expect("stdin was piped");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .expect("python3 could not be waited for");
+    writer
+        .join()
+        .expect("the stdin writer panicked")
+        .expect("python3 stopped reading its input");
+    assert!(
+        out.status.success(),
+        "python3 oracle failed: {:?}",
+        out.status
+    );
+    Some(String::from_utf8(out.stdout).expect("python3 wrote non-UTF-8"))
+}
+
+/// Lowercase hex of bytes, as Python's `bytes.hex()`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (0 is replaced by 1).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// A random element of a non-empty slice.
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+}
