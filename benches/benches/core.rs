@@ -28,6 +28,9 @@ fn view(c: &mut Criterion) {
             black_box(roi)
         })
     });
+    g.bench_function("region_200x200", |b| {
+        b.iter(|| black_box(black_box(&p).region(400..600, 800..1000).unwrap()))
+    });
     g.bench_function("roi_200x200_copying_baseline", |b| {
         let mut out = vec![0u8; R * R];
         b.iter(|| {

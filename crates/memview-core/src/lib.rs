@@ -4,7 +4,7 @@
 //! A region of a video frame should be a few integers, never a copy. A
 //! [`View`] is exactly that: a pointer, an offset, a shape, signed byte
 //! strides and an item format, made and sliced in O(1) with no allocation
-//! (up to 4 dimensions inline; 64 at most). Its semantics are CPython's
+//! (up to 3 dimensions inline; 64 at most). Its semantics are CPython's
 //! `memoryview`, error texts included, and go beyond where memoryview stops:
 //! N-d slicing and indexing, transposes and flips, typed row access for
 //! analyzers, and disjoint mutable regions for parallel writers.
@@ -63,6 +63,7 @@ mod error;
 mod export;
 mod ops;
 mod raw;
+mod small;
 mod sync;
 mod view;
 

@@ -13,24 +13,55 @@ use crate::error::ViewError;
 /// The most dimensions a view may have, as in CPython.
 pub const MAX_NDIM: usize = 64;
 
-pub(crate) type Dims = SmallVec<[usize; 4]>;
-pub(crate) type Strides = SmallVec<[isize; 4]>;
+pub(crate) type Dims = crate::small::Small<usize>;
+pub(crate) type Strides = crate::small::Small<isize>;
 
-/// A view's item format: its text as given (`'@B'` stays `'@B'`), and what
-/// was learnt parsing it once.
-#[derive(Clone)]
-pub struct ItemFormat {
-    text: FmtText,
+/// What a view needs to know of its item format, learnt by parsing it once.
+#[derive(Debug)]
+struct FormatInfo {
+    text: std::borrow::Cow<'static, str>,
     size: usize,
     single: Option<(Order, Code)>,
     is_byte: bool,
 }
 
+/// A view's item format: its text as given (`'@B'` stays `'@B'`), and what
+/// was learnt parsing it once.
+///
+/// It is one pointer wide: the formats memoryview itself understands point
+/// into a static table, so views of them never allocate or count
+/// references; any other format is parsed once and shared.
 #[derive(Clone)]
-enum FmtText {
-    Static(&'static str),
-    Shared(std::sync::Arc<str>),
+pub struct ItemFormat(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static FormatInfo),
+    Shared(std::sync::Arc<FormatInfo>),
 }
+
+macro_rules! native_table {
+    ($($text:literal => $code:ident, $size:literal;)*) => {
+        [$(FormatInfo {
+            text: std::borrow::Cow::Borrowed($text),
+            size: $size,
+            single: Some((Order::Native, Code::$code)),
+            is_byte: matches!(Code::$code, Code::U8 | Code::I8 | Code::Char),
+        },)*]
+    };
+}
+
+/// memoryview's native single-code formats, bare and with `@`.
+static NATIVE: [FormatInfo; 34] = native_table! {
+    "B" => U8, 1; "b" => I8, 1; "c" => Char, 1; "?" => Bool, 1;
+    "h" => I16, 2; "H" => U16, 2; "i" => Int, 4; "I" => UInt, 4;
+    "l" => Long, 8; "L" => ULong, 8; "q" => I64, 8; "Q" => U64, 8;
+    "n" => ISize, 8; "N" => USize, 8; "f" => F32, 4; "d" => F64, 8; "P" => VoidPtr, 8;
+    "@B" => U8, 1; "@b" => I8, 1; "@c" => Char, 1; "@?" => Bool, 1;
+    "@h" => I16, 2; "@H" => U16, 2; "@i" => Int, 4; "@I" => UInt, 4;
+    "@l" => Long, 8; "@L" => ULong, 8; "@q" => I64, 8; "@Q" => U64, 8;
+    "@n" => ISize, 8; "@N" => USize, 8; "@f" => F32, 4; "@d" => F64, 8; "@P" => VoidPtr, 8;
+};
 
 impl fmt::Debug for ItemFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,66 +71,50 @@ impl fmt::Debug for ItemFormat {
 
 impl ItemFormat {
     /// `B`: unsigned bytes.
-    pub const BYTES: ItemFormat = ItemFormat {
-        text: FmtText::Static("B"),
-        size: 1,
-        single: Some((Order::Native, Code::U8)),
-        is_byte: true,
-    };
+    pub const BYTES: ItemFormat = ItemFormat(Repr::Static(&NATIVE[0]));
+
+    fn info(&self) -> &FormatInfo {
+        match &self.0 {
+            Repr::Static(i) => i,
+            Repr::Shared(i) => i,
+        }
+    }
 
     /// Parses a struct-dialect format (or, failing that, a PEP 3118 one:
     /// exporters such as ctypes hand out `T{...}`).
     pub fn new(text: &str) -> Result<ItemFormat, ViewError> {
+        if let Some(known) = NATIVE.iter().find(|n| n.text == text) {
+            return Ok(ItemFormat(Repr::Static(known)));
+        }
         let f = Format::parse(text, Dialect::Struct)
             .or_else(|_| Format::parse(text, Dialect::Pep3118))
             .map_err(ViewError::Format)?;
-        // The formats memoryview itself understands are kept as static
-        // text, so casting to them does not allocate.
-        const NATIVE: [&str; 34] = [
-            "c", "b", "B", "?", "h", "H", "i", "I", "l", "L", "q", "Q", "n", "N", "f", "d", "P",
-            "@c", "@b", "@B", "@?", "@h", "@H", "@i", "@I", "@l", "@L", "@q", "@Q", "@n", "@N",
-            "@f", "@d", "@P",
-        ];
-        let text = match NATIVE.iter().find(|&&n| n == text) {
-            Some(&known) => FmtText::Static(known),
-            None => FmtText::Shared(text.into()),
-        };
-        Ok(ItemFormat {
-            text,
+        Ok(ItemFormat(Repr::Shared(std::sync::Arc::new(FormatInfo {
+            text: std::borrow::Cow::Owned(text.to_owned()),
             size: f.size(),
             single: f.single(),
             is_byte: f.is_byte_format(),
-        })
-    }
-
-    /// A format from a `'static` string, kept without allocating.
-    pub fn from_static(text: &'static str) -> Result<ItemFormat, ViewError> {
-        let mut f = ItemFormat::new(text)?;
-        f.text = FmtText::Static(text);
-        Ok(f)
+        }))))
     }
 
     /// The format text, exactly as given.
     pub fn as_str(&self) -> &str {
-        match &self.text {
-            FmtText::Static(s) => s,
-            FmtText::Shared(s) => s,
-        }
+        &self.info().text
     }
 
     /// The size of one item.
     pub fn size(&self) -> usize {
-        self.size
+        self.info().size
     }
 
     /// The single code and its order, if the format is one plain code.
     pub fn single(&self) -> Option<(Order, Code)> {
-        self.single
+        self.info().single
     }
 
     /// Whether the format is `B`, `b` or `c` with at most a leading `@`.
     pub fn is_byte_format(&self) -> bool {
-        self.is_byte
+        self.info().is_byte
     }
 
     /// The code if the format is a native single character with an
@@ -110,7 +125,7 @@ impl ItemFormat {
         if c.len() != 1 {
             return None;
         }
-        self.single.map(|(_, code)| code)
+        self.single().map(|(_, code)| code)
     }
 }
 
@@ -143,6 +158,7 @@ impl Slice {
 
     /// `(start, step, slicelength)` for an axis of `length`, exactly as
     /// `PySlice_Unpack` and `PySlice_AdjustIndices`.
+    #[inline]
     pub fn indices(self, length: usize) -> Result<(isize, isize, usize), ViewError> {
         let len = length as isize;
         let step = self.step.unwrap_or(1);
@@ -209,7 +225,7 @@ pub enum MemOrder {
 }
 
 /// Shape, strides, offset and format over some memory.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Raw {
     /// Start of the buffer the view lies in.
     pub base: *mut u8,
@@ -217,27 +233,9 @@ pub(crate) struct Raw {
     pub buf_len: usize,
     /// Byte offset of item `[0, 0, ...]` from `base` (memoryview's `buf`).
     pub offset: isize,
-    pub shape: Dims,
-    pub strides: Strides,
+    pub axes: crate::small::Axes,
     pub itemsize: usize,
     pub format: ItemFormat,
-}
-
-impl Clone for Raw {
-    // By hand: `SmallVec::from_slice` copies inline arrays with a memcpy,
-    // where the derived clone goes item by item. Views are cloned on every
-    // slice, so this is on the ROI hot path.
-    fn clone(&self) -> Raw {
-        Raw {
-            base: self.base,
-            buf_len: self.buf_len,
-            offset: self.offset,
-            shape: Dims::from_slice(&self.shape),
-            strides: Strides::from_slice(&self.strides),
-            itemsize: self.itemsize,
-            format: self.format.clone(),
-        }
-    }
 }
 
 /// Checks that every item of a layout lies inside `buf_len` bytes, with
@@ -325,19 +323,26 @@ impl Raw {
             base,
             buf_len: len,
             offset: 0,
-            shape: smallvec::smallvec![len],
-            strides: smallvec::smallvec![1],
+            axes: crate::small::Axes::new(&[len], &[1]),
             itemsize: 1,
             format: ItemFormat::BYTES,
         }
     }
 
+    pub(crate) fn shape(&self) -> &[usize] {
+        self.axes.shape()
+    }
+
+    pub(crate) fn strides(&self) -> &[isize] {
+        self.axes.strides()
+    }
+
     pub(crate) fn ndim(&self) -> usize {
-        self.shape.len()
+        self.axes.shape().len()
     }
 
     pub(crate) fn nitems(&self) -> usize {
-        self.shape.iter().product()
+        self.shape().iter().product()
     }
 
     pub(crate) fn nbytes(&self) -> usize {
@@ -356,7 +361,7 @@ impl Raw {
     fn contiguous(&self, c_order: bool) -> bool {
         match self.ndim() {
             0 => true,
-            1 => self.shape[0] == 1 || self.strides[0] == self.itemsize as isize,
+            1 => self.shape()[0] == 1 || self.strides()[0] == self.itemsize as isize,
             _ => {
                 if self.nbytes() == 0 {
                     return true;
@@ -370,15 +375,15 @@ impl Raw {
                     true
                 };
                 if c_order {
-                    self.shape
+                    self.shape()
                         .iter()
-                        .zip(&self.strides)
+                        .zip(self.strides())
                         .rev()
                         .all(|p| check(p, &mut expected))
                 } else {
-                    self.shape
+                    self.shape()
                         .iter()
-                        .zip(&self.strides)
+                        .zip(self.strides())
                         .all(|p| check(p, &mut expected))
                 }
             }
@@ -399,7 +404,7 @@ impl Raw {
         let mut offset = self.offset;
         for (dim, (&i, (&d, &s))) in idx
             .iter()
-            .zip(self.shape.iter().zip(&self.strides))
+            .zip(self.shape().iter().zip(self.strides()))
             .enumerate()
         {
             let d = d as isize;
@@ -410,32 +415,61 @@ impl Raw {
             offset += i * s;
         }
         self.offset = offset;
-        self.shape.drain(..idx.len());
-        self.strides.drain(..idx.len());
+        self.axes.remove_front(idx.len());
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn slice_axis(&mut self, axis: usize, s: Slice) -> Result<(), ViewError> {
         if self.ndim() == 0 {
             return Err(ViewError::ZeroDimIndex);
         }
         let ndim = self.ndim();
         let d = *self
-            .shape
+            .shape()
             .get(axis)
             .ok_or(ViewError::BadAxis { axis, ndim })?;
         let (start, step, n) = s.indices(d)?;
-        let stride = self.strides[axis];
+        let stride = self.strides()[axis];
         // The offset moves even when the result is empty, as in CPython.
         self.offset = start
             .checked_mul(stride)
             .and_then(|m| self.offset.checked_add(m))
             .ok_or(ViewError::Overflow)?;
-        self.shape[axis] = n;
-        self.strides[axis] = stride.checked_mul(step).ok_or(ViewError::Overflow)?;
+        let new_stride = stride.checked_mul(step).ok_or(ViewError::Overflow)?;
+        let (shape, strides) = self.axes.both_mut();
+        shape[axis] = n;
+        strides[axis] = new_stride;
         Ok(())
     }
 
+    /// Rows `y` and columns `x` of the first two axes, step 1; a range
+    /// that leaves the view is an error (no clamping).
+    #[inline]
+    pub(crate) fn region(
+        &mut self,
+        y: core::ops::Range<usize>,
+        x: core::ops::Range<usize>,
+    ) -> Result<(), ViewError> {
+        let ndim = self.ndim();
+        if ndim < 2 {
+            return Err(ViewError::BadAxis { axis: 1, ndim });
+        }
+        let (shape, strides) = self.axes.both_mut();
+        if y.start > y.end || y.end > shape[0] {
+            return Err(ViewError::RegionOutOfBounds { index: 0 });
+        }
+        if x.start > x.end || x.end > shape[1] {
+            return Err(ViewError::RegionOutOfBounds { index: 1 });
+        }
+        // In range of a validated layout: these products cannot overflow.
+        self.offset += y.start as isize * strides[0] + x.start as isize * strides[1];
+        shape[0] = y.end - y.start;
+        shape[1] = x.end - x.start;
+        Ok(())
+    }
+
+    #[inline]
     pub(crate) fn slice(&mut self, slices: &[Slice]) -> Result<(), ViewError> {
         if slices.len() > self.ndim() {
             return Err(ViewError::TooManyIndices {
@@ -464,14 +498,16 @@ impl Raw {
                 _ => return Err(ViewError::BadAxis { axis: a, ndim }),
             }
         }
-        self.shape = axes.iter().map(|&a| self.shape[a]).collect();
-        self.strides = axes.iter().map(|&a| self.strides[a]).collect();
+        let shape: Dims = axes.iter().map(|&a| self.shape()[a]).collect();
+        let strides: Strides = axes.iter().map(|&a| self.strides()[a]).collect();
+        self.axes = crate::small::Axes::new(&shape, &strides);
         Ok(())
     }
 
     pub(crate) fn transpose(&mut self) {
-        self.shape.reverse();
-        self.strides.reverse();
+        let (shape, strides) = self.axes.both_mut();
+        shape.reverse();
+        strides.reverse();
     }
 
     /// Reverses an axis: `[::-1]` on it.
@@ -484,7 +520,7 @@ impl Raw {
         if !self.is_c_contiguous() {
             return Err(ViewError::CastNotCContiguous);
         }
-        if (shape.is_some() || self.ndim() != 1) && self.shape.contains(&0) {
+        if (shape.is_some() || self.ndim() != 1) && self.shape().contains(&0) {
             return Err(ViewError::CastZeros);
         }
         if shape.is_some_and(|s| s.len() > MAX_NDIM) {
@@ -506,7 +542,7 @@ impl Raw {
         if nbytes % isz != 0 {
             return Err(ViewError::CastNotMultiple);
         }
-        let mut out_shape: Dims = smallvec::smallvec![nbytes / isz];
+        let mut out_shape = Dims::one(nbytes / isz);
         if let Some(s) = shape {
             let mut product: usize = 1;
             for &d in s {
@@ -523,8 +559,7 @@ impl Raw {
             }
             out_shape = s.iter().copied().collect();
         }
-        self.strides = c_strides(&out_shape, isz);
-        self.shape = out_shape;
+        self.axes = crate::small::Axes::new(&out_shape, &c_strides(&out_shape, isz));
         self.itemsize = isz;
         self.format = new;
         Ok(())
@@ -537,7 +572,7 @@ impl Raw {
         let mut inner = self.itemsize;
         let mut k = self.ndim();
         while k > 0 {
-            let (d, s) = (self.shape[k - 1], self.strides[k - 1]);
+            let (d, s) = (self.shape()[k - 1], self.strides()[k - 1]);
             if d <= 1 || s == inner as isize {
                 inner *= d;
                 k -= 1;
@@ -554,7 +589,7 @@ impl Raw {
 
 /// C-order strides for a shape.
 pub(crate) fn c_strides(shape: &[usize], itemsize: usize) -> Strides {
-    let mut strides: Strides = smallvec::smallvec![0; shape.len()];
+    let mut strides = Strides::filled(0, shape.len());
     let mut s = itemsize as isize;
     for (st, &d) in strides.iter_mut().zip(shape).rev() {
         *st = s;
@@ -578,15 +613,15 @@ pub(crate) struct OffsetWalker {
 
 impl OffsetWalker {
     pub(crate) fn new(raw: &Raw, k: usize, c_order: bool) -> OffsetWalker {
-        let shape: Dims = raw.shape[..k].iter().copied().collect();
-        let remaining = if raw.shape.contains(&0) {
+        let shape: Dims = raw.shape()[..k].iter().copied().collect();
+        let remaining = if raw.shape().contains(&0) {
             0
         } else {
             shape.iter().product()
         };
         OffsetWalker {
-            idx: smallvec::smallvec![0; k],
-            strides: raw.strides[..k].iter().copied().collect(),
+            idx: Dims::filled(0, k),
+            strides: raw.strides()[..k].iter().copied().collect(),
             shape,
             next: raw.offset,
             remaining,

@@ -81,8 +81,8 @@ fn debug_raw(f: &mut fmt::Formatter<'_>, name: &str, r: &Raw) -> fmt::Result {
     f.debug_struct(name)
         .field("format", &r.format)
         .field("itemsize", &r.itemsize)
-        .field("shape", &r.shape.as_slice())
-        .field("strides", &r.strides.as_slice())
+        .field("shape", &r.shape())
+        .field("strides", &r.strides())
         .field("offset", &r.offset)
         .finish()
 }
@@ -191,13 +191,15 @@ impl<'a> View<'a> {
         }
     }
 
+    #[inline]
     fn map(
         &self,
         f: impl FnOnce(&mut Raw) -> Result<(), ViewError>,
     ) -> Result<View<'a>, ViewError> {
-        let mut raw = self.raw.clone();
-        f(&mut raw)?;
-        Ok(self.derive(raw))
+        // Clone in place and change the copy: one copy of the layout.
+        let mut v = self.clone();
+        f(&mut v.raw)?;
+        Ok(v)
     }
 
     /// Releases the view now (the same as dropping it). CPython's
@@ -226,12 +228,12 @@ impl<'a> View<'a> {
 
     /// Extent of each axis.
     pub fn shape(&self) -> &[usize] {
-        &self.raw.shape
+        self.raw.shape()
     }
 
     /// Byte step of each axis (negative and zero allowed).
     pub fn strides(&self) -> &[isize] {
-        &self.raw.strides
+        self.raw.strides()
     }
 
     /// Byte offset of item `[0, ...]` in the buffer.
@@ -253,7 +255,7 @@ impl<'a> View<'a> {
     /// CPython 3.12).
     pub fn len(&self) -> Result<usize, ViewError> {
         self.raw
-            .shape
+            .shape()
             .first()
             .copied()
             .ok_or(ViewError::ZeroDimLength)
@@ -281,18 +283,44 @@ impl<'a> View<'a> {
 
     /// Indexes the first `idx.len()` axes (negative from the end): a
     /// sub-view of the remaining axes, or a 0-d view.
+    #[inline]
     pub fn index(&self, idx: &[isize]) -> Result<View<'a>, ViewError> {
         self.map(|r| r.index(idx))
     }
 
     /// Slices one axis with Python's rules.
+    #[inline]
     pub fn slice_axis(&self, axis: usize, s: Slice) -> Result<View<'a>, ViewError> {
         self.map(|r| r.slice_axis(axis, s))
     }
 
     /// Slices the leading axes, one [`Slice`] each.
+    #[inline]
     pub fn slice(&self, slices: &[Slice]) -> Result<View<'a>, ViewError> {
         self.map(|r| r.slice(slices))
+    }
+
+    /// Rows `y` and columns `x` of the first two axes (a region of
+    /// interest), in O(1) without allocating. Unlike slicing, a range that
+    /// leaves the view is an error ([`ViewError::RegionOutOfBounds`], index
+    /// 0 for `y`, 1 for `x`) rather than being clamped.
+    ///
+    /// ```
+    /// use memview_core::View;
+    /// let plane = vec![0u8; 1920 * 1080];
+    /// let v = View::from_parts(&plane, "B", 0, &[1080, 1920], &[1920, 1])?;
+    /// let face = v.region(400..600, 800..1000)?;
+    /// assert_eq!((face.shape(), face.offset()), (&[200, 200][..], 400 * 1920 + 800));
+    /// assert!(v.region(1000..1100, 0..10).is_err());
+    /// # Ok::<(), memview_core::ViewError>(())
+    /// ```
+    #[inline]
+    pub fn region(
+        &self,
+        y: core::ops::Range<usize>,
+        x: core::ops::Range<usize>,
+    ) -> Result<View<'a>, ViewError> {
+        self.map(|r| r.region(y, x))
     }
 
     /// memoryview.cast: to a native single-code format, optionally with a
@@ -453,10 +481,10 @@ impl<'a> View<'a> {
             out.copy_from_slice(unsafe { mem::bytes(&self.raw, self.raw.offset, out.len()) });
             return;
         }
-        if c_order && self.raw.ndim() == 2 && self.raw.strides[1] == self.raw.itemsize as isize {
+        if c_order && self.raw.ndim() == 2 && self.raw.strides()[1] == self.raw.itemsize as isize {
             // The common ROI case, without the general walker.
-            let n = self.raw.shape[1] * self.raw.itemsize;
-            let (mut off, step) = (self.raw.offset, self.raw.strides[0]);
+            let n = self.raw.shape()[1] * self.raw.itemsize;
+            let (mut off, step) = (self.raw.offset, self.raw.strides()[0]);
             for dst in out.chunks_exact_mut(n) {
                 // SAFETY: row `y` of a validated 2-D layout whose last axis
                 // is contiguous: `n` bytes at `offset + y * stride0`.
@@ -551,8 +579,7 @@ fn parts(
     }
     raw::validate(raw.buf_len, offset, shape, strides, itemsize)?;
     raw.offset = offset;
-    raw.shape = shape.iter().copied().collect();
-    raw.strides = strides.iter().copied().collect();
+    raw.axes = crate::small::Axes::new(shape, strides);
     raw.itemsize = itemsize;
     raw.format = f;
     Ok(raw)
@@ -700,7 +727,7 @@ impl<'a> ViewMut<'a> {
     ) -> Result<ViewMut<'a>, ViewError> {
         let raw = Raw::bytes(self.raw.base, self.raw.buf_len);
         let raw = parts(raw, format, offset, shape, strides)?;
-        if !raw::no_self_overlap(&raw.shape, &raw.strides, raw.itemsize) {
+        if !raw::no_self_overlap(raw.shape(), raw.strides(), raw.itemsize) {
             return Err(ViewError::SelfOverlap);
         }
         self.raw = raw;
@@ -759,6 +786,15 @@ impl<'a> ViewMut<'a> {
     /// Slices the leading axes, as [`View::slice`].
     pub fn slice(self, slices: &[Slice]) -> Result<ViewMut<'a>, ViewError> {
         self.map(|r| r.slice(slices))
+    }
+
+    /// A region of the first two axes, as [`View::region`].
+    pub fn region(
+        self,
+        y: core::ops::Range<usize>,
+        x: core::ops::Range<usize>,
+    ) -> Result<ViewMut<'a>, ViewError> {
+        self.map(|r| r.region(y, x))
     }
 
     /// Casts, as [`View::cast`].
@@ -869,7 +905,7 @@ impl<'a> ViewMut<'a> {
         };
         if strip(src.format()) != strip(self.raw.format.as_str())
             || src.itemsize() != self.raw.itemsize
-            || src.shape() != self.raw.shape.as_slice()
+            || src.shape() != self.raw.shape()
         {
             return Err(ViewError::DifferentStructures);
         }
@@ -908,7 +944,7 @@ impl<'a> ViewMut<'a> {
                 ndim: self.raw.ndim(),
             });
         }
-        let (h, w) = (self.raw.shape[0], self.raw.shape[1]);
+        let (h, w) = (self.raw.shape()[0], self.raw.shape()[1]);
         for (i, r) in regions.iter().enumerate() {
             let fits = r.x.checked_add(r.w).is_some_and(|e| e <= w)
                 && r.y.checked_add(r.h).is_some_and(|e| e <= h);
@@ -945,12 +981,12 @@ impl<'a> ViewMut<'a> {
 
     /// Extent of each axis.
     pub fn shape(&self) -> &[usize] {
-        &self.raw.shape
+        self.raw.shape()
     }
 
     /// Byte step of each axis.
     pub fn strides(&self) -> &[isize] {
-        &self.raw.strides
+        self.raw.strides()
     }
 
     /// Always false.
