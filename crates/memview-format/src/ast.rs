@@ -338,7 +338,7 @@ pub enum Kind {
     /// (`&<i`, as ctypes writes it): a pointer to it (PEP 3118).
     Pointer(Option<Order>, Box<Kind>),
     /// `T{...}`: a nested structure (PEP 3118).
-    Struct(Vec<Item>),
+    Struct(Box<[Item]>),
     /// `X{}`: a function pointer (PEP 3118).
     Function,
 }
@@ -349,13 +349,13 @@ pub enum Kind {
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Field {
     /// `(2,3)` in front of the field (PEP 3118).
-    pub shape: Option<Vec<usize>>,
+    pub shape: Option<Box<[usize]>>,
     /// The decimal count written in front of the code, if any.
     pub count: Option<usize>,
     /// What the field holds.
     pub kind: Kind,
     /// `:name:` after the field (PEP 3118).
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
 }
 
 impl Field {

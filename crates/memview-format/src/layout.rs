@@ -58,6 +58,7 @@ pub(crate) struct Units {
 }
 
 /// Size and alignment of one value of a non-struct kind under `mode`.
+#[inline]
 pub(crate) fn kind_size_align(kind: &Kind, mode: Order) -> Result<(usize, usize), PlaceError> {
     match kind {
         Kind::Scalar(code) | Kind::Complex(code) => {
@@ -81,6 +82,7 @@ pub(crate) fn kind_size_align(kind: &Kind, mode: Order) -> Result<(usize, usize)
 }
 
 /// Reduces a field to units, given the layout of its struct if it is one.
+#[inline]
 pub(crate) fn field_units(
     field: &Field,
     mode: Order,
@@ -166,13 +168,16 @@ impl Acc {
     }
 
     /// Places `u` and returns its offset.
+    #[inline]
     pub(crate) fn place(&mut self, u: Units) -> Result<usize, PlaceError> {
         if self.mode.aligned() && u.align > 1 {
             self.align = self.align.max(u.align);
             // CPython pads only when something came before (the struct is
             // assumed to start aligned).
             if self.size > 0 {
-                let extra = (u.align - 1) - (self.size - 1) % u.align;
+                // Alignments are powers of two, so `% align` is a mask.
+                debug_assert!(u.align.is_power_of_two());
+                let extra = (u.align - 1) - ((self.size - 1) & (u.align - 1));
                 if extra > MAX_SIZE - self.size {
                     return Err(PlaceError::TooLarge);
                 }
@@ -180,10 +185,12 @@ impl Acc {
             }
         }
         let offset = self.size;
-        if u.unit > 0 && u.n > (MAX_SIZE - self.size) / u.unit {
-            return Err(PlaceError::TooLarge);
-        }
-        self.size += u.n * u.unit;
+        // `n * unit > MAX - size`, CPython's test, without its division.
+        self.size =
+            u.n.checked_mul(u.unit)
+                .and_then(|bytes| self.size.checked_add(bytes))
+                .filter(|&total| total <= MAX_SIZE)
+                .ok_or(PlaceError::TooLarge)?;
         self.items = self
             .items
             .checked_add(u.items)
@@ -204,7 +211,7 @@ impl Acc {
     /// alignment, as C (and NumPy) lay out an element of an array of them.
     pub(crate) fn finish_nested(self) -> Result<Layout, PlaceError> {
         let mut l = self.finish();
-        let rem = l.size % l.align;
+        let rem = l.size & (l.align - 1);
         if rem != 0 {
             l.size = l
                 .size
@@ -253,7 +260,7 @@ pub(crate) fn collect_fields(
             align: if acc.mode.aligned() { units.align } else { 1 },
             items: units.items,
             spec: crate::ast_display(&[Item::Field(spec_field)]),
-            name: field.name.clone(),
+            name: field.name.as_deref().map(str::to_owned),
         });
         // A zero-count struct has no instance whose members could be listed.
         if let (Kind::Struct(inner_items), true) = (&field.kind, units.n > 0) {

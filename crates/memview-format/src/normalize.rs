@@ -40,7 +40,7 @@ fn canonical_order(o: Order) -> Order {
 
 fn normalize_kind(kind: &Kind) -> Kind {
     match kind {
-        Kind::Struct(items) => Kind::Struct(normalize_scope(items)),
+        Kind::Struct(items) => Kind::Struct(normalize_scope(items).into_boxed_slice()),
         Kind::Pointer(order, inner) => {
             Kind::Pointer(order.map(canonical_order), Box::new(normalize_kind(inner)))
         }

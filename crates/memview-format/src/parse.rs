@@ -102,7 +102,8 @@ impl<'a> Parser_<'a> {
 
     /// The struct dialect: `_struct.c`'s `prepare_s` loop.
     fn struct_format(&mut self) -> Result<(Vec<Item>, Layout), ParseError> {
-        let mut items = Vec::new();
+        // Typical formats have a handful of items: allocate once.
+        let mut items = Vec::with_capacity(self.input.len().min(8));
         let mut acc = Acc::new();
         let mut rest = self.input;
         if let Some((&b, tail)) = rest.split_first() {
@@ -200,11 +201,11 @@ impl<'a> Parser_<'a> {
                         .with_aux(first));
                 }
                 names.push((n, self.off(&rest[1..])));
-                name = Some(String::from_utf8_lossy(n).into_owned());
+                name = Some(String::from_utf8_lossy(n).into());
                 rest = after;
             }
             let field = Field {
-                shape,
+                shape: shape.map(Vec::into_boxed_slice),
                 count,
                 kind,
                 name,
@@ -285,7 +286,11 @@ impl<'a> Parser_<'a> {
                 let layout = acc
                     .finish_nested()
                     .map_err(|_| self.err(ErrorKind::TooLarge, input))?;
-                Ok((&after[1..], Kind::Struct(items), Some(layout)))
+                Ok((
+                    &after[1..],
+                    Kind::Struct(items.into_boxed_slice()),
+                    Some(layout),
+                ))
             }
             b'Z' => match rest.split_first() {
                 Some((&c, tail)) if matches!(c, b'f' | b'd' | b'g') => {
