@@ -444,29 +444,35 @@ impl Raw {
     }
 
     /// Rows `y` and columns `x` of the first two axes, step 1; a range
-    /// that leaves the view is an error (no clamping).
-    #[inline]
+    /// that leaves the view is an error (no clamping). Returns a new layout
+    /// built whole: the ROI hot path.
+    #[inline(always)]
     pub(crate) fn region(
-        &mut self,
+        &self,
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
-    ) -> Result<(), ViewError> {
-        let ndim = self.ndim();
+    ) -> Result<Raw, ViewError> {
+        let (shape, strides) = (self.shape(), self.strides());
+        let ndim = shape.len();
         if ndim < 2 {
             return Err(ViewError::BadAxis { axis: 1, ndim });
         }
-        let (shape, strides) = self.axes.both_mut();
         if y.start > y.end || y.end > shape[0] {
             return Err(ViewError::RegionOutOfBounds { index: 0 });
         }
         if x.start > x.end || x.end > shape[1] {
             return Err(ViewError::RegionOutOfBounds { index: 1 });
         }
-        // In range of a validated layout: these products cannot overflow.
-        self.offset += y.start as isize * strides[0] + x.start as isize * strides[1];
-        shape[0] = y.end - y.start;
-        shape[1] = x.end - x.start;
-        Ok(())
+        // Inside a validated layout: these products cannot overflow.
+        let offset = self.offset + y.start as isize * strides[0] + x.start as isize * strides[1];
+        Ok(Raw {
+            base: self.base,
+            buf_len: self.buf_len,
+            offset,
+            axes: self.axes.with_first_two(y.end - y.start, x.end - x.start),
+            itemsize: self.itemsize,
+            format: self.format.clone(),
+        })
     }
 
     #[inline]

@@ -140,7 +140,7 @@ impl<'a, T: Copy + Default> IntoIterator for &'a Small<T> {
 }
 
 /// Axes kept inline in [`Axes`]: enough for video (height, width,
-/// component).
+/// component). `with_first_two` relies on it being 3.
 const AXES_INLINE: usize = 3;
 
 /// Shape and strides of a view with more than `AXES_INLINE` axes.
@@ -198,6 +198,31 @@ impl Axes {
             Some(h) => {
                 let (a, b) = &mut **h;
                 (a, b)
+            }
+        }
+    }
+
+    /// A copy with the first two extents replaced (`len >= 2`), built in one
+    /// go so the copy is never written piecewise and read back whole.
+    #[inline(always)]
+    pub(crate) fn with_first_two(&self, a: usize, b: usize) -> Axes {
+        match &self.heap {
+            None => Axes {
+                len: self.len,
+                shape: [a, b, self.shape[2]],
+                strides: self.strides,
+                heap: None,
+            },
+            Some(h) => {
+                let mut shape = h.0.clone();
+                shape[0] = a;
+                shape[1] = b;
+                Axes {
+                    len: self.len,
+                    shape: self.shape,
+                    strides: self.strides,
+                    heap: Some(Box::new((shape, h.1.clone()))),
+                }
             }
         }
     }

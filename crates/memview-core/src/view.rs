@@ -183,6 +183,7 @@ impl<'a> View<'a> {
         Ok(self.derive(parts(raw, format, offset, shape, strides)?))
     }
 
+    #[inline(always)]
     fn derive(&self, raw: Raw) -> View<'a> {
         View {
             raw,
@@ -191,7 +192,7 @@ impl<'a> View<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn map(
         &self,
         f: impl FnOnce(&mut Raw) -> Result<(), ViewError>,
@@ -320,7 +321,7 @@ impl<'a> View<'a> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<View<'a>, ViewError> {
-        self.map(|r| r.region(y, x))
+        Ok(self.derive(self.raw.region(y, x)?))
     }
 
     /// memoryview.cast: to a native single-code format, optionally with a
@@ -790,11 +791,12 @@ impl<'a> ViewMut<'a> {
 
     /// A region of the first two axes, as [`View::region`].
     pub fn region(
-        self,
+        mut self,
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewMut<'a>, ViewError> {
-        self.map(|r| r.region(y, x))
+        self.raw = self.raw.region(y, x)?;
+        Ok(self)
     }
 
     /// Casts, as [`View::cast`].

@@ -166,3 +166,45 @@ fn equality_follows_memoryview() {
     assert_eq!(va.hex_sep(Some(':'), 3), "01:0203ff");
     assert_eq!(va.hex_sep(Some(':'), -3), "010203:ff");
 }
+
+#[test]
+fn region_is_strict_and_matches_slicing() {
+    let d: Vec<u8> = (0..=255).cycle().take(64 * 48 * 3).collect();
+    for (shape, strides) in [
+        (vec![48, 64], vec![64, 1]),
+        (vec![48, 64, 3], vec![192, 3, 1]),
+        (vec![24, 32, 2, 3], vec![192, 6, 3, 1]),
+    ] {
+        let v = View::from_parts(&d, "B", 0, &shape, &strides).unwrap();
+        let (from, to) = (10, 5);
+        let backwards = from..to;
+        let r = v.region(5..20, 7..30).unwrap();
+        let s = v
+            .slice(&[Slice::range(5, 20), Slice::range(7, 30)])
+            .unwrap();
+        assert_eq!(
+            (r.shape(), r.strides(), r.offset()),
+            (s.shape(), s.strides(), s.offset())
+        );
+        assert_eq!(r.to_bytes(MemOrder::C), s.to_bytes(MemOrder::C));
+        let e = v.region(0..shape[0] + 1, 0..1).unwrap_err();
+        assert_eq!(e, ViewError::RegionOutOfBounds { index: 0 });
+        assert_eq!(
+            v.region(0..1, backwards.clone()).unwrap_err(),
+            ViewError::RegionOutOfBounds { index: 1 }
+        );
+        assert_eq!(v.region(3..3, 0..0).unwrap().shape()[..2], [0, 0]);
+    }
+    let line = View::from_bytes(&d);
+    assert!(matches!(
+        line.region(0..1, 0..1),
+        Err(ViewError::BadAxis { .. })
+    ));
+    let mut m = d.clone();
+    let mut roi = ViewMut::from_parts(&mut m, "B", 0, &[48, 192], &[192, 1])
+        .unwrap()
+        .region(1..3, 2..4)
+        .unwrap();
+    roi.fill(0);
+    assert_eq!(&m[192..198], &[d[192], d[193], 0, 0, d[196], d[197]]);
+}
