@@ -41,18 +41,23 @@ enum Repr {
 }
 
 macro_rules! native_table {
-    ($($text:literal => $code:ident, $size:literal;)*) => {
+    ($($text:literal => $code:ident, $size:literal $(, $order:ident)?;)*) => {
         [$(FormatInfo {
             text: std::borrow::Cow::Borrowed($text),
             size: $size,
-            single: Some((Order::Native, Code::$code)),
-            is_byte: matches!(Code::$code, Code::U8 | Code::I8 | Code::Char),
+            single: Some((native_table!(@order $($order)?), Code::$code)),
+            is_byte: native_table!(@byte $($order)?) && matches!(Code::$code, Code::U8 | Code::I8 | Code::Char),
         },)*]
     };
+    (@order) => { Order::Native };
+    (@order $o:ident) => { Order::$o };
+    (@byte) => { true };
+    (@byte $o:ident) => { false };
 }
 
-/// memoryview's native single-code formats, bare and with `@`.
-static NATIVE: [FormatInfo; 34] = native_table! {
+/// memoryview's native single-code formats, bare and with `@`, then the
+/// explicit-order formats that video planes and sample buffers use.
+static NATIVE: [FormatInfo; 42] = native_table! {
     "B" => U8, 1; "b" => I8, 1; "c" => Char, 1; "?" => Bool, 1;
     "h" => I16, 2; "H" => U16, 2; "i" => Int, 4; "I" => UInt, 4;
     "l" => Long, 8; "L" => ULong, 8; "q" => I64, 8; "Q" => U64, 8;
@@ -61,6 +66,8 @@ static NATIVE: [FormatInfo; 34] = native_table! {
     "@h" => I16, 2; "@H" => U16, 2; "@i" => Int, 4; "@I" => UInt, 4;
     "@l" => Long, 8; "@L" => ULong, 8; "@q" => I64, 8; "@Q" => U64, 8;
     "@n" => ISize, 8; "@N" => USize, 8; "@f" => F32, 4; "@d" => F64, 8; "@P" => VoidPtr, 8;
+    "<H" => U16, 2, Little; "<h" => I16, 2, Little; "<I" => UInt, 4, Little; "<i" => Int, 4, Little;
+    "<f" => F32, 4, Little; "<d" => F64, 8, Little; ">H" => U16, 2, Big; ">h" => I16, 2, Big;
 };
 
 impl fmt::Debug for ItemFormat {
@@ -574,10 +581,13 @@ impl Raw {
     /// Byte offsets (from `base`) of every row of the view's trailing
     /// contiguous block, and that block's length in bytes.
     pub(crate) fn row_plan(&self) -> Result<(usize, usize), ViewError> {
-        // Merge trailing axes while they are contiguous.
+        // Merge trailing axes while they are contiguous, but keep the first
+        // axis of an N-d view: its rows are lines, even when they follow
+        // each other in memory.
         let mut inner = self.itemsize;
         let mut k = self.ndim();
-        while k > 0 {
+        let keep = usize::from(k >= 2);
+        while k > keep {
             let (d, s) = (self.shape()[k - 1], self.strides()[k - 1]);
             if d <= 1 || s == inner as isize {
                 inner *= d;

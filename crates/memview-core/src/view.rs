@@ -169,9 +169,11 @@ impl<'a> View<'a> {
         View::from_bytes(bytes).with_parts(format, offset, shape, strides)
     }
 
-    /// Re-lays this view's whole buffer out with new parts (checked as
-    /// [`View::from_parts`]); for shared views, the result is another
-    /// export of the same buffer.
+    /// Re-lays this view's bytes out with new parts: the view must be
+    /// C-contiguous, `offset` counts from its first byte, and every item of
+    /// the new layout must lie inside its [`View::nbytes`] bytes (checked as
+    /// [`View::from_parts`]). A view never reaches bytes outside its own
+    /// this way. For shared views, the result is another export.
     pub fn with_parts(
         &self,
         format: &str,
@@ -179,8 +181,7 @@ impl<'a> View<'a> {
         shape: &[usize],
         strides: &[isize],
     ) -> Result<View<'a>, ViewError> {
-        let raw = Raw::bytes(self.raw.base, self.raw.buf_len);
-        Ok(self.derive(parts(raw, format, offset, shape, strides)?))
+        Ok(self.derive(parts(&self.raw, format, offset, shape, strides)?))
     }
 
     #[inline(always)]
@@ -395,8 +396,10 @@ impl<'a> View<'a> {
     }
 
     /// The rows of the view: its trailing contiguous block (the last axis,
-    /// merged with the axes before it while they are contiguous too), one
-    /// `&[u8]` per index of the remaining leading axes, in C order. O(1) per
+    /// merged with the axes before it, except the first, while they are
+    /// contiguous too), one `&[u8]` per index of the remaining leading axes,
+    /// in C order. A 2-D plane gives its lines; a packed `(h, w, c)` view
+    /// gives lines of `w * c` bytes; a 1-D view gives one row. O(1) per
     /// row and no allocation: the analyzers' fast path.
     pub fn rows(&self) -> Result<Rows<'_>, ViewError> {
         let (k, len) = self.raw.row_plan()?;
@@ -563,13 +566,18 @@ fn typed_value<T: Element>(item: &[u8]) -> Result<T, ViewError> {
     Ok(unsafe { item.as_ptr().cast::<T>().read_unaligned() })
 }
 
+/// A new layout inside the bytes of the C-contiguous layout `within`.
 fn parts(
-    mut raw: Raw,
+    within: &Raw,
     format: &str,
     offset: isize,
     shape: &[usize],
     strides: &[isize],
 ) -> Result<Raw, ViewError> {
+    if !within.is_c_contiguous() {
+        return Err(ViewError::NotCContiguous);
+    }
+    let mut raw = within.clone();
     let f = ItemFormat::new(format)?;
     let itemsize = f.size();
     if itemsize == 0 {
@@ -578,8 +586,8 @@ fn parts(
             format_size: itemsize,
         });
     }
-    raw::validate(raw.buf_len, offset, shape, strides, itemsize)?;
-    raw.offset = offset;
+    raw::validate(within.nbytes(), offset, shape, strides, itemsize)?;
+    raw.offset = within.offset + offset;
     raw.axes = crate::small::Axes::new(shape, strides);
     raw.itemsize = itemsize;
     raw.format = f;
@@ -718,7 +726,9 @@ impl<'a> ViewMut<'a> {
         ViewMut::from_bytes(bytes).with_parts(format, offset, shape, strides)
     }
 
-    /// Re-lays the whole buffer out with new parts, consuming this view.
+    /// Re-lays this view's bytes out with new parts, consuming it, with
+    /// [`View::with_parts`]'s rules (C-contiguous, offsets from its first
+    /// byte, nothing outside its own bytes), and no two items sharing bytes.
     pub fn with_parts(
         mut self,
         format: &str,
@@ -726,8 +736,7 @@ impl<'a> ViewMut<'a> {
         shape: &[usize],
         strides: &[isize],
     ) -> Result<ViewMut<'a>, ViewError> {
-        let raw = Raw::bytes(self.raw.base, self.raw.buf_len);
-        let raw = parts(raw, format, offset, shape, strides)?;
+        let raw = parts(&self.raw, format, offset, shape, strides)?;
         if !raw::no_self_overlap(raw.shape(), raw.strides(), raw.itemsize) {
             return Err(ViewError::SelfOverlap);
         }

@@ -139,3 +139,27 @@ fn memory_maps_export_zero_copy() {
     drop(sv);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn split_parts_cannot_reach_their_siblings() {
+    let mut data = vec![0u8; 100];
+    let v = ViewMut::from_parts(&mut data, "B", 0, &[10, 10], &[10, 1]).unwrap();
+    let r = |x, y, w, h| Region { x, y, w, h };
+    let mut parts = v.split_regions(&[r(0, 0, 10, 5), r(0, 5, 10, 5)]).unwrap();
+    let top = parts.remove(0);
+    // Re-laying a part out stays inside its own 50 bytes.
+    let e = top.with_parts("B", 0, &[60], &[1]).unwrap_err();
+    assert_eq!(e, memview_core::ViewError::OutOfBounds);
+    let bottom = parts.remove(0);
+    let mut flat = bottom.with_parts("B", 10, &[5], &[1]).unwrap();
+    flat.fill(7);
+    drop(flat);
+    assert_eq!(&data[58..64], &[0, 0, 7, 7, 7, 7]);
+    // A non-contiguous view cannot be re-laid out at all.
+    let d = vec![0u8; 100];
+    let col = View::from_parts(&d, "B", 0, &[10, 10], &[10, 1])
+        .unwrap()
+        .slice_axis(1, Slice::range(0, 2))
+        .unwrap();
+    assert!(col.with_parts("B", 0, &[2], &[1]).is_err());
+}

@@ -96,3 +96,25 @@ impl Rng {
         &xs[self.below(xs.len())]
     }
 }
+
+/// Runs `ffmpeg -hide_banner -loglevel error ARGS` and returns its stdout
+/// (give `-f rawvideo -` or similar as the output), or `None` (after
+/// [`skip`]) when ffmpeg is not installed. A failing ffmpeg panics with its
+/// stderr.
+pub fn ffmpeg(args: &[&str]) -> Option<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(args)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(o.stdout),
+        Ok(o) => panic!(
+            "ffmpeg {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => {
+            skip(&format!("ffmpeg ({e})"));
+            None
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! Frames over memview-core views, and their regions of interest.
+
+use core::fmt;
+
+use memview_core::{Region, Rows, View, ViewMut};
+
+use crate::error::PixelError;
+use crate::format::PixelFormat;
+use crate::layout::FrameLayout;
+
+/// A rectangle in pixels of the frame (luma samples for YUV).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Rect {
+    /// Left column.
+    pub x: usize,
+    /// Top row.
+    pub y: usize,
+    /// Width.
+    pub w: usize,
+    /// Height.
+    pub h: usize,
+}
+
+impl fmt::Display for Rect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}+{}+{}", self.w, self.h, self.x, self.y)
+    }
+}
+
+impl Rect {
+    /// `w x h` at `(x, y)`.
+    pub fn new(x: usize, y: usize, w: usize, h: usize) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    /// Whether two rectangles share a pixel.
+    pub fn overlaps(&self, o: &Rect) -> bool {
+        let empty = self.w == 0 || self.h == 0 || o.w == 0 || o.h == 0;
+        !empty
+            && self.x < o.x + o.w
+            && o.x < self.x + self.w
+            && self.y < o.y + o.h
+            && o.y < self.y + self.h
+    }
+}
+
+/// How a rectangle off the chroma grid is treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Snap {
+    /// Grow it to the enclosing grid-aligned rectangle (the default); the
+    /// ROI reports both rectangles.
+    #[default]
+    Outward,
+    /// Refuse it with [`PixelError::Misaligned`].
+    Strict,
+}
+
+/// The view of each plane as [`Frame::plane`] describes it.
+fn plane_shape(
+    format: &PixelFormat,
+    p: usize,
+    rows: usize,
+    row_bytes: usize,
+) -> (usize, usize, usize) {
+    let group = format.plane_group_bytes(p);
+    (rows, row_bytes / group, group / format.sample_bytes)
+}
+
+fn sample_format(format: &PixelFormat) -> &'static str {
+    if format.sample_bytes == 2 {
+        "<H"
+    } else {
+        "B"
+    }
+}
+
+/// Snaps `r` to the format's grid inside a `width x height` frame, or
+/// refuses it.
+fn snap(
+    format: &PixelFormat,
+    width: usize,
+    height: usize,
+    r: Rect,
+    mode: Snap,
+) -> Result<Rect, PixelError> {
+    let out = PixelError::OutOfFrame {
+        rect: r,
+        width,
+        height,
+    };
+    let x1 =
+        r.x.checked_add(r.w)
+            .filter(|&e| e <= width)
+            .ok_or(out.clone())?;
+    let y1 = r.y.checked_add(r.h).filter(|&e| e <= height).ok_or(out)?;
+    let (gx, gy) = format.grid();
+    let aligned = |v: usize, g: usize, end: usize| v % g == 0 || v == end;
+    if mode == Snap::Strict
+        && !(aligned(r.x, gx, width)
+            && aligned(x1, gx, width)
+            && aligned(r.y, gy, height)
+            && aligned(y1, gy, height))
+    {
+        return Err(PixelError::Misaligned { rect: r, gx, gy });
+    }
+    let x0 = r.x / gx * gx;
+    let y0 = r.y / gy * gy;
+    let x1 = x1.div_ceil(gx).saturating_mul(gx).min(width);
+    let y1 = y1.div_ceil(gy).saturating_mul(gy).min(height);
+    Ok(Rect::new(x0, y0, x1 - x0, y1 - y0))
+}
+
+/// The rows and sample groups of plane `p` that an aligned rectangle covers.
+fn plane_ranges(
+    format: &PixelFormat,
+    p: usize,
+    e: Rect,
+) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
+    let (sw, sh) = format.plane_subsampling(p);
+    let down = |v: usize, s: u32| v >> s;
+    let up = |v: usize, s: u32| (v >> s) + usize::from(v & ((1 << s) - 1) != 0);
+    (
+        down(e.y, sh)..up(e.y + e.h, sh),
+        down(e.x, sw)..up(e.x + e.w, sw),
+    )
+}
+
+/// A frame: its format, size, and a view of each plane.
+///
+/// Plane views are 2-D `(rows, samples)` for planar formats and 3-D
+/// `(rows, groups, samples per group)` for packed ones (RGB24 is
+/// `(h, w, 3)`, YUYV `(h, ceil(w/2), 4)`, NV12's chroma plane
+/// `(ceil(h/2), ceil(w/2), 2)`); 16-bit formats have items `<H`.
+#[derive(Clone, Debug)]
+pub struct Frame<'a> {
+    format: &'static PixelFormat,
+    width: usize,
+    height: usize,
+    planes: [Option<View<'a>>; 4],
+}
+
+/// A frame whose planes can be written.
+#[derive(Debug)]
+pub struct FrameMut<'a> {
+    format: &'static PixelFormat,
+    width: usize,
+    height: usize,
+    planes: [Option<ViewMut<'a>>; 4],
+}
+
+impl<'a> Frame<'a> {
+    /// A frame laid out by `layout` in `buf` (a 1-D byte view from any
+    /// exporter; a shared exporter's view makes a `'static` frame).
+    pub fn new(buf: &View<'a>, layout: &FrameLayout) -> Result<Frame<'a>, PixelError> {
+        let bytes = buf.nbytes();
+        layout.validate(bytes)?;
+        let format = layout.format();
+        let mut planes: [Option<View<'a>>; 4] = [None, None, None, None];
+        for (p, pl) in layout.planes().iter().enumerate() {
+            let (rows, groups, comps) = plane_shape(format, p, pl.rows, pl.row_bytes);
+            let sb = format.sample_bytes;
+            let off = pl.offset as isize;
+            let v = if comps == 1 {
+                buf.with_parts(
+                    sample_format(format),
+                    off,
+                    &[rows, groups],
+                    &[pl.stride as isize, sb as isize],
+                )?
+            } else {
+                buf.with_parts(
+                    sample_format(format),
+                    off,
+                    &[rows, groups, comps],
+                    &[pl.stride as isize, (comps * sb) as isize, sb as isize],
+                )?
+            };
+            planes[p] = Some(v);
+        }
+        Ok(Frame {
+            format,
+            width: layout.width(),
+            height: layout.height(),
+            planes,
+        })
+    }
+
+    /// A frame over a byte slice.
+    pub fn from_bytes(bytes: &'a [u8], layout: &FrameLayout) -> Result<Frame<'a>, PixelError> {
+        Frame::new(&View::from_bytes(bytes), layout)
+    }
+
+    /// The pixel format.
+    pub fn format(&self) -> &'static PixelFormat {
+        self.format
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The view of plane `p` (`None` past the format's planes).
+    pub fn plane(&self, p: usize) -> Option<&View<'a>> {
+        self.planes.get(p).and_then(Option::as_ref)
+    }
+
+    /// The rows of plane `p` as byte slices: the analyzers' fast path.
+    pub fn rows(&self, p: usize) -> Option<Rows<'_>> {
+        self.plane(p).and_then(|v| v.rows().ok())
+    }
+
+    /// The value of component `name` at pixel `(x, y)`, shifted down to its
+    /// depth (P010's 10 bits come back as 0..=1023).
+    pub fn sample(&self, name: char, x: usize, y: usize) -> Option<u16> {
+        let c = self.format.component(name)?;
+        let (sw, sh) = self.format.plane_subsampling(c.plane);
+        let plane = self.plane(c.plane)?;
+        let group_bytes = self.format.plane_group_bytes(c.plane);
+        // The sample's byte offset in its group (a luma sample of YUYV is
+        // at 0 or 2), then its index along the plane's last axis.
+        let within = if c.step < group_bytes {
+            (x & ((1 << sw) - 1)) * c.step
+        } else {
+            0
+        };
+        let in_group = (c.offset + within) / self.format.sample_bytes;
+        let (row, gx) = (
+            isize::try_from(y >> sh).ok()?,
+            isize::try_from(x >> sw).ok()?,
+        );
+        let item = if plane.ndim() == 3 {
+            plane
+                .item(&[row, gx, isize::try_from(in_group).ok()?])
+                .ok()?
+        } else {
+            plane.item(&[row, gx]).ok()?
+        };
+        let raw = match item {
+            [lo, hi] => u16::from_le_bytes([*lo, *hi]),
+            [b] => u16::from(*b),
+            _ => return None,
+        };
+        Some((raw >> c.shift) & (((1u32 << c.depth) - 1) as u16))
+    }
+
+    /// The region `rect` snapped outward to the chroma grid: per-plane
+    /// views in O(1), no allocation, no copy.
+    pub fn roi(&self, rect: Rect) -> Result<Roi<'a>, PixelError> {
+        self.roi_with(rect, Snap::Outward)
+    }
+
+    /// The region `rect` under an explicit snapping policy.
+    pub fn roi_with(&self, rect: Rect, mode: Snap) -> Result<Roi<'a>, PixelError> {
+        let e = snap(self.format, self.width, self.height, rect, mode)?;
+        let mut planes: [Option<View<'a>>; 4] = [None, None, None, None];
+        for (p, slot) in planes.iter_mut().enumerate() {
+            if let Some(v) = &self.planes[p] {
+                let (ys, xs) = plane_ranges(self.format, p, e);
+                *slot = Some(v.region(ys, xs)?);
+            }
+        }
+        Ok(Roi {
+            requested: rect,
+            frame: Frame {
+                format: self.format,
+                width: e.w,
+                height: e.h,
+                planes,
+            },
+            origin: e,
+        })
+    }
+
+    /// `rect` clamped to the frame: the explicit alternative to an
+    /// out-of-frame error.
+    pub fn clamp(&self, rect: Rect) -> Rect {
+        let x = rect.x.min(self.width);
+        let y = rect.y.min(self.height);
+        Rect::new(
+            x,
+            y,
+            rect.w.min(self.width - x),
+            rect.h.min(self.height - y),
+        )
+    }
+
+    /// Bytes of the frame written tight (as [`Frame::copy_to`] does).
+    pub fn tight_len(&self) -> usize {
+        self.planes.iter().flatten().map(|v| v.nbytes()).sum()
+    }
+
+    /// Writes the frame tight (lines without padding, planes one after the
+    /// other): FFmpeg's rawvideo layout, and for an ROI, byte for byte what
+    /// FFmpeg's `crop` filter outputs. `out` must hold [`Frame::tight_len`]
+    /// bytes.
+    pub fn copy_to(&self, out: &mut [u8]) -> Result<(), PixelError> {
+        let need = self.tight_len();
+        if out.len() != need {
+            return Err(PixelError::WrongLength {
+                expected: need,
+                got: out.len(),
+            });
+        }
+        let mut at = 0;
+        for v in self.planes.iter().flatten() {
+            let n = v.nbytes();
+            v.copy_into(&mut out[at..at + n], memview_core::MemOrder::C)?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// [`Frame::copy_to`] into a new vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = vec![0; self.tight_len()];
+        // Lengths agree by construction; nothing else can fail.
+        let _ = self.copy_to(&mut out);
+        out
+    }
+}
+
+/// A region of interest: a sub-frame of per-plane views, with the
+/// rectangle asked for and the one actually covered after snapping.
+#[derive(Clone, Debug)]
+pub struct Roi<'a> {
+    requested: Rect,
+    origin: Rect,
+    frame: Frame<'a>,
+}
+
+impl<'a> Roi<'a> {
+    /// The rectangle asked for.
+    pub fn requested(&self) -> Rect {
+        self.requested
+    }
+
+    /// The rectangle covered, on the chroma grid.
+    pub fn effective(&self) -> Rect {
+        self.origin
+    }
+
+    /// The ROI as a frame of its own size: plane views, rows, copy-out,
+    /// and ROIs of the ROI (in its own coordinates).
+    pub fn frame(&self) -> &Frame<'a> {
+        &self.frame
+    }
+
+    /// An ROI of this ROI, `rect` in this ROI's coordinates; the result
+    /// reports rectangles in the parent frame's coordinates.
+    pub fn roi(&self, rect: Rect) -> Result<Roi<'a>, PixelError> {
+        let inner = self.frame.roi(rect)?;
+        let shift = |r: Rect| Rect::new(r.x + self.origin.x, r.y + self.origin.y, r.w, r.h);
+        Ok(Roi {
+            requested: shift(inner.requested),
+            origin: shift(inner.origin),
+            frame: inner.frame,
+        })
+    }
+}
+
+impl<'a> core::ops::Deref for Roi<'a> {
+    type Target = Frame<'a>;
+
+    fn deref(&self) -> &Frame<'a> {
+        &self.frame
+    }
+}
+
+impl<'a> FrameMut<'a> {
+    /// A writable frame laid out by `layout` in `buf`.
+    pub fn new(buf: ViewMut<'a>, layout: &FrameLayout) -> Result<FrameMut<'a>, PixelError> {
+        let bytes = buf.shape().iter().product::<usize>() * buf.itemsize();
+        layout.validate(bytes)?;
+        let format = layout.format();
+        let mut planes: [Option<ViewMut<'a>>; 4] = [None, None, None, None];
+        // One writable view of everything, split into the (disjoint) planes.
+        let regions: Vec<Region> = layout
+            .planes()
+            .iter()
+            .map(|pl| Region {
+                x: pl.offset,
+                y: 0,
+                w: pl.span().unwrap_or(0),
+                h: 1,
+            })
+            .collect();
+        let whole = buf.cast("B", Some(&[1, bytes]))?;
+        let parts = whole.split_regions(&regions)?;
+        for (p, (part, pl)) in parts.into_iter().zip(layout.planes()).enumerate() {
+            let (rows, groups, comps) = plane_shape(format, p, pl.rows, pl.row_bytes);
+            let sb = format.sample_bytes;
+            let v = if comps == 1 {
+                part.with_parts(
+                    sample_format(format),
+                    0,
+                    &[rows, groups],
+                    &[pl.stride as isize, sb as isize],
+                )?
+            } else {
+                part.with_parts(
+                    sample_format(format),
+                    0,
+                    &[rows, groups, comps],
+                    &[pl.stride as isize, (comps * sb) as isize, sb as isize],
+                )?
+            };
+            planes[p] = Some(v);
+        }
+        Ok(FrameMut {
+            format,
+            width: layout.width(),
+            height: layout.height(),
+            planes,
+        })
+    }
+
+    /// A writable frame over a byte slice.
+    pub fn from_bytes(
+        bytes: &'a mut [u8],
+        layout: &FrameLayout,
+    ) -> Result<FrameMut<'a>, PixelError> {
+        FrameMut::new(ViewMut::from_bytes(bytes), layout)
+    }
+
+    /// A read-only frame of the same planes, borrowed.
+    pub fn as_frame(&self) -> Frame<'_> {
+        let mut planes: [Option<View<'_>>; 4] = [None, None, None, None];
+        for (slot, p) in planes.iter_mut().zip(&self.planes) {
+            *slot = p.as_ref().map(ViewMut::as_view);
+        }
+        Frame {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes,
+        }
+    }
+
+    /// The pixel format.
+    pub fn format(&self) -> &'static PixelFormat {
+        self.format
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The writable view of plane `p`.
+    pub fn plane_mut(&mut self, p: usize) -> Option<&mut ViewMut<'a>> {
+        self.planes.get_mut(p).and_then(Option::as_mut)
+    }
+
+    /// Splits the frame into writable ROIs, one per rectangle (snapped
+    /// under `mode`); snapped rectangles that overlap are refused, so the
+    /// ROIs can be written from different threads (in-place masking).
+    pub fn split_rois(self, rects: &[Rect], mode: Snap) -> Result<Vec<RoiMut<'a>>, PixelError> {
+        let snapped: Vec<Rect> = rects
+            .iter()
+            .map(|&r| snap(self.format, self.width, self.height, r, mode))
+            .collect::<Result<_, _>>()?;
+        for (i, a) in snapped.iter().enumerate() {
+            if let Some(j) = snapped[..i].iter().position(|b| b.overlaps(a)) {
+                return Err(PixelError::RoisOverlap { a: j, b: i });
+            }
+        }
+        let mut out: Vec<RoiMut<'a>> = rects
+            .iter()
+            .zip(&snapped)
+            .map(|(&r, &e)| RoiMut {
+                requested: r,
+                effective: e,
+                frame: FrameMut {
+                    format: self.format,
+                    width: e.w,
+                    height: e.h,
+                    planes: [None, None, None, None],
+                },
+            })
+            .collect();
+        for (p, plane) in self.planes.into_iter().enumerate() {
+            let Some(plane) = plane else { continue };
+            let regions: Vec<Region> = snapped
+                .iter()
+                .map(|&e| {
+                    let (ys, xs) = plane_ranges(self.format, p, e);
+                    Region {
+                        x: xs.start,
+                        y: ys.start,
+                        w: xs.len(),
+                        h: ys.len(),
+                    }
+                })
+                .collect();
+            for (roi, part) in out.iter_mut().zip(plane.split_regions(&regions)?) {
+                roi.frame.planes[p] = Some(part);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A writable region of a frame; see [`FrameMut::split_rois`].
+#[derive(Debug)]
+pub struct RoiMut<'a> {
+    requested: Rect,
+    effective: Rect,
+    frame: FrameMut<'a>,
+}
+
+impl<'a> RoiMut<'a> {
+    /// The rectangle asked for.
+    pub fn requested(&self) -> Rect {
+        self.requested
+    }
+
+    /// The rectangle covered, on the chroma grid.
+    pub fn effective(&self) -> Rect {
+        self.effective
+    }
+
+    /// The region as a writable frame of its own size.
+    pub fn frame_mut(&mut self) -> &mut FrameMut<'a> {
+        &mut self.frame
+    }
+}

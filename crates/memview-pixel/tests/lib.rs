@@ -1,0 +1,7 @@
+//! The integration tests of memview-pixel, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod ffmpeg;
+mod layouts;
+mod props;
