@@ -1,1 +1,302 @@
-//! Colour conversion (to come).
+//! Colour conversion: YUV (I420, YV12, NV12, NV21, YUYV, UYVY) to RGB24,
+//! BGR24, RGBA and BGRA, and RGB to GRAY8, with BT.601 or BT.709 matrices
+//! in limited or full range.
+//!
+//! Kernels work on row slices with the sample steps as constants, in
+//! 16-bit fixed point, so the compiler can unroll and vectorise them;
+//! [`yuv_to_rgb_par`] runs bands of rows on rayon. Chroma is upsampled by
+//! repetition (each chroma sample covers its 2x2 or 2x1 block), as
+//! FFmpeg's default swscale path does.
+
+use rayon::prelude::*;
+
+use crate::error::PixelError;
+use crate::format::{ColorFamily, PixelFormat};
+use crate::frame::{Frame, FrameMut, Rect, Snap};
+
+/// The YUV ↔ RGB matrix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Matrix {
+    /// ITU-R BT.601 (SD video, JPEG).
+    #[default]
+    Bt601,
+    /// ITU-R BT.709 (HD video).
+    Bt709,
+}
+
+/// The value range of luma and chroma.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Range {
+    /// Luma 16..=235, chroma 16..=240 ("tv", MPEG).
+    #[default]
+    Limited,
+    /// 0..=255 ("pc", JPEG).
+    Full,
+}
+
+const SHIFT: u32 = 16;
+const HALF: i32 = 1 << (SHIFT - 1);
+
+fn kr_kb(m: Matrix) -> (f64, f64) {
+    match m {
+        Matrix::Bt601 => (0.299, 0.114),
+        Matrix::Bt709 => (0.2126, 0.0722),
+    }
+}
+
+/// Fixed-point YUV → RGB coefficients.
+#[derive(Clone, Copy, Debug)]
+struct YuvCoeffs {
+    y_off: i32,
+    y_mul: i32,
+    rv: i32,
+    gu: i32,
+    gv: i32,
+    bu: i32,
+}
+
+impl YuvCoeffs {
+    fn new(m: Matrix, r: Range) -> YuvCoeffs {
+        let (kr, kb) = kr_kb(m);
+        let kg = 1.0 - kr - kb;
+        let (y_off, y_scale, c_scale) = match r {
+            Range::Limited => (16, 255.0 / 219.0, 255.0 / 224.0),
+            Range::Full => (0, 1.0, 1.0),
+        };
+        let fx = |v: f64| (v * f64::from(1 << SHIFT)).round() as i32;
+        YuvCoeffs {
+            y_off,
+            y_mul: fx(y_scale),
+            rv: fx(2.0 * (1.0 - kr) * c_scale),
+            gu: fx(2.0 * kb * (1.0 - kb) / kg * c_scale),
+            gv: fx(2.0 * kr * (1.0 - kr) / kg * c_scale),
+            bu: fx(2.0 * (1.0 - kb) * c_scale),
+        }
+    }
+}
+
+#[inline(always)]
+fn clamp8(v: i32) -> u8 {
+    (v >> SHIFT).clamp(0, 255) as u8
+}
+
+/// Where the components sit in a source or destination line.
+#[derive(Clone, Copy, Debug)]
+struct Offsets {
+    y: usize,
+    u: usize,
+    v: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct RgbOffsets {
+    r: usize,
+    g: usize,
+    b: usize,
+    a: Option<usize>,
+}
+
+/// One line: `YS`/`CS` are the luma and chroma sample steps, `DS` the
+/// destination pixel size; chroma is shared by two horizontal pixels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn line<const YS: usize, const CS: usize, const DS: usize>(
+    yrow: &[u8],
+    urow: &[u8],
+    vrow: &[u8],
+    src: Offsets,
+    out: &mut [u8],
+    dst: RgbOffsets,
+    k: YuvCoeffs,
+    width: usize,
+) {
+    let out = &mut out[..width * DS];
+    for (x, px) in out.chunks_exact_mut(DS).enumerate() {
+        let c = x >> 1;
+        let y = (i32::from(yrow[src.y + x * YS]) - k.y_off) * k.y_mul + HALF;
+        let u = i32::from(urow[src.u + c * CS]) - 128;
+        let v = i32::from(vrow[src.v + c * CS]) - 128;
+        px[dst.r] = clamp8(y + k.rv * v);
+        px[dst.g] = clamp8(y - k.gu * u - k.gv * v);
+        px[dst.b] = clamp8(y + k.bu * u);
+        if let Some(a) = dst.a {
+            px[a] = 255;
+        }
+    }
+}
+
+fn rgb_offsets(f: &PixelFormat) -> Option<(RgbOffsets, usize)> {
+    if f.family != ColorFamily::Rgb || f.sample_bytes != 1 {
+        return None;
+    }
+    let off = |n| f.component(n).map(|c| c.offset);
+    Some((
+        RgbOffsets {
+            r: off('R')?,
+            g: off('G')?,
+            b: off('B')?,
+            a: off('A'),
+        },
+        f.plane_group_bytes(0),
+    ))
+}
+
+/// Converts a YUV frame (8-bit 4:2:0 or 4:2:2 with horizontal chroma
+/// subsampling) to an RGB frame of the same size, on this thread.
+///
+/// ```
+/// use memview_pixel::convert::{yuv_to_rgb, Matrix, Range};
+/// use memview_pixel::format::{I420, RGB24};
+/// use memview_pixel::{Frame, FrameLayout, FrameMut};
+///
+/// let (li, lr) = (FrameLayout::tight(&I420, 4, 2)?, FrameLayout::tight(&RGB24, 4, 2)?);
+/// let mut yuv = vec![128u8; li.len()];
+/// yuv[..8].fill(235); // white luma, neutral chroma
+/// let mut rgb = vec![0u8; lr.len()];
+/// yuv_to_rgb(&Frame::from_bytes(&yuv, &li)?, &mut FrameMut::from_bytes(&mut rgb, &lr)?, Matrix::Bt601, Range::Limited)?;
+/// assert!(rgb.iter().all(|&b| b == 255));
+/// # Ok::<(), memview_pixel::PixelError>(())
+/// ```
+pub fn yuv_to_rgb(
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+    m: Matrix,
+    r: Range,
+) -> Result<(), PixelError> {
+    let (sf, df) = (src.format(), dst.format());
+    let unsupported = PixelError::Unsupported {
+        from: sf.name,
+        to: df.name,
+    };
+    if sf.family != ColorFamily::Yuv || sf.sample_bytes != 1 || sf.log2_chroma_w != 1 {
+        return Err(unsupported);
+    }
+    let (rgb, ds) = rgb_offsets(df).ok_or(unsupported.clone())?;
+    if (src.width(), src.height()) != (dst.width(), dst.height()) {
+        return Err(PixelError::SizeMismatch(
+            src.width(),
+            src.height(),
+            dst.width(),
+            dst.height(),
+        ));
+    }
+    let (yc, uc, vc) = match (sf.component('Y'), sf.component('U'), sf.component('V')) {
+        (Some(y), Some(u), Some(v)) => (y, u, v),
+        _ => return Err(unsupported),
+    };
+    let (_, csh) = sf.plane_subsampling(uc.plane);
+    let k = YuvCoeffs::new(m, r);
+    let offs = Offsets {
+        y: yc.offset,
+        u: uc.offset,
+        v: vc.offset,
+    };
+    let (Some(mut yrows), Some(mut urows), Some(mut vrows)) =
+        (src.rows(yc.plane), src.rows(uc.plane), src.rows(vc.plane))
+    else {
+        return Err(unsupported);
+    };
+    let width = src.width();
+    let steps = (yc.step, uc.step, ds);
+    let dplane = dst.plane_mut(0).ok_or(unsupported.clone())?;
+    let mut drows = dplane.rows_mut()?;
+    let (mut urow, mut vrow): (&[u8], &[u8]) = (&[], &[]);
+    for y in 0..src.height() {
+        let (Some(yrow), Some(out)) = (yrows.next(), drows.next()) else {
+            break;
+        };
+        if y & ((1 << csh) - 1) == 0 {
+            urow = urows.next().unwrap_or(&[]);
+            vrow = vrows.next().unwrap_or(&[]);
+        }
+        match steps {
+            (1, 1, 3) => line::<1, 1, 3>(yrow, urow, vrow, offs, out, rgb, k, width),
+            (1, 1, 4) => line::<1, 1, 4>(yrow, urow, vrow, offs, out, rgb, k, width),
+            (1, 2, 3) => line::<1, 2, 3>(yrow, urow, vrow, offs, out, rgb, k, width),
+            (1, 2, 4) => line::<1, 2, 4>(yrow, urow, vrow, offs, out, rgb, k, width),
+            (2, 4, 3) => line::<2, 4, 3>(yrow, urow, vrow, offs, out, rgb, k, width),
+            (2, 4, 4) => line::<2, 4, 4>(yrow, urow, vrow, offs, out, rgb, k, width),
+            _ => return Err(unsupported),
+        }
+    }
+    Ok(())
+}
+
+/// [`yuv_to_rgb`] on rayon: the frame is cut into bands of rows (on the
+/// chroma grid), each converted on its own thread into its own disjoint
+/// part of `dst`.
+pub fn yuv_to_rgb_par(
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+    m: Matrix,
+    r: Range,
+) -> Result<(), PixelError> {
+    let (_, gy) = src.format().grid();
+    let bands = rayon::current_num_threads().max(1) * 4;
+    let band_h = src.height().div_ceil(bands).div_ceil(gy) * gy;
+    let rects: Vec<Rect> = (0..src.height())
+        .step_by(band_h.max(1))
+        .map(|y0| Rect::new(0, y0, src.width(), band_h.min(src.height() - y0)))
+        .collect();
+    let parts = dst.reborrow().split_rois(&rects, Snap::Strict)?;
+    let srcs: Vec<_> = rects
+        .iter()
+        .map(|&rc| src.roi_with(rc, Snap::Strict))
+        .collect::<Result<_, _>>()?;
+    parts
+        .into_par_iter()
+        .zip(srcs.par_iter())
+        .map(|(mut part, sroi)| yuv_to_rgb(sroi, part.frame_mut(), m, r))
+        .collect()
+}
+
+/// Converts an RGB frame (RGB24, BGR24, RGBA, BGRA) to GRAY8: the luma of
+/// the matrix, in the given range.
+pub fn rgb_to_gray(
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+    m: Matrix,
+    r: Range,
+) -> Result<(), PixelError> {
+    let (sf, df) = (src.format(), dst.format());
+    let unsupported = PixelError::Unsupported {
+        from: sf.name,
+        to: df.name,
+    };
+    let (rgb, ss) = rgb_offsets(sf).ok_or(unsupported.clone())?;
+    if df.family != ColorFamily::Gray || df.sample_bytes != 1 {
+        return Err(unsupported);
+    }
+    if (src.width(), src.height()) != (dst.width(), dst.height()) {
+        return Err(PixelError::SizeMismatch(
+            src.width(),
+            src.height(),
+            dst.width(),
+            dst.height(),
+        ));
+    }
+    let (kr, kb) = kr_kb(m);
+    let (scale, off) = match r {
+        Range::Limited => (219.0 / 255.0, 16 << SHIFT),
+        Range::Full => (1.0, 0),
+    };
+    let fx = |v: f64| (v * scale * f64::from(1 << SHIFT)).round() as i32;
+    let (cr, cg, cb) = (fx(kr), fx(1.0 - kr - kb), fx(kb));
+    let srows = src.rows(0).ok_or(unsupported.clone())?;
+    let dplane = dst.plane_mut(0).ok_or(unsupported)?;
+    let width = src.width();
+    for (srow, out) in srows.zip(dplane.rows_mut()?) {
+        for (px, o) in srow[..width * ss]
+            .chunks_exact(ss)
+            .zip(out[..width].iter_mut())
+        {
+            let v = cr * i32::from(px[rgb.r])
+                + cg * i32::from(px[rgb.g])
+                + cb * i32::from(px[rgb.b])
+                + off
+                + HALF;
+            *o = clamp8(v);
+        }
+    }
+    Ok(())
+}

@@ -442,6 +442,20 @@ impl<'a> FrameMut<'a> {
         }
     }
 
+    /// A shorter-lived writable frame of the same planes.
+    pub fn reborrow(&mut self) -> FrameMut<'_> {
+        let mut planes: [Option<ViewMut<'_>>; 4] = [None, None, None, None];
+        for (slot, p) in planes.iter_mut().zip(&mut self.planes) {
+            *slot = p.as_mut().map(ViewMut::reborrow);
+        }
+        FrameMut {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes,
+        }
+    }
+
     /// The pixel format.
     pub fn format(&self) -> &'static PixelFormat {
         self.format

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod convert;
 mod ffmpeg;
 mod layouts;
 mod props;
