@@ -97,30 +97,96 @@ struct RgbOffsets {
 }
 
 /// One line: `YS`/`CS` are the luma and chroma sample steps, `DS` the
-/// destination pixel size; chroma is shared by two horizontal pixels.
+/// destination pixel size and `R`, `G`, `B` the channel offsets in it (an
+/// alpha byte, if `DS` is 4, is at the remaining offset); each chroma
+/// sample serves two horizontal pixels. Everything the compiler needs to
+/// unroll and vectorise is a constant, and the loop runs over zipped
+/// slices without indexing.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn line<const YS: usize, const CS: usize, const DS: usize>(
+fn line<
+    const YS: usize,
+    const CS: usize,
+    const DS: usize,
+    const R: usize,
+    const G: usize,
+    const B: usize,
+>(
     yrow: &[u8],
     urow: &[u8],
     vrow: &[u8],
     src: Offsets,
     out: &mut [u8],
-    dst: RgbOffsets,
     k: YuvCoeffs,
     width: usize,
 ) {
-    let out = &mut out[..width * DS];
-    for (x, px) in out.chunks_exact_mut(DS).enumerate() {
-        let c = x >> 1;
-        let y = (i32::from(yrow[src.y + x * YS]) - k.y_off) * k.y_mul + HALF;
-        let u = i32::from(urow[src.u + c * CS]) - 128;
-        let v = i32::from(vrow[src.v + c * CS]) - 128;
-        px[dst.r] = clamp8(y + k.rv * v);
-        px[dst.g] = clamp8(y - k.gu * u - k.gv * v);
-        px[dst.b] = clamp8(y + k.bu * u);
-        if let Some(a) = dst.a {
-            px[a] = 255;
+    const fn alpha(r: usize, g: usize, b: usize) -> usize {
+        6 - r - g - b
+    }
+    #[inline(always)]
+    fn px<const DS: usize, const R: usize, const G: usize, const B: usize>(
+        o: &mut [u8],
+        y: u8,
+        ru: i32,
+        gc: i32,
+        bu: i32,
+        k: YuvCoeffs,
+    ) {
+        let y = (i32::from(y) - k.y_off) * k.y_mul + HALF;
+        o[R] = clamp8(y + ru);
+        o[G] = clamp8(y - gc);
+        o[B] = clamp8(y + bu);
+        if DS == 4 {
+            o[alpha(R, G, B)] = 255;
+        }
+    }
+    // Blocks of pixels: gather the samples into plain arrays (chroma
+    // repeated to pixel rate), convert with element-wise loops the
+    // compiler vectorises, then interleave into the destination.
+    const BLK: usize = 64;
+    let pairs = width / 2;
+    let ys = &yrow[src.y..];
+    let (us, vs) = (&urow[src.u..], &vrow[src.v..]);
+    let (mut yb, mut ub, mut vb) = ([0i32; BLK], [0i32; BLK], [0i32; BLK]);
+    let (mut rb, mut gb, mut bb) = ([0u8; BLK], [0u8; BLK], [0u8; BLK]);
+    let mut x0 = 0;
+    while x0 < pairs * 2 {
+        let n = BLK.min(pairs * 2 - x0);
+        for i in 0..n {
+            let x = x0 + i;
+            yb[i] = i32::from(ys[x * YS]);
+            ub[i] = i32::from(us[(x / 2) * CS]) - 128;
+            vb[i] = i32::from(vs[(x / 2) * CS]) - 128;
+        }
+        for i in 0..BLK {
+            let y = (yb[i] - k.y_off) * k.y_mul + HALF;
+            let (u, v) = (ub[i], vb[i]);
+            rb[i] = clamp8(y + k.rv * v);
+            gb[i] = clamp8(y - k.gu * u - k.gv * v);
+            bb[i] = clamp8(y + k.bu * u);
+        }
+        let o = &mut out[x0 * DS..(x0 + n) * DS];
+        for (i, px) in o.chunks_exact_mut(DS).enumerate() {
+            px[R] = rb[i];
+            px[G] = gb[i];
+            px[B] = bb[i];
+            if DS == 4 {
+                px[alpha(R, G, B)] = 255;
+            }
+        }
+        x0 += n;
+    }
+    if width % 2 == 1 {
+        // The last, unpaired pixel of an odd width.
+        let x = width - 1;
+        let c = x / 2;
+        if let (Some(&y), Some(&u), Some(&v), Some(o)) = (
+            ys.get(x * YS),
+            us.get(c * CS),
+            vs.get(c * CS),
+            out.get_mut(x * DS..(x + 1) * DS),
+        ) {
+            let (u, v) = (i32::from(u) - 128, i32::from(v) - 128);
+            px::<DS, R, G, B>(o, y, k.rv * v, k.gu * u + k.gv * v, k.bu * u, k);
         }
     }
 }
@@ -172,6 +238,10 @@ pub fn yuv_to_rgb(
         return Err(unsupported);
     }
     let (rgb, ds) = rgb_offsets(df).ok_or(unsupported.clone())?;
+    // The kernels put alpha at the byte R, G and B leave free.
+    if rgb.a.is_some_and(|a| a != 6 - rgb.r - rgb.g - rgb.b) {
+        return Err(unsupported);
+    }
     if (src.width(), src.height()) != (dst.width(), dst.height()) {
         return Err(PixelError::SizeMismatch(
             src.width(),
@@ -209,15 +279,33 @@ pub fn yuv_to_rgb(
             urow = urows.next().unwrap_or(&[]);
             vrow = vrows.next().unwrap_or(&[]);
         }
-        match steps {
-            (1, 1, 3) => line::<1, 1, 3>(yrow, urow, vrow, offs, out, rgb, k, width),
-            (1, 1, 4) => line::<1, 1, 4>(yrow, urow, vrow, offs, out, rgb, k, width),
-            (1, 2, 3) => line::<1, 2, 3>(yrow, urow, vrow, offs, out, rgb, k, width),
-            (1, 2, 4) => line::<1, 2, 4>(yrow, urow, vrow, offs, out, rgb, k, width),
-            (2, 4, 3) => line::<2, 4, 3>(yrow, urow, vrow, offs, out, rgb, k, width),
-            (2, 4, 4) => line::<2, 4, 4>(yrow, urow, vrow, offs, out, rgb, k, width),
-            _ => return Err(unsupported),
+        // Every (source steps, destination order) pair the table has.
+        macro_rules! dispatch {
+            ($(($ys:literal, $cs:literal, $ds:literal, $r:literal, $g:literal, $b:literal)),*) => {
+                match (steps, (rgb.r, rgb.g, rgb.b)) {
+                    $(
+                        (($ys, $cs, $ds), ($r, $g, $b)) => {
+                            line::<$ys, $cs, $ds, $r, $g, $b>(yrow, urow, vrow, offs, out, k, width)
+                        }
+                    )*
+                    _ => return Err(unsupported),
+                }
+            };
         }
+        dispatch!(
+            (1, 1, 3, 0, 1, 2),
+            (1, 1, 3, 2, 1, 0),
+            (1, 1, 4, 0, 1, 2),
+            (1, 1, 4, 2, 1, 0),
+            (1, 2, 3, 0, 1, 2),
+            (1, 2, 3, 2, 1, 0),
+            (1, 2, 4, 0, 1, 2),
+            (1, 2, 4, 2, 1, 0),
+            (2, 4, 3, 0, 1, 2),
+            (2, 4, 3, 2, 1, 0),
+            (2, 4, 4, 0, 1, 2),
+            (2, 4, 4, 2, 1, 0)
+        )
     }
     Ok(())
 }

@@ -8,6 +8,9 @@ use crate::error::PixelError;
 use crate::format::PixelFormat;
 use crate::layout::FrameLayout;
 
+/// The most planes a format of the table has.
+const MAX_PLANES: usize = 3;
+
 /// A rectangle in pixels of the frame (luma samples for YUV).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Rect {
@@ -136,7 +139,7 @@ pub struct Frame<'a> {
     format: &'static PixelFormat,
     width: usize,
     height: usize,
-    planes: [Option<View<'a>>; 4],
+    planes: [Option<View<'a>>; MAX_PLANES],
 }
 
 /// A frame whose planes can be written.
@@ -145,7 +148,7 @@ pub struct FrameMut<'a> {
     format: &'static PixelFormat,
     width: usize,
     height: usize,
-    planes: [Option<ViewMut<'a>>; 4],
+    planes: [Option<ViewMut<'a>>; MAX_PLANES],
 }
 
 impl<'a> Frame<'a> {
@@ -155,7 +158,7 @@ impl<'a> Frame<'a> {
         let bytes = buf.nbytes();
         layout.validate(bytes)?;
         let format = layout.format();
-        let mut planes: [Option<View<'a>>; 4] = [None, None, None, None];
+        let mut planes: [Option<View<'a>>; MAX_PLANES] = [None, None, None];
         for (p, pl) in layout.planes().iter().enumerate() {
             let (rows, groups, comps) = plane_shape(format, p, pl.rows, pl.row_bytes);
             let sb = format.sample_bytes;
@@ -258,7 +261,7 @@ impl<'a> Frame<'a> {
     /// The region `rect` under an explicit snapping policy.
     pub fn roi_with(&self, rect: Rect, mode: Snap) -> Result<Roi<'a>, PixelError> {
         let e = snap(self.format, self.width, self.height, rect, mode)?;
-        let mut planes: [Option<View<'a>>; 4] = [None, None, None, None];
+        let mut planes: [Option<View<'a>>; MAX_PLANES] = [None, None, None];
         for (p, slot) in planes.iter_mut().enumerate() {
             if let Some(v) = &self.planes[p] {
                 let (ys, xs) = plane_ranges(self.format, p, e);
@@ -378,7 +381,7 @@ impl<'a> FrameMut<'a> {
         let bytes = buf.shape().iter().product::<usize>() * buf.itemsize();
         layout.validate(bytes)?;
         let format = layout.format();
-        let mut planes: [Option<ViewMut<'a>>; 4] = [None, None, None, None];
+        let mut planes: [Option<ViewMut<'a>>; MAX_PLANES] = [None, None, None];
         // One writable view of everything, split into the (disjoint) planes.
         let regions: Vec<Region> = layout
             .planes()
@@ -430,7 +433,7 @@ impl<'a> FrameMut<'a> {
 
     /// A read-only frame of the same planes, borrowed.
     pub fn as_frame(&self) -> Frame<'_> {
-        let mut planes: [Option<View<'_>>; 4] = [None, None, None, None];
+        let mut planes: [Option<View<'_>>; MAX_PLANES] = [None, None, None];
         for (slot, p) in planes.iter_mut().zip(&self.planes) {
             *slot = p.as_ref().map(ViewMut::as_view);
         }
@@ -444,7 +447,7 @@ impl<'a> FrameMut<'a> {
 
     /// A shorter-lived writable frame of the same planes.
     pub fn reborrow(&mut self) -> FrameMut<'_> {
-        let mut planes: [Option<ViewMut<'_>>; 4] = [None, None, None, None];
+        let mut planes: [Option<ViewMut<'_>>; MAX_PLANES] = [None, None, None];
         for (slot, p) in planes.iter_mut().zip(&mut self.planes) {
             *slot = p.as_mut().map(ViewMut::reborrow);
         }
@@ -499,7 +502,7 @@ impl<'a> FrameMut<'a> {
                     format: self.format,
                     width: e.w,
                     height: e.h,
-                    planes: [None, None, None, None],
+                    planes: [None, None, None],
                 },
             })
             .collect();

@@ -40,7 +40,7 @@ pub struct FrameLayout {
     format: &'static PixelFormat,
     width: usize,
     height: usize,
-    planes: [PlaneLayout; 4],
+    planes: [PlaneLayout; 3],
     len: usize,
 }
 
@@ -56,11 +56,11 @@ impl FrameLayout {
         format: &'static PixelFormat,
         width: usize,
         height: usize,
-    ) -> Result<[(usize, usize); 4], PixelError> {
+    ) -> Result<[(usize, usize); 3], PixelError> {
         if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
             return Err(PixelError::BadDimensions { width, height });
         }
-        let mut g = [(0, 0); 4];
+        let mut g = [(0, 0); 3];
         for (p, slot) in g.iter_mut().enumerate().take(format.planes) {
             let (sw, sh) = format.plane_subsampling(p);
             let row_bytes = ceil_shift(width, sw)
@@ -103,7 +103,7 @@ impl FrameLayout {
         }
         let geo = FrameLayout::geometry(format, width, height)?;
         let round = |v: usize| v.checked_add(align - 1).map(|v| v & !(align - 1));
-        let mut planes = [PlaneLayout::default(); 4];
+        let mut planes = [PlaneLayout::default(); 3];
         let mut offset = 0usize;
         for (p, &(rows, row_bytes)) in geo.iter().enumerate().take(format.planes) {
             let stride = round(row_bytes).ok_or(PixelError::TooLarge)?;
@@ -146,7 +146,7 @@ impl FrameLayout {
                 got: planes.len(),
             });
         }
-        let mut out = [PlaneLayout::default(); 4];
+        let mut out = [PlaneLayout::default(); 3];
         for (p, (&(offset, stride), &(rows, row_bytes))) in planes.iter().zip(&geo).enumerate() {
             if stride < row_bytes {
                 return Err(PixelError::StrideTooSmall {
@@ -175,7 +175,7 @@ impl FrameLayout {
 
     /// Checks the layout against a buffer of `buf_len` bytes.
     pub fn validate(&self, buf_len: usize) -> Result<(), PixelError> {
-        let mut ranges = [(0usize, 0usize); 4];
+        let mut ranges = [(0usize, 0usize); 3];
         for (p, pl) in self.planes().iter().enumerate() {
             let end = pl
                 .span()
