@@ -286,3 +286,101 @@ fn memoryview_differential() {
     );
     assert!(errors > 1000 && cases.len() - errors > 5000);
 }
+
+/// memoryview `==` between two views of (possibly different) buffers,
+/// formats, slicings and shapes.
+#[test]
+fn equality_differential() {
+    const EQ: &str = r#"
+import json, struct, sys
+for line in sys.stdin:
+    c = json.loads(line)
+    views = []
+    for side in (c["a"], c["b"]):
+        vals = [float("nan") if v is None else v for v in side["vals"]]
+        data = bytearray(struct.pack("<%dd" % len(vals), *vals))
+        m = memoryview(data).cast("B").cast(side["fmt"])
+        if side["shape"] is not None:
+            m = m.cast("B").cast(side["fmt"], side["shape"])
+        s = side["slice"]
+        m = m[slice(*s)]
+        views.append(m)
+    print(json.dumps(views[0] == views[1]))
+"#;
+    let mut rng = Rng::new(2024);
+    let pool = [0.0, 1.0, -1.0, 2.5, f64::NAN, 255.0, 1e300];
+    let fmts = ["B", "b", "c", "h", "H", "i", "q", "d", "f", "?", "@i", "l"];
+    let mut cases = Vec::new();
+    for _ in 0..3000 {
+        let n = 1 + rng.below(3);
+        let vals: Vec<f64> = (0..n).map(|_| *rng.pick(&pool)).collect();
+        let mk = |rng: &mut Rng, vals: &Vec<f64>| {
+            let fmt = *rng.pick(&fmts);
+            let isz = memview_format::Format::parse(fmt, memview_format::Dialect::Struct)
+                .unwrap()
+                .size();
+            let items = vals.len() * 8 / isz;
+            let shape = if items % 2 == 0 && rng.below(3) == 0 {
+                json!([2, items / 2])
+            } else {
+                Json::Null
+            };
+            let step = [1, 1, 2, -1][rng.below(4)];
+            json!({"vals": vals, "fmt": fmt, "shape": shape, "slice": [Json::Null, Json::Null, step]})
+        };
+        // Half the time both sides share values, to get equal pairs.
+        let a = mk(&mut rng, &vals);
+        let b = if rng.below(2) == 0 {
+            let mut b = a.clone();
+            b["fmt"] = json!(*rng.pick(&fmts));
+            b["shape"] = Json::Null;
+            if rng.below(2) == 0 {
+                b = a.clone();
+            }
+            b
+        } else {
+            let other: Vec<f64> = (0..n).map(|_| *rng.pick(&pool)).collect();
+            mk(&mut rng, &other)
+        };
+        cases.push(json!({"a": a, "b": b}));
+    }
+    let input: String = cases.iter().map(|c| c.to_string() + "\n").collect();
+    let Some(out) = run_python(EQ, &input) else {
+        return;
+    };
+    let (mut equal, mut checked) = (0, 0);
+    for (case, line) in cases.iter().zip(out.lines()) {
+        let want: bool = serde_json::from_str(line).unwrap();
+        let build = |side: &Json| -> (Vec<u8>, String, Json, isize) {
+            let bytes: Vec<u8> = side["vals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|v| v.as_f64().unwrap_or(f64::NAN).to_le_bytes())
+                .collect();
+            (
+                bytes,
+                side["fmt"].as_str().unwrap().to_owned(),
+                side["shape"].clone(),
+                side["slice"][2].as_i64().unwrap() as isize,
+            )
+        };
+        let (ab, af, ash, ast) = build(&case["a"]);
+        let (bb, bf, bsh, bst) = build(&case["b"]);
+        let view = |bytes: &[u8], f: &str, sh: &Json, st: isize| -> Option<View<'static>> {
+            let bytes: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
+            let v = View::from_bytes(bytes)
+                .cast(f, shape_arg(sh).as_deref())
+                .ok()?;
+            v.slice_axis(0, Slice::new(None, None, Some(st))).ok()
+        };
+        let (Some(va), Some(vb)) = (view(&ab, &af, &ash, ast), view(&bb, &bf, &bsh, bst)) else {
+            panic!("python built {case} but we could not");
+        };
+        assert_eq!(va == vb, want, "{case}");
+        equal += usize::from(want);
+        checked += 1;
+    }
+    eprintln!("memoryview equality differential: {checked} pairs ({equal} equal)");
+    assert!(checked == cases.len() && equal > 300);
+}

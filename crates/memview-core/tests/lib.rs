@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alloc;
 mod cpython;
 mod exports;
 mod numpy;
