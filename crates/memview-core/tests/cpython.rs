@@ -367,13 +367,12 @@ for line in sys.stdin:
         };
         let (ab, af, ash, ast) = build(&case["a"]);
         let (bb, bf, bsh, bst) = build(&case["b"]);
-        let view = |bytes: &[u8], f: &str, sh: &Json, st: isize| -> Option<View<'static>> {
-            let bytes: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
+        fn view<'b>(bytes: &'b [u8], f: &str, sh: &Json, st: isize) -> Option<View<'b>> {
             let v = View::from_bytes(bytes)
                 .cast(f, shape_arg(sh).as_deref())
                 .ok()?;
             v.slice_axis(0, Slice::new(None, None, Some(st))).ok()
-        };
+        }
         let (Some(va), Some(vb)) = (view(&ab, &af, &ash, ast), view(&bb, &bf, &bsh, bst)) else {
             panic!("python built {case} but we could not");
         };
