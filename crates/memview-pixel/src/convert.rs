@@ -44,15 +44,18 @@ fn kr_kb(m: Matrix) -> (f64, f64) {
     }
 }
 
-/// Fixed-point YUV → RGB coefficients.
+/// Fixed-point YUV → RGB coefficients, in 16-bit lanes so SSE2 can work
+/// on eight pixels at once: luma through an unsigned multiply-high
+/// (`y * 257 * yg >> 16` is `y * y_scale * 64`), chroma in 6-bit fixed
+/// point, sums saturating.
 #[derive(Clone, Copy, Debug)]
 struct YuvCoeffs {
-    y_off: i32,
-    y_mul: i32,
-    rv: i32,
-    gu: i32,
-    gv: i32,
-    bu: i32,
+    yg: u16,
+    y_bias: i16,
+    rv: i16,
+    gu: i16,
+    gv: i16,
+    bu: i16,
 }
 
 impl YuvCoeffs {
@@ -60,17 +63,18 @@ impl YuvCoeffs {
         let (kr, kb) = kr_kb(m);
         let kg = 1.0 - kr - kb;
         let (y_off, y_scale, c_scale) = match r {
-            Range::Limited => (16, 255.0 / 219.0, 255.0 / 224.0),
+            Range::Limited => (16u8, 255.0f64 / 219.0, 255.0f64 / 224.0),
             Range::Full => (0, 1.0, 1.0),
         };
-        let fx = |v: f64| (v * f64::from(1 << SHIFT)).round() as i32;
+        // All of these fit their types for both matrices and ranges.
+        let c6 = |v: f64| (v * 64.0).round() as i16;
         YuvCoeffs {
-            y_off,
-            y_mul: fx(y_scale),
-            rv: fx(2.0 * (1.0 - kr) * c_scale),
-            gu: fx(2.0 * kb * (1.0 - kb) / kg * c_scale),
-            gv: fx(2.0 * kr * (1.0 - kr) / kg * c_scale),
-            bu: fx(2.0 * (1.0 - kb) * c_scale),
+            yg: (y_scale * 64.0 * 65536.0 / 257.0).round() as u16,
+            y_bias: (f64::from(y_off) * y_scale * 64.0).round() as i16,
+            rv: c6(2.0 * (1.0 - kr) * c_scale),
+            gu: c6(2.0 * kb * (1.0 - kb) / kg * c_scale),
+            gv: c6(2.0 * kr * (1.0 - kr) / kg * c_scale),
+            bu: c6(2.0 * (1.0 - kb) * c_scale),
         }
     }
 }
@@ -78,6 +82,18 @@ impl YuvCoeffs {
 #[inline(always)]
 fn clamp8(v: i32) -> u8 {
     (v >> SHIFT).clamp(0, 255) as u8
+}
+
+/// One pixel in 16-bit lanes: luma `y`, chroma `u`, `v` centred on 0.
+#[inline(always)]
+fn yuv16(y: u8, u: i16, v: i16, k: YuvCoeffs) -> (u8, u8, u8) {
+    let y1 = ((u32::from(u16::from(y) * 257) * u32::from(k.yg)) >> 16) as i16 - k.y_bias;
+    let out = |x: i16| (x.saturating_add(32) >> 6).clamp(0, 255) as u8;
+    (
+        out(y1.saturating_add(k.rv * v)),
+        out(y1.saturating_sub(k.gu * u + k.gv * v)),
+        out(y1.saturating_add(k.bu * u)),
+    )
 }
 
 /// Where the components sit in a source or destination line.
@@ -122,47 +138,25 @@ fn line<
     const fn alpha(r: usize, g: usize, b: usize) -> usize {
         6 - r - g - b
     }
-    #[inline(always)]
-    fn px<const DS: usize, const R: usize, const G: usize, const B: usize>(
-        o: &mut [u8],
-        y: u8,
-        ru: i32,
-        gc: i32,
-        bu: i32,
-        k: YuvCoeffs,
-    ) {
-        let y = (i32::from(y) - k.y_off) * k.y_mul + HALF;
-        o[R] = clamp8(y + ru);
-        o[G] = clamp8(y - gc);
-        o[B] = clamp8(y + bu);
-        if DS == 4 {
-            o[alpha(R, G, B)] = 255;
-        }
-    }
     // Blocks of pixels: gather the samples into plain arrays (chroma
-    // repeated to pixel rate), convert with element-wise loops the
+    // repeated to pixel rate), convert with element-wise 16-bit loops the
     // compiler vectorises, then interleave into the destination.
     const BLK: usize = 64;
-    let pairs = width / 2;
     let ys = &yrow[src.y..];
     let (us, vs) = (&urow[src.u..], &vrow[src.v..]);
-    let (mut yb, mut ub, mut vb) = ([0i32; BLK], [0i32; BLK], [0i32; BLK]);
+    let (mut yb, mut ub, mut vb) = ([0u8; BLK], [0i16; BLK], [0i16; BLK]);
     let (mut rb, mut gb, mut bb) = ([0u8; BLK], [0u8; BLK], [0u8; BLK]);
     let mut x0 = 0;
-    while x0 < pairs * 2 {
-        let n = BLK.min(pairs * 2 - x0);
+    while x0 < width {
+        let n = BLK.min(width - x0);
         for i in 0..n {
             let x = x0 + i;
-            yb[i] = i32::from(ys[x * YS]);
-            ub[i] = i32::from(us[(x / 2) * CS]) - 128;
-            vb[i] = i32::from(vs[(x / 2) * CS]) - 128;
+            yb[i] = ys[x * YS];
+            ub[i] = i16::from(us[(x / 2) * CS]) - 128;
+            vb[i] = i16::from(vs[(x / 2) * CS]) - 128;
         }
         for i in 0..BLK {
-            let y = (yb[i] - k.y_off) * k.y_mul + HALF;
-            let (u, v) = (ub[i], vb[i]);
-            rb[i] = clamp8(y + k.rv * v);
-            gb[i] = clamp8(y - k.gu * u - k.gv * v);
-            bb[i] = clamp8(y + k.bu * u);
+            (rb[i], gb[i], bb[i]) = yuv16(yb[i], ub[i], vb[i], k);
         }
         let o = &mut out[x0 * DS..(x0 + n) * DS];
         for (i, px) in o.chunks_exact_mut(DS).enumerate() {
@@ -174,20 +168,6 @@ fn line<
             }
         }
         x0 += n;
-    }
-    if width % 2 == 1 {
-        // The last, unpaired pixel of an odd width.
-        let x = width - 1;
-        let c = x / 2;
-        if let (Some(&y), Some(&u), Some(&v), Some(o)) = (
-            ys.get(x * YS),
-            us.get(c * CS),
-            vs.get(c * CS),
-            out.get_mut(x * DS..(x + 1) * DS),
-        ) {
-            let (u, v) = (i32::from(u) - 128, i32::from(v) - 128);
-            px::<DS, R, G, B>(o, y, k.rv * v, k.gu * u + k.gv * v, k.bu * u, k);
-        }
     }
 }
 
