@@ -149,11 +149,27 @@ fn line<
     let mut x0 = 0;
     while x0 < width {
         let n = BLK.min(width - x0);
-        for i in 0..n {
-            let x = x0 + i;
-            yb[i] = ys[x * YS];
-            ub[i] = i16::from(us[(x / 2) * CS]) - 128;
-            vb[i] = i16::from(vs[(x / 2) * CS]) - 128;
+        // Exact sub-slices first, so the loops below carry no bounds checks
+        // the compiler cannot hoist. `x0` is even, so each chroma sample
+        // fills two slots.
+        let m = n.div_ceil(2);
+        let c0 = x0 / 2 * CS;
+        let ysl = &ys[x0 * YS..(x0 + n - 1) * YS + 1];
+        let usl = &us[c0..c0 + (m - 1) * CS + 1];
+        let vsl = &vs[c0..c0 + (m - 1) * CS + 1];
+        if YS == 1 {
+            yb[..n].copy_from_slice(ysl);
+        } else {
+            for (i, d) in yb[..n].iter_mut().enumerate() {
+                *d = ysl[i * YS];
+            }
+        }
+        for j in 0..m {
+            let (u, v) = (i16::from(usl[j * CS]) - 128, i16::from(vsl[j * CS]) - 128);
+            ub[2 * j] = u;
+            ub[2 * j + 1] = u;
+            vb[2 * j] = v;
+            vb[2 * j + 1] = v;
         }
         for i in 0..BLK {
             (rb[i], gb[i], bb[i]) = yuv16(yb[i], ub[i], vb[i], k);
