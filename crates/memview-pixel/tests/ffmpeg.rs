@@ -57,7 +57,14 @@ fn extract_name(c: char) -> &'static str {
 fn every_format_matches_ffmpeg_layout_and_samples() {
     let mut checked = 0;
     for f in ALL {
-        for (w, h) in [(640, 480), (641, 479), (35, 17)] {
+        // 1080p for the formats cameras and decoders hand out most.
+        let big = ["I420", "NV12", "YUYV", "P010LE", "RGB24"].contains(&f.name);
+        let sizes: &[(usize, usize)] = if big {
+            &[(1920, 1080), (640, 480), (641, 479), (35, 17)]
+        } else {
+            &[(640, 480), (641, 479), (35, 17)]
+        };
+        for &(w, h) in sizes {
             let Some(mut raw) = generate(ffmpeg_name(f), w, h, "") else {
                 return;
             };
