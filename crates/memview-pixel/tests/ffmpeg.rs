@@ -130,10 +130,10 @@ fn roi_copy_out_equals_ffmpeg_crop() {
     let mut checked = 0;
     let formats: Vec<&PixelFormat> = ALL.iter().copied().filter(|f| f.ffmpeg.is_some()).collect();
     for f in formats {
-        let (w, h) = if f.family == ColorFamily::Rgb {
-            (320, 240)
-        } else {
-            (641, 479)
+        let (w, h) = match (f.family, f.name) {
+            (ColorFamily::Rgb, _) => (320, 240),
+            (_, "I420" | "NV12") => (1920, 1080),
+            _ => (641, 479),
         };
         let Some(raw) = generate(f.ffmpeg.unwrap(), w, h, "") else {
             return;
