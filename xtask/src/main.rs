@@ -133,7 +133,7 @@ fn ci() -> Result<()> {
 }
 
 /// Crates that have loom models.
-const LOOM_CRATES: &[&str] = &["memview-core"];
+const LOOM_CRATES: &[&str] = &["memview-core", "memview-capture"];
 
 fn loom(filter: Option<&str>) -> Result<()> {
     step("loom models");

@@ -1,0 +1,53 @@
+//! Frame sources over a buffer pool that never recycles a viewed frame.
+//!
+//! Camera pipelines hand frames from a producer to analyzers and back; this
+//! crate makes that hand-off safe and allocation-free. A [`BufferPool`]
+//! holds a fixed number of 64-byte-aligned buffers. A [`FrameSource`]
+//! fills a free one and publishes it as a [`FrameLease`]: `Send`, cheap to
+//! share among workers, with the frame's planes as memview views. The
+//! buffer is filled again only when the last lease *and* the last view of
+//! it are gone — memview-core's export count refuses the write otherwise.
+//!
+//! Sources: [`Synthetic`] (moving boxes standing in for faces and plates),
+//! [`Y4mSource`] (files, stdin, pipes), [`FfmpegSource`] (anything ffmpeg
+//! decodes). [`Capture`] runs a source on its own thread with a
+//! slow-consumer [`Policy`].
+//!
+//! # Example
+//!
+//! ```
+//! use memview_capture::{Capture, Policy, Synthetic};
+//! use memview_pixel::format::I420;
+//!
+//! let source = Synthetic::new(&I420, 320, 240, 4)?.with_frames(10);
+//! let capture = Capture::start(source, 3, 2, Policy::Block)?;
+//! let mut n = 0;
+//! while let Some(frame) = capture.recv() {
+//!     let frame = frame?;
+//!     assert_eq!(frame.seq(), n);
+//!     assert_eq!(frame.frame().plane(0).unwrap().shape(), &[240, 320]);
+//!     n += 1;
+//! }
+//! assert_eq!(n, 10);
+//! # Ok::<(), memview_capture::CaptureError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+mod error;
+mod pool;
+mod queue;
+mod source;
+mod sync;
+mod y4m;
+
+#[cfg(all(test, loom))]
+mod tests;
+
+pub use crate::error::CaptureError;
+pub use crate::pool::{BufferPool, FrameLease, PoolStats, Slot, BUFFER_ALIGN};
+pub use crate::queue::{Capture, FrameQueue, Policy};
+pub use crate::source::{FrameSource, Synthetic};
+pub use crate::y4m::{FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

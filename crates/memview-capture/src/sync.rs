@@ -1,0 +1,14 @@
+//! The one place locks and atomics come from: std normally, loom when the
+//! loom models are built (`--cfg loom`).
+
+#[cfg(all(test, loom))]
+pub(crate) use loom::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, Condvar, Mutex, MutexGuard,
+};
+
+#[cfg(not(all(test, loom)))]
+pub(crate) use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, Condvar, Mutex, MutexGuard,
+};

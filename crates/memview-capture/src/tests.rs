@@ -1,0 +1,3 @@
+//! Loom models, built only with `--cfg loom` (`cargo xtask loom`).
+
+mod loom_pool;

@@ -1,0 +1,83 @@
+//! Zero heap allocations per frame in steady state, for every source.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use memview_capture::{BufferPool, FrameSource, Synthetic, Y4mSource};
+use memview_pixel::format::I420;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a const-initialised thread-local Cell, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|a| a.set(a.get() + 1));
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by 100 frames after `warmup` frames.
+fn steady_allocations(src: &mut dyn FrameSource, buffers: usize) -> usize {
+    let mut pool = BufferPool::new(buffers, src.frame_len()).unwrap();
+    let mut held = std::collections::VecDeque::with_capacity(buffers);
+    let mut step = |pool: &mut BufferPool, held: &mut std::collections::VecDeque<_>| {
+        if held.len() == buffers - 1 {
+            held.pop_front();
+        }
+        let lease = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        let roi = lease
+            .frame()
+            .roi(memview_pixel::Rect::new(8, 8, 32, 32))
+            .unwrap();
+        assert!(roi.plane(0).unwrap().rows().unwrap().count() > 0);
+        held.push_back(lease);
+    };
+    for _ in 0..2 * buffers {
+        step(&mut pool, &mut held);
+    }
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        step(&mut pool, &mut held);
+    }
+    ALLOCS.with(Cell::get) - before
+}
+
+#[test]
+fn synthetic_allocates_nothing_per_frame() {
+    let mut src = Synthetic::new(&I420, 320, 240, 10).unwrap();
+    assert_eq!(steady_allocations(&mut src, 3), 0);
+    // The counter does count.
+    let before = ALLOCS.with(Cell::get);
+    drop(std::hint::black_box(vec![0u8; 16]));
+    assert_eq!(ALLOCS.with(Cell::get) - before, 1);
+}
+
+#[test]
+fn y4m_allocates_nothing_per_frame() {
+    // 130 frames of a tiny Y4M stream, built by hand.
+    let (w, h) = (64usize, 48usize);
+    let mut data = format!("YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for i in 0..130u8 {
+        data.extend_from_slice(b"FRAME\n");
+        data.extend(std::iter::repeat_n(i, w * h * 3 / 2));
+    }
+    let mut src = Y4mSource::new(std::io::Cursor::new(data)).unwrap();
+    assert_eq!(steady_allocations(&mut src, 3), 0);
+}

@@ -1,0 +1,7 @@
+//! The integration tests of memview-capture, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod alloc;
+mod pool;
+mod y4m;

@@ -1,0 +1,135 @@
+//! The pool: no buffer is filled while viewed; policies; counters.
+
+use std::time::Duration;
+
+use memview_capture::{BufferPool, Capture, FrameSource, Policy, Synthetic};
+use memview_pixel::format::{I420, NV12, P010LE, RGB24, YUYV};
+
+#[test]
+fn a_viewed_buffer_is_never_refilled() {
+    let mut src = Synthetic::new(&I420, 64, 48, 2).unwrap();
+    let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
+    assert_eq!(pool.count(), 2);
+    assert_eq!(
+        pool.try_acquire().unwrap().bytes_mut().unwrap().as_ptr() as usize % 64,
+        0,
+        "64-byte aligned"
+    );
+    let a = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    let b = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(pool.try_acquire().is_none(), "both buffers are leased");
+    // A clone of a lease keeps the buffer out of the pool (views borrow a
+    // lease, so they cannot outlive it).
+    let a2 = a.clone();
+    drop(a);
+    assert!(pool.try_acquire().is_none(), "frame 0 is still leased");
+    assert!(pool.acquire(Some(Duration::from_millis(20))).is_none());
+    drop(a2);
+    let c = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.seq(), c.seq()), (1, 2));
+    let s = pool.stats();
+    assert_eq!((s.captured, s.recycled), (3, 1));
+}
+
+#[test]
+fn synthetic_frames_move_in_every_format() {
+    for f in [&I420, &NV12, &YUYV, &RGB24, &P010LE] {
+        let mut src = Synthetic::new(f, 160, 120, 3).unwrap().with_frames(3);
+        let zones = src.boxes();
+        let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
+        let a = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        let b = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        let fa = a.frame();
+        // Inside a box the first component differs from the background.
+        let z = zones[0];
+        let inside = fa.sample(f.components[0].name, z.x + 1, z.y + 1).unwrap();
+        assert!(inside > 0);
+        // Consecutive frames differ (boxes move), and the stream ends.
+        assert_ne!(
+            a.bytes().as_bytes().unwrap(),
+            b.bytes().as_bytes().unwrap(),
+            "{}",
+            f.name
+        );
+        let _c = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        drop((a, b));
+        assert!(src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[test]
+fn recycled_synthetic_frames_equal_fresh_ones() {
+    // Redrawing only what moved must give the same frame as drawing all.
+    let mut small = Synthetic::new(&I420, 96, 64, 4).unwrap();
+    let mut big = Synthetic::new(&I420, 96, 64, 4).unwrap();
+    let mut p1 = BufferPool::new(1, small.frame_len()).unwrap();
+    let mut p2 = BufferPool::new(40, big.frame_len()).unwrap();
+    let mut keep = Vec::new();
+    for _ in 0..30 {
+        let a = small
+            .next_frame(p1.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        let b = big.next_frame(p2.try_acquire().unwrap()).unwrap().unwrap();
+        assert_eq!(
+            a.bytes().as_bytes().unwrap(),
+            b.bytes().as_bytes().unwrap(),
+            "frame {}",
+            a.seq()
+        );
+        keep.push(b);
+    }
+}
+
+#[test]
+fn policies_bound_memory_and_count_drops() {
+    for policy in [Policy::Block, Policy::DropNewest, Policy::KeepLatest] {
+        let src = Synthetic::new(&I420, 64, 48, 2).unwrap().with_frames(200);
+        let cap = Capture::start(src, 3, 2, policy).unwrap();
+        let mut seen = Vec::new();
+        while let Some(f) = cap.recv() {
+            let f = f.unwrap();
+            // A slow consumer.
+            std::thread::sleep(Duration::from_micros(300));
+            seen.push(f.seq());
+        }
+        let s = cap.stats();
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "{policy:?}: frames in order"
+        );
+        match policy {
+            Policy::Block => assert_eq!((seen.len(), s.dropped), (200, 0)),
+            _ => {
+                assert_eq!(
+                    seen.len() as u64 + s.dropped,
+                    200,
+                    "{policy:?}: every frame delivered or dropped"
+                );
+                assert!(s.dropped > 0, "{policy:?}: a slow consumer drops frames");
+            }
+        }
+        assert_eq!(s.delivered, seen.len() as u64);
+    }
+}

@@ -1,0 +1,1 @@
+//! Y4M tests (below).
