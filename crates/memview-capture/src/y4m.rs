@@ -185,8 +185,15 @@ impl<R: Read> Y4mSource<R> {
     pub fn new(reader: R) -> Result<Y4mSource<R>, CaptureError> {
         let mut reader = BufReader::with_capacity(1 << 20, reader);
         let mut line = Vec::with_capacity(MAX_HEADER + 1);
-        if !read_line(&mut reader, &mut line, 0, "stream header")? {
-            return Err(y4m_err("empty stream: no YUV4MPEG2 header", 0));
+        match read_line(&mut reader, &mut line, 0, "stream header") {
+            Ok(true) => {}
+            Ok(false) => return Err(y4m_err("empty stream: no YUV4MPEG2 header", 0)),
+            // Whatever the line's problem, a stream that is not Y4M at all
+            // is best reported as such.
+            Err(_) if !line.starts_with(b"YUV4MPEG2") => {
+                return Err(y4m_err("missing YUV4MPEG2 signature", 0))
+            }
+            Err(e) => return Err(e),
         }
         let header = Y4mHeader::parse(&line)?;
         Ok(Y4mSource {
@@ -345,15 +352,15 @@ impl FfmpegSource {
     /// Starts `ffmpeg -i INPUT` writing Y4M (with `pix_fmt` if given, e.g.
     /// `yuv420p`, for inputs whose own format Y4M cannot carry).
     pub fn spawn(input: &str, pix_fmt: Option<&str>) -> Result<FfmpegSource, CaptureError> {
+        FfmpegSource::spawn_args(&["-i", input], pix_fmt)
+    }
+
+    /// Starts ffmpeg with its input given as arguments (`-f lavfi -i
+    /// testsrc2`, `-f v4l2 -i /dev/video0`, ...).
+    pub fn spawn_args(input: &[&str], pix_fmt: Option<&str>) -> Result<FfmpegSource, CaptureError> {
         let mut cmd = Command::new("ffmpeg");
-        cmd.args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-i",
-            input,
-        ]);
+        cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+            .args(input);
         if let Some(p) = pix_fmt {
             cmd.args(["-pix_fmt", p]);
         }
@@ -428,6 +435,11 @@ impl FfmpegSource {
     /// The stream header ffmpeg wrote.
     pub fn header(&self) -> &Y4mHeader {
         self.y4m.header()
+    }
+
+    /// The child's process id.
+    pub fn child_id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Turns an end-of-stream or read error into ffmpeg's own account of
