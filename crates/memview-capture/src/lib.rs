@@ -10,7 +10,8 @@
 //!
 //! Sources: [`Synthetic`] (moving boxes standing in for faces and plates),
 //! [`Y4mSource`] (files, stdin, pipes), [`FfmpegSource`] (anything ffmpeg
-//! decodes). [`Capture`] runs a source on its own thread with a
+//! decodes), [`MmapSource`] (raw and Y4M files as zero-copy views of a
+//! memory map). [`Capture`] runs a source on its own thread with a
 //! slow-consumer [`Policy`].
 //!
 //! # Example
@@ -32,11 +33,16 @@
 //! # Ok::<(), memview_capture::CaptureError>(())
 //! ```
 
-#![forbid(unsafe_code)]
+// `unsafe` only to map files (mmap.rs): nothing else in the crate may.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
 mod error;
+// Mapping a file is `unsafe` (another process may change it); the module
+// states the contract and passes it on through `unsafe fn`s.
+#[allow(unsafe_code)]
+mod mmap;
 mod pool;
 mod queue;
 mod source;
@@ -47,6 +53,7 @@ mod y4m;
 mod tests;
 
 pub use crate::error::CaptureError;
+pub use crate::mmap::MmapSource;
 pub use crate::pool::{BufferPool, FrameLease, PoolStats, Slot, BUFFER_ALIGN};
 pub use crate::queue::{Capture, FrameQueue, Policy};
 pub use crate::source::{FrameSource, Synthetic};

@@ -154,10 +154,12 @@ impl BufferPool {
     /// No lease of buffer `i` is out, and no view of it either (beyond the
     /// pool's own lease's, which it drops before filling).
     fn is_free(&self, i: usize) -> bool {
-        // The pool's own lease holds one view of the bytes and one per plane.
+        // The pool's own lease holds one view of the bytes and one per plane
+        // (none when it shows someone else's bytes, a memory map's).
         let own = self.leases[i]
             .data
             .as_ref()
+            .filter(|d| !d.external)
             .map_or(0, |d| 1 + d.layout.format().planes);
         Arc::strong_count(&self.leases[i]) == 1 && self.buffers[i].exports() == own
     }
@@ -259,8 +261,32 @@ impl Slot<'_> {
         seq: u64,
         timestamp: Duration,
     ) -> Result<FrameLease, CaptureError> {
+        let view = self.pool.buffers[self.index].export_shared()?;
+        self.publish_view(view, false, layout, seq, timestamp)
+    }
+
+    /// Publishes bytes that live elsewhere (a frame of a memory-mapped
+    /// file) through this slot's lease, without filling the buffer: the
+    /// zero-copy path. The view is a whole frame laid out by `layout`.
+    pub fn publish_external(
+        self,
+        view: View<'static>,
+        layout: FrameLayout,
+        seq: u64,
+        timestamp: Duration,
+    ) -> Result<FrameLease, CaptureError> {
+        self.publish_view(view, true, layout, seq, timestamp)
+    }
+
+    fn publish_view(
+        self,
+        view: View<'static>,
+        external: bool,
+        layout: FrameLayout,
+        seq: u64,
+        timestamp: Duration,
+    ) -> Result<FrameLease, CaptureError> {
         let pool = self.pool;
-        let view = pool.buffers[self.index].export_shared()?;
         let frame = Frame::new(&view, &layout)?;
         if std::mem::replace(&mut pool.used[self.index], true) {
             pool.inner.recycled.fetch_add(1, Ordering::Relaxed);
@@ -276,6 +302,7 @@ impl Slot<'_> {
         inner.data = Some(LeaseData {
             frame,
             view,
+            external,
             layout,
             seq,
             timestamp,
@@ -289,6 +316,8 @@ impl Slot<'_> {
 struct LeaseData {
     frame: Frame<'static>,
     view: View<'static>,
+    /// The view is of bytes outside the pool (a memory map).
+    external: bool,
     layout: FrameLayout,
     seq: u64,
     timestamp: Duration,

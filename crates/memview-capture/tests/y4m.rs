@@ -230,3 +230,52 @@ fn corrupt_streams_are_errors_with_offsets() {
     assert_eq!(src.frame_rate(), Some((30000, 1001)));
     assert_eq!(read_all(&mut src).map(|g| g.len()).ok(), Some(frame));
 }
+
+#[test]
+fn mapped_files_are_zero_copy_and_exact() {
+    use memview_capture::MmapSource;
+    use memview_pixel::{format::I420, FrameLayout};
+    let Some((y4m, raw)) = make("yuv420p", 641, 479, 4) else {
+        return;
+    };
+    let (py, pr) = (tmp("map.y4m"), tmp("map.raw"));
+    std::fs::write(&py, &y4m).unwrap();
+    std::fs::write(&pr, &raw).unwrap();
+    let layout = FrameLayout::tight(&I420, 641, 479).unwrap();
+    // SAFETY: the files are private to this test and not changed while mapped.
+    let mut sy = unsafe { MmapSource::open_y4m(&py) }.unwrap();
+    // SAFETY: as above.
+    let mut sr = unsafe { MmapSource::open_raw(&pr, layout.clone(), Some((25, 1))) }.unwrap();
+    assert!(
+        read_all(&mut sy).is_ok_and(|g| g == raw),
+        "mapped y4m differs"
+    );
+    assert!(
+        read_all(&mut sr).is_ok_and(|g| g == raw),
+        "mapped raw differs"
+    );
+    // Zero copy: consecutive frames are views one frame apart in the map.
+    // SAFETY: as above.
+    let mut s = unsafe { MmapSource::open_raw(&pr, layout.clone(), None) }.unwrap();
+    let mut pool = BufferPool::new(2, s.frame_len()).unwrap();
+    let a = s.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    let b = s.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    let pa = a.bytes().as_bytes().unwrap().as_ptr() as usize;
+    let pb = b.bytes().as_bytes().unwrap().as_ptr() as usize;
+    assert_eq!(pb - pa, layout.len());
+    drop((a, b));
+    // A truncated raw file: whole frames come out, then an error.
+    std::fs::write(&pr, &raw[..raw.len() - 10]).unwrap();
+    // SAFETY: as above.
+    let mut t = unsafe { MmapSource::open_raw(&pr, layout.clone(), None) }.unwrap();
+    let Err((got, err)) = read_all(&mut t) else {
+        panic!("truncated file read cleanly")
+    };
+    assert_eq!(got.len(), 3 * layout.len());
+    assert!(
+        matches!(err, CaptureError::Truncated { index: 3, .. }),
+        "{err}"
+    );
+    std::fs::remove_file(&py).unwrap();
+    std::fs::remove_file(&pr).unwrap();
+}

@@ -1,0 +1,194 @@
+//! Raw and Y4M files through a memory map: frames are zero-copy views
+//! into the mapping.
+
+use std::time::Duration;
+
+use memview_core::{Shared, View};
+use memview_pixel::FrameLayout;
+
+use crate::error::CaptureError;
+use crate::pool::{FrameLease, Slot};
+use crate::source::FrameSource;
+use crate::y4m::{Y4mHeader, MAX_HEADER};
+
+#[derive(Debug)]
+enum Container {
+    Raw,
+    Y4m,
+}
+
+/// Frames of a raw (FFmpeg rawvideo layout) or Y4M file, mapped into
+/// memory: each frame is a view of the mapping, so reading costs nothing
+/// and the consumer is the only limit. The mapping lives as long as any
+/// frame of it.
+#[derive(Debug)]
+pub struct MmapSource {
+    whole: View<'static>,
+    layout: FrameLayout,
+    container: Container,
+    rate: Option<(u32, u32)>,
+    offset: usize,
+    index: u64,
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> CaptureError {
+    move |source| CaptureError::Io { context, source }
+}
+
+/// Maps `path` read-only.
+///
+/// # Safety
+///
+/// The file must not be truncated or written by anyone while any frame of
+/// it is alive: a memory map shows such changes (or faults on them), which
+/// the borrow rules cannot see.
+unsafe fn map(path: &std::path::Path) -> Result<View<'static>, CaptureError> {
+    let file = std::fs::File::open(path).map_err(io(format!("opening {}", path.display())))?;
+    // SAFETY: the caller promises the file is not modified while mapped;
+    // the map is read-only.
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.map_err(io(format!("mapping {}", path.display())))?;
+    Ok(Shared::from(map).export_shared()?)
+}
+
+impl MmapSource {
+    /// A raw file of back-to-back frames laid out by `layout` (what
+    /// `ffmpeg -f rawvideo` writes).
+    ///
+    /// # Safety
+    ///
+    /// As for any memory map: the file must not be truncated or written
+    /// while a frame of it is alive.
+    pub unsafe fn open_raw(
+        path: impl AsRef<std::path::Path>,
+        layout: FrameLayout,
+        rate: Option<(u32, u32)>,
+    ) -> Result<MmapSource, CaptureError> {
+        // SAFETY: passed on from the caller.
+        let whole = unsafe { map(path.as_ref()) }?;
+        Ok(MmapSource {
+            whole,
+            layout,
+            container: Container::Raw,
+            rate,
+            offset: 0,
+            index: 0,
+        })
+    }
+
+    /// A Y4M file.
+    ///
+    /// # Safety
+    ///
+    /// As for [`MmapSource::open_raw`].
+    pub unsafe fn open_y4m(path: impl AsRef<std::path::Path>) -> Result<MmapSource, CaptureError> {
+        // SAFETY: passed on from the caller.
+        let whole = unsafe { map(path.as_ref()) }?;
+        let bytes = whole.as_bytes()?;
+        let end = bytes
+            .iter()
+            .take(MAX_HEADER + 1)
+            .position(|&b| b == b'\n')
+            .ok_or(CaptureError::Y4m {
+                message: "no complete YUV4MPEG2 header".into(),
+                offset: 0,
+            })?;
+        let header = Y4mHeader::parse(&bytes[..end])?;
+        Ok(MmapSource {
+            layout: header.layout.clone(),
+            rate: Some(header.rate).filter(|r| r.0 > 0 && r.1 > 0),
+            whole,
+            container: Container::Y4m,
+            offset: end + 1,
+            index: 0,
+        })
+    }
+
+    /// The next frame's data offset and the offset after it, or `None` at
+    /// a clean end.
+    fn locate(&mut self) -> Result<Option<(usize, usize)>, CaptureError> {
+        let bytes = self.whole.as_bytes()?;
+        if self.offset >= bytes.len() {
+            return Ok(None);
+        }
+        let mut data = self.offset;
+        if let Container::Y4m = self.container {
+            let rest = &bytes[self.offset..];
+            let nl = rest
+                .iter()
+                .take(MAX_HEADER + 1)
+                .position(|&b| b == b'\n')
+                .ok_or(CaptureError::Y4m {
+                    message: format!("FRAME header of frame {} is unterminated", self.index),
+                    offset: self.offset as u64,
+                })?;
+            let line = &rest[..nl];
+            if !(line.starts_with(b"FRAME") && (line.len() == 5 || line[5] == b' ')) {
+                return Err(CaptureError::Y4m {
+                    message: format!("expected FRAME header for frame {}", self.index),
+                    offset: self.offset as u64,
+                });
+            }
+            data += nl + 1;
+        }
+        let len = self.layout.len();
+        let end = data + len;
+        if end > bytes.len() {
+            return Err(CaptureError::Truncated {
+                index: self.index,
+                got: bytes.len() - data.min(bytes.len()),
+                expected: len,
+                offset: data as u64,
+            });
+        }
+        Ok(Some((data, end)))
+    }
+
+    fn timestamp(&self) -> Duration {
+        match self.rate {
+            Some((n, d)) => {
+                Duration::from_secs_f64(self.index as f64 * f64::from(d) / f64::from(n))
+            }
+            None => Duration::ZERO,
+        }
+    }
+}
+
+impl FrameSource for MmapSource {
+    fn layout(&self) -> &FrameLayout {
+        &self.layout
+    }
+
+    /// Frames are views of the mapping: the pool's buffers are never
+    /// filled, so they can be a byte long.
+    fn frame_len(&self) -> usize {
+        1
+    }
+
+    fn frame_rate(&self) -> Option<(u32, u32)> {
+        self.rate
+    }
+
+    fn next_frame(&mut self, slot: Slot<'_>) -> Result<Option<FrameLease>, CaptureError> {
+        let Some((data, end)) = self.locate()? else {
+            return Ok(None);
+        };
+        let view = self
+            .whole
+            .with_parts("B", data as isize, &[end - data], &[1])?;
+        let lease =
+            slot.publish_external(view, self.layout.clone(), self.index, self.timestamp())?;
+        self.offset = end;
+        self.index += 1;
+        Ok(Some(lease))
+    }
+
+    fn skip(&mut self) -> Result<bool, CaptureError> {
+        let Some((_, end)) = self.locate()? else {
+            return Ok(false);
+        };
+        self.offset = end;
+        self.index += 1;
+        Ok(true)
+    }
+}
