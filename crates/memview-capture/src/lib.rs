@@ -57,4 +57,4 @@ pub use crate::mmap::MmapSource;
 pub use crate::pool::{BufferPool, FrameLease, PoolStats, Slot, BUFFER_ALIGN};
 pub use crate::queue::{Capture, FrameQueue, Policy};
 pub use crate::source::{FrameSource, Synthetic};
-pub use crate::y4m::{FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};
+pub use crate::y4m::{raise_pipe_buffer, FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

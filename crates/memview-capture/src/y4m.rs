@@ -314,6 +314,37 @@ impl<R: Read + Send> FrameSource for Y4mSource<R> {
     }
 }
 
+/// Raises a pipe's kernel buffer to the system's limit
+/// (`/proc/sys/fs/pipe-max-size`, 1 MiB by default) with `F_SETPIPE_SZ`:
+/// the default 64 KiB caps 1080p Y4M near 250 frames/s. Returns the new
+/// size, or `None` if `fd` is not a pipe or the call is refused.
+#[cfg(target_os = "linux")]
+pub fn raise_pipe_buffer(fd: impl std::os::fd::AsFd) -> Option<usize> {
+    let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(1 << 20);
+    rustix::pipe::fcntl_setpipe_size(&fd, max)
+        .or_else(|_| rustix::pipe::fcntl_setpipe_size(&fd, 1 << 20))
+        .ok()
+}
+
+/// Raises a pipe's buffer; a no-op where `F_SETPIPE_SZ` does not exist.
+#[cfg(not(target_os = "linux"))]
+pub fn raise_pipe_buffer<T>(_fd: T) -> Option<usize> {
+    None
+}
+
+impl Y4mSource<std::io::Stdin> {
+    /// Reads Y4M from standard input, with its pipe buffer raised.
+    pub fn stdin() -> Result<Self, CaptureError> {
+        let stdin = std::io::stdin();
+        #[cfg(target_os = "linux")]
+        let _ = raise_pipe_buffer(&stdin);
+        Y4mSource::new(stdin)
+    }
+}
+
 impl Y4mSource<std::fs::File> {
     /// Opens a Y4M file.
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, CaptureError> {
@@ -400,6 +431,7 @@ impl FfmpegSource {
                 stderr: String::new(),
             });
         };
+        let _ = raise_pipe_buffer(&stdout);
         Ok(FfmpegSource {
             y4m: match Y4mSource::new(stdout) {
                 Ok(y) => y,

@@ -279,3 +279,13 @@ fn mapped_files_are_zero_copy_and_exact() {
     std::fs::remove_file(&py).unwrap();
     std::fs::remove_file(&pr).unwrap();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn pipe_buffers_are_raised() {
+    let (r, _w) = std::io::pipe().unwrap();
+    let size = memview_capture::raise_pipe_buffer(&r).expect("F_SETPIPE_SZ on a pipe");
+    assert!(size >= 1 << 20, "pipe buffer {size}");
+    let f = std::fs::File::open("/dev/null").unwrap();
+    assert_eq!(memview_capture::raise_pipe_buffer(&f), None, "not a pipe");
+}
