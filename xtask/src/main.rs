@@ -157,7 +157,7 @@ fn loom(filter: Option<&str>) -> Result<()> {
 }
 
 /// Crates whose tests run under AddressSanitizer (the ones with `unsafe`).
-const ASAN_CRATES: &[&str] = &["memview-core"];
+const ASAN_CRATES: &[&str] = &["memview-core", "memview-capture"];
 
 fn asan() -> Result<()> {
     step("AddressSanitizer");

@@ -31,14 +31,33 @@ pub trait FrameSource: Send {
     fn skip(&mut self) -> Result<bool, CaptureError>;
 }
 
-/// Writes `value(component, x, y)` into every sample of `rect` (pixel
-/// coordinates, snapped by the caller to the chroma grid).
-fn paint(
-    bytes: &mut [u8],
-    layout: &FrameLayout,
-    rect: Rect,
-    value: impl Fn(char, usize, usize) -> u16,
-) {
+/// What a component of a painted rectangle holds (8-bit values; deeper
+/// formats get them shifted up).
+#[derive(Clone, Copy, Debug)]
+enum Pattern {
+    /// One value everywhere.
+    Flat(u16),
+    /// The background texture: `40 + ((x ^ y) & 63)`.
+    Checks,
+    /// A box's texture: `base + ((3x + y) & 15)`.
+    Stripes(u16),
+}
+
+impl Pattern {
+    #[inline(always)]
+    fn at(self, x: usize, y: usize) -> u16 {
+        match self {
+            Pattern::Flat(v) => v,
+            Pattern::Checks => 40 + ((x ^ y) & 63) as u16,
+            Pattern::Stripes(b) => b + ((x * 3 + y) & 15) as u16,
+        }
+    }
+}
+
+/// Writes each component's pattern into every sample of `rect` (pixel
+/// coordinates, snapped by the caller to the chroma grid), a line at a
+/// time with no per-sample bounds checks; flat components are a `fill`.
+fn paint(bytes: &mut [u8], layout: &FrameLayout, rect: Rect, pattern: impl Fn(char) -> Pattern) {
     let f = layout.format();
     for c in f.components {
         let (_, sh) = f.plane_subsampling(c.plane);
@@ -48,18 +67,35 @@ fn paint(
         };
         let (y0, y1) = (rect.y >> sh, (rect.y + rect.h).div_ceil(1 << sh));
         let (x0, x1) = (rect.x >> sub_w, (rect.x + rect.w).div_ceil(1 << sub_w));
+        if x1 <= x0 {
+            continue;
+        }
+        let p = pattern(c.name);
+        let shift = c.shift + c.depth.saturating_sub(8);
+        let (step, sb) = (c.step, f.sample_bytes);
         for sy in y0..y1 {
-            let line = pl.offset + sy * pl.stride;
-            for sx in x0..x1 {
-                // Samples of a component are `step` bytes apart in a line.
-                let off = line + c.offset + sx * c.step;
-                let v = value(c.name, sx << sub_w, sy << sh) << c.shift;
-                if f.sample_bytes == 2 {
-                    if let Some(b) = bytes.get_mut(off..off + 2) {
-                        b.copy_from_slice(&v.to_le_bytes());
+            let first = pl.offset + sy * pl.stride + c.offset + x0 * step;
+            let last = first + (x1 - 1 - x0) * step + sb;
+            let Some(row) = bytes.get_mut(first..last) else {
+                continue;
+            };
+            let y = sy << sh;
+            match (p, sb, step) {
+                (Pattern::Flat(v), 1, 1) => row.fill((v << shift) as u8),
+                (_, 1, 1) => {
+                    for (i, b) in row.iter_mut().enumerate() {
+                        *b = (p.at((x0 + i) << sub_w, y) << shift) as u8;
                     }
-                } else if let Some(b) = bytes.get_mut(off) {
-                    *b = v as u8;
+                }
+                _ => {
+                    for (i, chunk) in row.chunks_mut(step).enumerate() {
+                        let v = p.at((x0 + i) << sub_w, y) << shift;
+                        if sb == 2 {
+                            chunk[..2].copy_from_slice(&v.to_le_bytes());
+                        } else {
+                            chunk[0] = v as u8;
+                        }
+                    }
                 }
             }
         }
@@ -168,35 +204,23 @@ impl Synthetic {
         Rect::new(x, y, w, h)
     }
 
-    fn background(family: ColorFamily, depth: u32, c: char, x: usize, y: usize) -> u16 {
-        let luma = 40 + ((x ^ y) & 63) as u16;
-        let v = match (family, c) {
-            (ColorFamily::Yuv, 'U' | 'V') => 128,
-            (_, 'A') => 255,
-            _ => luma,
-        };
-        if depth > 8 {
-            v << (depth - 8)
-        } else {
-            v
+    fn background(family: ColorFamily, c: char) -> Pattern {
+        match (family, c) {
+            (ColorFamily::Yuv, 'U' | 'V') => Pattern::Flat(128),
+            (_, 'A') => Pattern::Flat(255),
+            _ => Pattern::Checks,
         }
     }
 
-    fn shade(family: ColorFamily, depth: u32, c: char, x: usize, y: usize, shade: u16) -> u16 {
-        let tex = ((x * 3 + y) & 15) as u16;
-        let v = match (family, c) {
-            (ColorFamily::Yuv, 'U') => 255 - shade / 2,
-            (ColorFamily::Yuv, 'V') => shade / 2 + 20,
-            (_, 'R') => shade,
-            (_, 'G') => 255 - shade,
-            (_, 'B') => shade / 2,
-            (_, 'A') => 255,
-            _ => shade + tex,
-        };
-        if depth > 8 {
-            v << (depth - 8)
-        } else {
-            v
+    fn shade(family: ColorFamily, c: char, shade: u16) -> Pattern {
+        match (family, c) {
+            (ColorFamily::Yuv, 'U') => Pattern::Flat(255 - shade / 2),
+            (ColorFamily::Yuv, 'V') => Pattern::Flat(shade / 2 + 20),
+            (_, 'R') => Pattern::Flat(shade),
+            (_, 'G') => Pattern::Flat(255 - shade),
+            (_, 'B') => Pattern::Flat(shade / 2),
+            (_, 'A') => Pattern::Flat(255),
+            _ => Pattern::Stripes(shade),
         }
     }
 
@@ -244,20 +268,16 @@ impl FrameSource for Synthetic {
             self.drawn.resize(idx + 1, None);
         }
         let f = self.layout.format();
-        let (fam, depth) = (f.family, f.components.first().map_or(8, |c| c.depth));
+        let fam = f.family;
         let bytes = slot.bytes_mut()?;
         let full = Rect::new(0, 0, self.layout.width(), self.layout.height());
         match self.drawn[idx].take() {
             // First use of this buffer: the whole background.
-            None => paint(bytes, &self.layout, full, |c, x, y| {
-                Synthetic::background(fam, depth, c, x, y)
-            }),
+            None => paint(bytes, &self.layout, full, |c| Synthetic::background(fam, c)),
             // Recycled: restore the background only where boxes were.
             Some(old) => {
                 for r in &old {
-                    paint(bytes, &self.layout, *r, |c, x, y| {
-                        Synthetic::background(fam, depth, c, x, y)
-                    });
+                    paint(bytes, &self.layout, *r, |c| Synthetic::background(fam, c));
                 }
                 self.drawn[idx] = Some(old);
             }
@@ -274,8 +294,8 @@ impl FrameSource for Synthetic {
                 b.w.min(self.layout.width() - x),
                 b.h.min(self.layout.height() - y),
             );
-            paint(bytes, &self.layout, r, |c, px, py| {
-                Synthetic::shade(fam, depth, c, px, py, b.shade)
+            paint(bytes, &self.layout, r, |c| {
+                Synthetic::shade(fam, c, b.shade)
             });
             rects.push(r);
         }
