@@ -1,0 +1,230 @@
+//! The ROI runner: zones x analyzers per frame, on rayon, with no copies
+//! and no heap allocation per frame.
+//!
+//! A [`RoiRunner`] holds the zones (rectangles that detections move between
+//! frames), the analyzers, a preallocated result per zone, and the previous
+//! frame's lease for motion. [`RoiRunner::process`] cuts each zone out of
+//! the frame as a view (O(1), no copy), runs every analyzer on it in
+//! parallel across zones, and catches an analyzer that panics as that
+//! zone's error for that frame. Capture of the next frame overlaps analysis
+//! when the frames come from a `memview_capture::Capture` thread.
+//!
+//! # Example
+//!
+//! ```
+//! use memview_capture::{Capture, Policy, Synthetic};
+//! use memview_pixel::format::I420;
+//! use memview_roi::{analyzers, RoiRunner, Zone};
+//!
+//! let source = Synthetic::new(&I420, 640, 360, 4)?.with_frames(5);
+//! let zones: Vec<Zone> = source.boxes().into_iter().enumerate()
+//!     .map(|(i, r)| Zone::new(format!("box{i}"), r)).collect();
+//! let mut runner = RoiRunner::new(zones, vec![Box::new(analyzers::MeanVariance), Box::new(analyzers::Motion)], 2)?;
+//! let capture = Capture::start(source, 3, 2, Policy::Block)?;
+//! while let Some(frame) = capture.recv() {
+//!     let results = runner.process(frame?);
+//!     assert!(results.iter().all(|r| r.error.is_none() && r.mean > 0.0));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+pub mod analyzers;
+mod metrics;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use memview_capture::FrameLease;
+use memview_pixel::Rect;
+use rayon::prelude::*;
+
+pub use crate::analyzers::{Analyzer, ZoneInput, ZoneResult};
+pub use crate::metrics::{LatencyHistogram, Percentiles};
+
+/// A zone to analyse: a name and a rectangle in frame pixels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    /// The zone's name (for reports).
+    pub name: String,
+    /// Where it is.
+    pub rect: Rect,
+}
+
+impl Zone {
+    /// A named zone.
+    pub fn new(name: impl Into<String>, rect: Rect) -> Zone {
+        Zone {
+            name: name.into(),
+            rect,
+        }
+    }
+}
+
+/// Why a runner could not be built.
+#[derive(Debug)]
+pub struct RunnerError(String);
+
+impl std::fmt::Display for RunnerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunnerError {}
+
+/// Zones x analyzers per frame, in parallel.
+pub struct RoiRunner {
+    zones: Vec<Zone>,
+    analyzers: Vec<Box<dyn Analyzer>>,
+    results: Vec<ZoneResult>,
+    previous: Option<FrameLease>,
+    pool: rayon::ThreadPool,
+    latency: LatencyHistogram,
+    frames: u64,
+}
+
+impl std::fmt::Debug for RoiRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoiRunner")
+            .field("zones", &self.zones)
+            .field(
+                "analyzers",
+                &self.analyzers.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            )
+            .field("threads", &self.pool.current_num_threads())
+            .field("frames", &self.frames)
+            .finish()
+    }
+}
+
+impl RoiRunner {
+    /// A runner on its own rayon pool of `threads` threads (0: one per core).
+    pub fn new(
+        zones: Vec<Zone>,
+        analyzers: Vec<Box<dyn Analyzer>>,
+        threads: usize,
+    ) -> Result<RoiRunner, RunnerError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("memview-roi-{i}"))
+            .build()
+            .map_err(|e| RunnerError(format!("cannot start {threads} threads: {e}")))?;
+        let results = vec![ZoneResult::default(); zones.len()];
+        Ok(RoiRunner {
+            zones,
+            analyzers,
+            results,
+            previous: None,
+            pool,
+            latency: LatencyHistogram::new(),
+            frames: 0,
+        })
+    }
+
+    /// The zones.
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    /// Moves zone `i` (detections move between frames).
+    pub fn move_zone(&mut self, i: usize, rect: Rect) -> bool {
+        match self.zones.get_mut(i) {
+            Some(z) => {
+                z.rect = rect;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a zone (allocates only if the zone list grows past its
+    /// capacity).
+    pub fn add_zone(&mut self, zone: Zone) {
+        self.zones.push(zone);
+        self.results.push(ZoneResult::default());
+    }
+
+    /// Removes zone `i`.
+    pub fn remove_zone(&mut self, i: usize) -> Option<Zone> {
+        if i >= self.zones.len() {
+            return None;
+        }
+        self.results.remove(i);
+        Some(self.zones.remove(i))
+    }
+
+    /// Threads in the runner's pool.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Frames processed so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Per-frame processing latency so far.
+    pub fn latency(&self) -> &LatencyHistogram {
+        &self.latency
+    }
+
+    /// Analyses every zone of `frame` with every analyzer, in parallel, and
+    /// returns one result per zone, in zone order. The frame is kept as the
+    /// previous frame for motion until the next call.
+    pub fn process(&mut self, frame: FrameLease) -> &[ZoneResult] {
+        let start = Instant::now();
+        {
+            let cur = frame.frame();
+            let prev = self.previous.as_ref().map(|p| p.frame());
+            let analyzers = &self.analyzers;
+            let zones = &self.zones;
+            let results = &mut self.results;
+            self.pool.install(|| {
+                results
+                    .par_iter_mut()
+                    .zip(zones.par_iter())
+                    .for_each(|(out, zone)| {
+                        out.error = None;
+                        let roi = match cur.roi(zone.rect) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                out.error = Some(e.to_string());
+                                return;
+                            }
+                        };
+                        let prev_roi = prev.and_then(|p| p.roi(zone.rect).ok());
+                        let (Some(luma), previous) =
+                            (roi.plane(0), prev_roi.as_ref().and_then(|r| r.plane(0)))
+                        else {
+                            return;
+                        };
+                        let input = ZoneInput { luma, previous };
+                        for a in analyzers {
+                            let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
+                            if let Err(panic) = run {
+                                let msg = panic
+                                    .downcast_ref::<&str>()
+                                    .map(|s| (*s).to_owned())
+                                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                                    .unwrap_or_else(|| "analyzer panicked".to_owned());
+                                out.error = Some(format!("{}: {msg}", a.name()));
+                            }
+                        }
+                    });
+            });
+        }
+        self.previous = Some(frame);
+        self.frames += 1;
+        self.latency.record(start.elapsed());
+        &self.results
+    }
+
+    /// Lets the previous frame go (its buffer returns to the pool).
+    pub fn release_previous(&mut self) {
+        self.previous = None;
+    }
+}

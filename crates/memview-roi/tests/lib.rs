@@ -1,0 +1,5 @@
+//! The integration tests of memview-roi, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod runner;

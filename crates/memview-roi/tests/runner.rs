@@ -1,0 +1,237 @@
+//! The runner against a naive single-threaded reference, faults, drops, and
+//! allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use memview_capture::{BufferPool, Capture, FrameSource, Policy, Synthetic};
+use memview_pixel::format::I420;
+use memview_pixel::Rect;
+use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
+use memview_roi::{Analyzer, RoiRunner, Zone, ZoneInput, ZoneResult};
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn all() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(MeanVariance),
+        Box::new(Histogram),
+        Box::new(Motion),
+        Box::new(Edges),
+    ]
+}
+
+/// The zone's luma copied out, row by row.
+fn copy_zone(frame: &memview_pixel::Frame<'_>, r: Rect) -> Vec<Vec<u8>> {
+    let roi = frame.roi(r).unwrap();
+    roi.plane(0)
+        .unwrap()
+        .rows()
+        .unwrap()
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn naive(cur: &[Vec<u8>], prev: Option<&[Vec<u8>]>) -> ZoneResult {
+    let px: Vec<f64> = cur.iter().flatten().map(|&b| f64::from(b)).collect();
+    let n = px.len() as f64;
+    let mean = px.iter().sum::<f64>() / n;
+    let mut r = ZoneResult {
+        mean,
+        variance: px.iter().map(|v| v * v).sum::<f64>() / n - mean * mean,
+        ..ZoneResult::default()
+    };
+    for &b in cur.iter().flatten() {
+        r.histogram[b as usize] += 1;
+    }
+    r.motion = prev.map_or(0, |p| {
+        cur.iter()
+            .flatten()
+            .zip(p.iter().flatten())
+            .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+            .sum()
+    });
+    for y in 1..cur.len() - 1 {
+        for x in 1..cur[y].len() - 1 {
+            let p = |dy: usize, xx: usize| i64::from(cur[y + dy - 1][xx]);
+            let gx = p(0, x + 1) + 2 * p(1, x + 1) + p(2, x + 1)
+                - p(0, x - 1)
+                - 2 * p(1, x - 1)
+                - p(2, x - 1);
+            let gy =
+                p(2, x - 1) + 2 * p(2, x) + p(2, x + 1) - p(0, x - 1) - 2 * p(0, x) - p(0, x + 1);
+            r.edges += (gx.abs() + gy.abs()) as u64;
+        }
+    }
+    r
+}
+
+#[test]
+fn results_equal_a_naive_reference() {
+    let mut src = Synthetic::new(&I420, 320, 180, 6).unwrap();
+    let zones: Vec<Zone> = src
+        .boxes()
+        .into_iter()
+        .chain([Rect::new(3, 5, 40, 31)])
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("z{i}"), r))
+        .collect();
+    let mut runner = RoiRunner::new(zones.clone(), all(), 2).unwrap();
+    let mut pool = BufferPool::new(4, src.frame_len()).unwrap();
+    let mut prev: Option<Vec<Vec<Vec<u8>>>> = None;
+    for _ in 0..12 {
+        let lease = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        let copies: Vec<Vec<Vec<u8>>> = zones
+            .iter()
+            .map(|z| copy_zone(lease.frame(), z.rect))
+            .collect();
+        let got = runner.process(lease).to_vec();
+        for (i, (g, c)) in got.iter().zip(&copies).enumerate() {
+            let want = naive(c, prev.as_ref().map(|p| p[i].as_slice()));
+            assert!(
+                (g.mean - want.mean).abs() < 1e-9 && (g.variance - want.variance).abs() < 1e-6,
+                "zone {i}"
+            );
+            assert_eq!(
+                (g.histogram, g.motion, g.edges, &g.error),
+                (want.histogram, want.motion, want.edges, &None),
+                "zone {i}"
+            );
+        }
+        prev = Some(copies);
+    }
+}
+
+struct Panicky;
+
+impl Analyzer for Panicky {
+    fn name(&self) -> &'static str {
+        "panicky"
+    }
+    fn analyze(&self, input: &ZoneInput<'_, '_>, _out: &mut ZoneResult) {
+        if input.luma.shape()[1] == 10 {
+            panic!("cannot handle narrow zones");
+        }
+    }
+}
+
+#[test]
+fn a_panicking_analyzer_is_that_zone_error_only() {
+    let mut src = Synthetic::new(&I420, 160, 90, 2).unwrap();
+    let zones = vec![
+        Zone::new("narrow", Rect::new(0, 0, 10, 10)),
+        Zone::new("wide", Rect::new(20, 20, 40, 10)),
+        Zone::new("off", Rect::new(150, 0, 20, 10)),
+    ];
+    let mut runner =
+        RoiRunner::new(zones, vec![Box::new(MeanVariance), Box::new(Panicky)], 2).unwrap();
+    let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
+    for _ in 0..3 {
+        let lease = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        let r = runner.process(lease);
+        assert_eq!(
+            r[0].error.as_deref(),
+            Some("panicky: cannot handle narrow zones")
+        );
+        assert!(r[0].mean > 0.0, "analyzers before the panic still ran");
+        assert_eq!(r[1].error, None);
+        assert!(r[2]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("leaves the 160x90 frame"));
+    }
+    assert_eq!(runner.frames(), 3);
+}
+
+struct Slow;
+
+impl Analyzer for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    fn analyze(&self, _input: &ZoneInput<'_, '_>, _out: &mut ZoneResult) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_slow_analyzer_drops_frames_with_bounded_memory() {
+    let src = Synthetic::new(&I420, 160, 90, 2)
+        .unwrap()
+        .realtime(2000, 1)
+        .with_frames(300);
+    let zones = vec![Zone::new("a", Rect::new(0, 0, 32, 32))];
+    let mut runner = RoiRunner::new(zones, vec![Box::new(Slow)], 1).unwrap();
+    let capture = Capture::start(src, 3, 1, Policy::KeepLatest).unwrap();
+    let mut n = 0u64;
+    while let Some(f) = capture.recv() {
+        runner.process(f.unwrap());
+        n += 1;
+    }
+    let s = capture.stats();
+    assert!(
+        s.dropped > 0,
+        "frames at 2000/s into a 2 ms analyzer must drop"
+    );
+    assert_eq!(n + s.dropped, 300, "every frame delivered or dropped");
+}
+
+#[test]
+fn steady_state_allocates_nothing_per_frame() {
+    let mut src = Synthetic::new(&I420, 640, 360, 10).unwrap();
+    let zones: Vec<Zone> = src
+        .boxes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("z{i}"), r))
+        .collect();
+    let mut runner = RoiRunner::new(zones, all(), 2).unwrap();
+    let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
+    for _ in 0..20 {
+        let lease = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        runner.process(lease);
+    }
+    // Counted process-wide (rayon workers included); other tests may run
+    // meanwhile, so take the smallest of a few windows.
+    let mut best = usize::MAX;
+    for _ in 0..5 {
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for _ in 0..50 {
+            let lease = src
+                .next_frame(pool.try_acquire().unwrap())
+                .unwrap()
+                .unwrap();
+            runner.process(lease);
+        }
+        best = best.min(ALLOCS.load(Ordering::Relaxed) - before);
+    }
+    assert_eq!(best, 0, "allocations in 50 steady-state frames");
+}
