@@ -3,10 +3,17 @@
 //! Subcommands live in their own modules; `main` only parses arguments,
 //! dispatches, and turns an error into one line on stderr and exit status 1.
 
-#![forbid(unsafe_code)]
+// `unsafe` only for the counting allocator (alloc.rs).
+#![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+#[allow(unsafe_code)]
+mod alloc;
 mod fmt;
+mod run;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 use std::process::ExitCode;
 
@@ -22,6 +29,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job: frames from a source, zones cut out as zero-copy
+    /// views, analyzers in parallel, and what it cost.
+    Run(run::Args),
     /// Print the size, alignment and field offsets of struct / PEP 3118
     /// format strings.
     Fmt(fmt::Args),
@@ -29,8 +39,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Fmt(args) => fmt::run(&args),
+    let result: Result<ExitCode, Box<dyn std::error::Error>> = match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Fmt(args) => fmt::run(&args).map_err(Into::into),
     };
     match result {
         Ok(code) => code,

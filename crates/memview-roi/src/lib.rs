@@ -82,7 +82,7 @@ pub struct RoiRunner {
     analyzers: Vec<Box<dyn Analyzer>>,
     results: Vec<ZoneResult>,
     previous: Option<FrameLease>,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     latency: LatencyHistogram,
     frames: u64,
 }
@@ -113,6 +113,7 @@ impl RoiRunner {
             .thread_name(|i| format!("memview-roi-{i}"))
             .build()
             .map_err(|e| RunnerError(format!("cannot start {threads} threads: {e}")))?;
+        let pool = std::sync::Arc::new(pool);
         let results = vec![ZoneResult::default(); zones.len()];
         Ok(RoiRunner {
             zones,
@@ -170,6 +171,16 @@ impl RoiRunner {
     /// Per-frame processing latency so far.
     pub fn latency(&self) -> &LatencyHistogram {
         &self.latency
+    }
+
+    /// Runs `body` on one of the runner's own threads. Calls to
+    /// [`RoiRunner::process`] inside it split work from there, without
+    /// injecting a job from outside the pool per frame (which makes rayon's
+    /// global queue allocate now and then): the zero-allocation way to run
+    /// a stream.
+    pub fn run<T: Send>(&mut self, body: impl FnOnce(&mut RoiRunner) -> T + Send) -> T {
+        let pool = self.pool.clone();
+        pool.install(|| body(self))
     }
 
     /// Analyses every zone of `frame` with every analyzer, in parallel, and

@@ -1,0 +1,251 @@
+//! `memview run`: the main job. Frames from a source, zones cut out as
+//! views, analyzers on rayon, and a summary of what it cost.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use memview_capture::{Capture, FfmpegSource, FrameSource, Policy, Synthetic, Y4mSource};
+use memview_pixel::format::I420;
+use memview_pixel::Rect;
+use memview_roi::{analyzers, Analyzer, RoiRunner, Zone};
+use serde_json::json;
+
+use crate::alloc;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where frames come from: `synthetic`, a `.y4m` file, `-` (Y4M on
+    /// stdin), or `ffmpeg:INPUT` (anything ffmpeg decodes).
+    #[arg(long, default_value = "synthetic")]
+    source: String,
+    /// Frame size of the synthetic source.
+    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
+    size: (usize, usize),
+    /// A zone `x,y,w,h` (repeatable); without any, `--zones` zones.
+    #[arg(long = "zone", value_parser = parse_rect)]
+    zone: Vec<Rect>,
+    /// How many zones when none is given: the synthetic source's moving
+    /// objects, or a grid over other sources' frames.
+    #[arg(long, default_value_t = 10)]
+    zones: usize,
+    /// Analyzers, comma-separated: mean, histogram, motion, edges.
+    #[arg(long, default_value = "mean,histogram,motion")]
+    analyzers: String,
+    /// Frames to process (the source may end sooner).
+    #[arg(long, default_value_t = 600)]
+    frames: u64,
+    /// Analysis threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Pace the synthetic source at 60 frames/s and keep only the latest
+    /// frame when analysis falls behind.
+    #[arg(long)]
+    realtime: bool,
+    /// Print one JSON object with the summary on the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let (w, h) = s.split_once('x').ok_or("size must be WxH")?;
+    Ok((
+        w.parse().map_err(|_| "bad width")?,
+        h.parse().map_err(|_| "bad height")?,
+    ))
+}
+
+fn parse_rect(s: &str) -> Result<Rect, String> {
+    let v: Vec<usize> = s
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("bad zone {s:?}: expected x,y,w,h"))
+        })
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [x, y, w, h] => Ok(Rect::new(x, y, w, h)),
+        _ => Err(format!("bad zone {s:?}: expected x,y,w,h")),
+    }
+}
+
+/// A grid of `n` zones of up to 200x200 over a `w x h` frame.
+fn grid(n: usize, w: usize, h: usize) -> Vec<Rect> {
+    let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
+    let rows = n.div_ceil(cols).max(1);
+    let (cw, ch) = (w / cols, h / rows);
+    let (zw, zh) = (cw.min(200), ch.min(200));
+    (0..n)
+        .map(|i| {
+            Rect::new(
+                (i % cols) * cw + (cw - zw) / 2,
+                (i / cols) * ch + (ch - zh) / 2,
+                zw,
+                zh,
+            )
+        })
+        .collect()
+}
+
+fn run_source<S: FrameSource + 'static>(
+    args: &Args,
+    source: S,
+    zones: Vec<Rect>,
+    label: &str,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let analyzers: Vec<Box<dyn Analyzer>> = args
+        .analyzers
+        .split(',')
+        .map(|n| {
+            analyzers::by_name(n.trim())
+                .ok_or_else(|| format!("unknown analyzer {n:?} (mean, histogram, motion, edges)"))
+        })
+        .collect::<Result<_, _>>()?;
+    let names: Vec<&str> = analyzers.iter().map(|a| a.name()).collect();
+    let zones: Vec<Zone> = zones
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("zone{i}"), r))
+        .collect();
+    let nzones = zones.len();
+    let mut runner = RoiRunner::new(zones, analyzers, args.threads)?;
+    let policy = if args.realtime {
+        Policy::KeepLatest
+    } else {
+        Policy::Block
+    };
+    let capture = Capture::start(source, 3, 2, policy)?;
+    let tty = io::stderr().is_terminal();
+    let warmup = 10u64.min(args.frames / 4);
+    let start = Instant::now();
+    let (mut allocs_at, mut steady_start) = (alloc::counts(), start);
+    let mut frames = 0u64;
+    let (mut mean_luma, mut motion) = (0.0f64, 0u64);
+    let mut zone_errors = 0u64;
+    let loop_result: Result<(), memview_capture::CaptureError> = runner.run(|runner| {
+        while frames < args.frames {
+            let Some(frame) = capture.recv() else { break };
+            let results = runner.process(frame?);
+            frames += 1;
+            if frames == warmup {
+                allocs_at = alloc::counts();
+                steady_start = Instant::now();
+            }
+            mean_luma = results.iter().map(|r| r.mean).sum::<f64>() / results.len().max(1) as f64;
+            motion = results.iter().map(|r| r.motion).sum();
+            zone_errors += results.iter().filter(|r| r.error.is_some()).count() as u64;
+            if tty && frames % 30 == 0 {
+                eprint!("\r{frames}/{} frames", args.frames);
+            }
+        }
+        Ok(())
+    });
+    loop_result?;
+    if tty {
+        eprintln!("\r{frames}/{} frames", args.frames);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let (a1, b1) = alloc::counts();
+    let steady = frames.saturating_sub(warmup).max(1);
+    let allocs_per_frame = (a1 - allocs_at.0) as f64 / steady as f64;
+    let bytes_per_frame = (b1 - allocs_at.1) as f64 / steady as f64;
+    let steady_fps = steady as f64 / steady_start.elapsed().as_secs_f64().max(1e-9);
+    let p = runner.latency().percentiles();
+    let stats = capture.stats();
+    let summary = json!({
+        "frames": frames,
+        "seconds": elapsed,
+        "fps": frames as f64 / elapsed.max(1e-9),
+        "steady_fps": steady_fps,
+        "latency_us": {"p50": p.p50, "p95": p.p95, "p99": p.p99, "max": p.max},
+        "dropped": stats.dropped,
+        "allocations_per_frame": allocs_per_frame,
+        "bytes_allocated_per_frame": bytes_per_frame,
+        "heap_peak_bytes": alloc::peak(),
+        "rss_peak_bytes": alloc::rss_peak(),
+        "zones": nzones,
+        "zone_errors": zone_errors,
+        "threads": runner.threads(),
+        "analyzers": names,
+        "source": label,
+        "last_frame": {"mean_luma": mean_luma, "motion_sad": motion},
+    });
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "memview run: {label}, {nzones} zones x {} ({}), {} threads",
+        names.len(),
+        names.join(", "),
+        runner.threads()
+    )?;
+    writeln!(out, "  frames            {frames} in {elapsed:.2} s = {:.0} frames/s ({steady_fps:.0} after warm-up)", frames as f64 / elapsed.max(1e-9))?;
+    writeln!(
+        out,
+        "  latency per frame p50 {:.0} us, p95 {:.0} us, p99 {:.0} us",
+        p.p50, p.p95, p.p99
+    )?;
+    writeln!(out, "  dropped           {}", stats.dropped)?;
+    writeln!(out, "  allocations       {allocs_per_frame:.2} per frame after {warmup} warm-up frames ({bytes_per_frame:.0} bytes)")?;
+    writeln!(
+        out,
+        "  heap peak         {:.1} MiB; RSS peak {}",
+        alloc::peak() as f64 / 1048576.0,
+        alloc::rss_peak().map_or("n/a".into(), |r| format!("{:.1} MiB", r as f64 / 1048576.0))
+    )?;
+    if zone_errors > 0 {
+        writeln!(out, "  zone errors       {zone_errors}")?;
+    }
+    if args.json {
+        writeln!(out, "{summary}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let src = args.source.as_str();
+    if src == "synthetic" {
+        let (w, h) = args.size;
+        let mut s = Synthetic::new(&I420, w, h, args.zones.max(1))?.with_frames(args.frames);
+        if args.realtime {
+            s = s.realtime(60, 1);
+        }
+        let zones = if args.zone.is_empty() {
+            s.boxes().into_iter().take(args.zones).collect()
+        } else {
+            args.zone.clone()
+        };
+        return run_source(args, s, zones, &format!("synthetic {w}x{h} I420"));
+    }
+    if let Some(input) = src.strip_prefix("ffmpeg:") {
+        let s = FfmpegSource::spawn(input, Some("yuv420p"))?;
+        let l = s.layout().clone();
+        let zones = if args.zone.is_empty() {
+            grid(args.zones, l.width(), l.height())
+        } else {
+            args.zone.clone()
+        };
+        return run_source(args, s, zones, src);
+    }
+    if src.starts_with("v4l2:") {
+        return Err("v4l2 sources are not built into this memview (V4L2 support is not implemented yet); try ffmpeg:/dev/videoN".into());
+    }
+    if src == "-" {
+        let s = Y4mSource::stdin()?;
+        let l = s.layout().clone();
+        let zones = if args.zone.is_empty() {
+            grid(args.zones, l.width(), l.height())
+        } else {
+            args.zone.clone()
+        };
+        return run_source(args, s, zones, "stdin (y4m)");
+    }
+    let s = Y4mSource::open(src)?;
+    let l = s.layout().clone();
+    let zones = if args.zone.is_empty() {
+        grid(args.zones, l.width(), l.height())
+    } else {
+        args.zone.clone()
+    };
+    run_source(args, s, zones, src)
+}

@@ -1,0 +1,96 @@
+//! `memview run` end to end: the summary's invariants, and clean errors.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn memview(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_memview"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_json_summary_holds_together() {
+    let out = memview(&["run", "--frames", "120", "--json", "--size", "640x360"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    let j: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(j["frames"], 120);
+    assert_eq!(j["zones"], 10);
+    assert_eq!(j["dropped"], 0);
+    assert_eq!(j["zone_errors"], 0);
+    assert!(j["fps"].as_f64().unwrap() > 0.0);
+    let l = &j["latency_us"];
+    let (p50, p95, p99) = (
+        l["p50"].as_f64().unwrap(),
+        l["p95"].as_f64().unwrap(),
+        l["p99"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p95 && p95 <= p99, "{l}");
+    assert_eq!(j["allocations_per_frame"].as_f64().unwrap(), 0.0, "{j}");
+    // The pool is three 640x360 I420 frames; nothing per frame on top.
+    assert!(
+        j["heap_peak_bytes"].as_u64().unwrap() < 3 * 345_600 + (1 << 20) + 512 * 1024,
+        "{j}"
+    );
+    assert!(j["threads"].as_u64().unwrap() >= 1);
+    assert_eq!(j["source"], "synthetic 640x360 I420");
+    assert!(
+        j["last_frame"]["motion_sad"].as_u64().unwrap() > 0,
+        "boxes move"
+    );
+}
+
+#[test]
+fn explicit_zones_and_analyzers() {
+    let out = memview(&[
+        "run",
+        "--frames",
+        "5",
+        "--json",
+        "--size",
+        "320x240",
+        "--zone",
+        "0,0,64,64",
+        "--zone",
+        "100,100,50,40",
+        "--analyzers",
+        "mean,edges",
+    ]);
+    assert!(out.status.success());
+    let j: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (j["zones"].as_u64(), j["analyzers"][1].as_str()),
+        (Some(2), Some("edges"))
+    );
+}
+
+#[test]
+fn errors_are_one_line_and_a_failure_status() {
+    for args in [
+        &["run", "--source", "/nonexistent.y4m"][..],
+        &["run", "--analyzers", "nope"],
+        &["run", "--source", "v4l2:/dev/video0"],
+        &["run", "--zone", "1,2,3"],
+    ] {
+        let out = memview(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.trim().lines().count() <= 3, "{args:?}: {err}");
+    }
+}
