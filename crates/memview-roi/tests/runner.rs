@@ -1,8 +1,6 @@
 //! The runner against a naive single-threaded reference, faults, drops, and
 //! allocations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use memview_capture::{BufferPool, Capture, FrameSource, Policy, Synthetic};
@@ -10,25 +8,6 @@ use memview_pixel::format::I420;
 use memview_pixel::Rect;
 use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
 use memview_roi::{Analyzer, RoiRunner, Zone, ZoneInput, ZoneResult};
-
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 fn all() -> Vec<Box<dyn Analyzer>> {
     vec![
@@ -199,39 +178,4 @@ fn a_slow_analyzer_drops_frames_with_bounded_memory() {
         "frames at 2000/s into a 2 ms analyzer must drop"
     );
     assert_eq!(n + s.dropped, 300, "every frame delivered or dropped");
-}
-
-#[test]
-fn steady_state_allocates_nothing_per_frame() {
-    let mut src = Synthetic::new(&I420, 640, 360, 10).unwrap();
-    let zones: Vec<Zone> = src
-        .boxes()
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Zone::new(format!("z{i}"), r))
-        .collect();
-    let mut runner = RoiRunner::new(zones, all(), 2).unwrap();
-    let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
-    for _ in 0..20 {
-        let lease = src
-            .next_frame(pool.try_acquire().unwrap())
-            .unwrap()
-            .unwrap();
-        runner.process(lease);
-    }
-    // Counted process-wide (rayon workers included); other tests may run
-    // meanwhile, so take the smallest of a few windows.
-    let mut best = usize::MAX;
-    for _ in 0..5 {
-        let before = ALLOCS.load(Ordering::Relaxed);
-        for _ in 0..50 {
-            let lease = src
-                .next_frame(pool.try_acquire().unwrap())
-                .unwrap()
-                .unwrap();
-            runner.process(lease);
-        }
-        best = best.min(ALLOCS.load(Ordering::Relaxed) - before);
-    }
-    assert_eq!(best, 0, "allocations in 50 steady-state frames");
 }
