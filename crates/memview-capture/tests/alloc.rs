@@ -1,31 +1,8 @@
 //! Zero heap allocations per frame in steady state, for every source.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use memview_capture::{BufferPool, FrameSource, Synthetic, Y4mSource};
 use memview_pixel::format::I420;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counter is a const-initialised thread-local Cell, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|a| a.set(a.get() + 1));
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use memview_testkit::{thread_allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -52,11 +29,12 @@ fn steady_allocations(src: &mut dyn FrameSource, buffers: usize) -> usize {
     for _ in 0..2 * buffers {
         step(&mut pool, &mut held);
     }
-    let before = ALLOCS.with(Cell::get);
-    for _ in 0..100 {
-        step(&mut pool, &mut held);
-    }
-    ALLOCS.with(Cell::get) - before
+    thread_allocations(|| {
+        for _ in 0..100 {
+            step(&mut pool, &mut held);
+        }
+    })
+    .0
 }
 
 #[test]
@@ -64,9 +42,10 @@ fn synthetic_allocates_nothing_per_frame() {
     let mut src = Synthetic::new(&I420, 320, 240, 10).unwrap();
     assert_eq!(steady_allocations(&mut src, 3), 0);
     // The counter does count.
-    let before = ALLOCS.with(Cell::get);
-    drop(std::hint::black_box(vec![0u8; 16]));
-    assert_eq!(ALLOCS.with(Cell::get) - before, 1);
+    assert_eq!(
+        thread_allocations(|| drop(std::hint::black_box(vec![0u8; 16]))).0,
+        1
+    );
 }
 
 #[test]

@@ -187,6 +187,20 @@ fn line<
     }
 }
 
+/// Conversions keep the frame size.
+fn same_size(src: &Frame<'_>, dst: &FrameMut<'_>) -> Result<(), PixelError> {
+    if (src.width(), src.height()) == (dst.width(), dst.height()) {
+        Ok(())
+    } else {
+        Err(PixelError::SizeMismatch(
+            src.width(),
+            src.height(),
+            dst.width(),
+            dst.height(),
+        ))
+    }
+}
+
 fn rgb_offsets(f: &PixelFormat) -> Option<(RgbOffsets, usize)> {
     if f.family != ColorFamily::Rgb || f.sample_bytes != 1 {
         return None;
@@ -238,14 +252,7 @@ pub fn yuv_to_rgb(
     if rgb.a.is_some_and(|a| a != 6 - rgb.r - rgb.g - rgb.b) {
         return Err(unsupported);
     }
-    if (src.width(), src.height()) != (dst.width(), dst.height()) {
-        return Err(PixelError::SizeMismatch(
-            src.width(),
-            src.height(),
-            dst.width(),
-            dst.height(),
-        ));
-    }
+    same_size(src, dst)?;
     let (yc, uc, vc) = match (sf.component('Y'), sf.component('U'), sf.component('V')) {
         (Some(y), Some(u), Some(v)) => (y, u, v),
         _ => return Err(unsupported),
@@ -351,14 +358,7 @@ pub fn rgb_to_gray(
     if df.family != ColorFamily::Gray || df.sample_bytes != 1 {
         return Err(unsupported);
     }
-    if (src.width(), src.height()) != (dst.width(), dst.height()) {
-        return Err(PixelError::SizeMismatch(
-            src.width(),
-            src.height(),
-            dst.width(),
-            dst.height(),
-        ));
-    }
+    same_size(src, dst)?;
     let (kr, kb) = kr_kb(m);
     let (scale, off) = match r {
         Range::Limited => (219.0 / 255.0, 16 << SHIFT),

@@ -58,15 +58,29 @@ pub enum Snap {
     Strict,
 }
 
-/// The view of each plane as [`Frame::plane`] describes it.
-fn plane_shape(
+/// Shape and strides of plane `p`'s view as [`Frame::plane`] describes it
+/// (2-D planar, 3-D packed), and how many axes it has.
+fn plane_parts(
     format: &PixelFormat,
     p: usize,
-    rows: usize,
-    row_bytes: usize,
-) -> (usize, usize, usize) {
+    pl: &crate::layout::PlaneLayout,
+) -> ([usize; 3], [isize; 3], usize) {
     let group = format.plane_group_bytes(p);
-    (rows, row_bytes / group, group / format.sample_bytes)
+    let sb = format.sample_bytes;
+    let (groups, comps) = (pl.row_bytes / group, group / sb);
+    if comps == 1 {
+        (
+            [pl.rows, groups, 0],
+            [pl.stride as isize, sb as isize, 0],
+            2,
+        )
+    } else {
+        (
+            [pl.rows, groups, comps],
+            [pl.stride as isize, group as isize, sb as isize],
+            3,
+        )
+    }
 }
 
 fn sample_format(format: &PixelFormat) -> &'static str {
@@ -160,24 +174,13 @@ impl<'a> Frame<'a> {
         let format = layout.format();
         let mut planes: [Option<View<'a>>; MAX_PLANES] = [None, None, None];
         for (p, pl) in layout.planes().iter().enumerate() {
-            let (rows, groups, comps) = plane_shape(format, p, pl.rows, pl.row_bytes);
-            let sb = format.sample_bytes;
-            let off = pl.offset as isize;
-            let v = if comps == 1 {
-                buf.with_parts(
-                    sample_format(format),
-                    off,
-                    &[rows, groups],
-                    &[pl.stride as isize, sb as isize],
-                )?
-            } else {
-                buf.with_parts(
-                    sample_format(format),
-                    off,
-                    &[rows, groups, comps],
-                    &[pl.stride as isize, (comps * sb) as isize, sb as isize],
-                )?
-            };
+            let (shape, strides, n) = plane_parts(format, p, pl);
+            let v = buf.with_parts(
+                sample_format(format),
+                pl.offset as isize,
+                &shape[..n],
+                &strides[..n],
+            )?;
             planes[p] = Some(v);
         }
         Ok(Frame {
@@ -396,23 +399,8 @@ impl<'a> FrameMut<'a> {
         let whole = buf.cast("B", Some(&[1, bytes]))?;
         let parts = whole.split_regions(&regions)?;
         for (p, (part, pl)) in parts.into_iter().zip(layout.planes()).enumerate() {
-            let (rows, groups, comps) = plane_shape(format, p, pl.rows, pl.row_bytes);
-            let sb = format.sample_bytes;
-            let v = if comps == 1 {
-                part.with_parts(
-                    sample_format(format),
-                    0,
-                    &[rows, groups],
-                    &[pl.stride as isize, sb as isize],
-                )?
-            } else {
-                part.with_parts(
-                    sample_format(format),
-                    0,
-                    &[rows, groups, comps],
-                    &[pl.stride as isize, (comps * sb) as isize, sb as isize],
-                )?
-            };
+            let (shape, strides, n) = plane_parts(format, p, pl);
+            let v = part.with_parts(sample_format(format), 0, &shape[..n], &strides[..n])?;
             planes[p] = Some(v);
         }
         Ok(FrameMut {

@@ -4,29 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use memview_capture::{BufferPool, FrameSource, Synthetic};
 use memview_pixel::format::I420;
 use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
 use memview_roi::{RoiRunner, Zone};
-
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use memview_testkit::{process_allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -60,21 +42,20 @@ fn steady_state_allocates_nothing_per_frame() {
                 .unwrap();
             runner.process(lease);
         }
-        let before = ALLOCS.load(Ordering::Relaxed);
-        for _ in 0..200 {
-            let lease = src
-                .next_frame(pool.try_acquire().unwrap())
-                .unwrap()
-                .unwrap();
-            runner.process(lease);
-        }
-        ALLOCS.load(Ordering::Relaxed) - before
+        process_allocations(|| {
+            for _ in 0..200 {
+                let lease = src
+                    .next_frame(pool.try_acquire().unwrap())
+                    .unwrap()
+                    .unwrap();
+                runner.process(lease);
+            }
+        })
+        .0
     });
     assert_eq!(n, 0, "allocations in 200 steady-state frames");
-    let before = ALLOCS.load(Ordering::Relaxed);
-    drop(std::hint::black_box(vec![0u8; 8]));
     assert_eq!(
-        ALLOCS.load(Ordering::Relaxed) - before,
+        process_allocations(|| drop(std::hint::black_box(vec![0u8; 8]))).0,
         1,
         "the counter counts"
     );

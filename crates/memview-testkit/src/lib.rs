@@ -5,7 +5,7 @@
 //! machinery itself (a python3 that crashes, unreadable output), since the
 //! test that called it must then fail.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -117,4 +117,54 @@ pub fn ffmpeg(args: &[&str]) -> Option<Vec<u8>> {
             None
         }
     }
+}
+
+/// A counting global allocator for tests: the system allocator, with a
+/// count of allocations per thread and for the whole process. Install it
+/// in a test binary with
+/// `#[global_allocator] static A: memview_testkit::Counting = memview_testkit::Counting;`.
+#[derive(Debug)]
+pub struct Counting;
+
+static PROCESS_ALLOCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    static THREAD_ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[allow(unsafe_code)]
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counters are an atomic and a const-initialised thread-local Cell, neither
+// of which allocates.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        PROCESS_ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        THREAD_ALLOCS.with(|a| a.set(a.get() + 1));
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+/// Allocations this thread made while `f` ran (needs [`Counting`]
+/// installed).
+pub fn thread_allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = THREAD_ALLOCS.with(std::cell::Cell::get);
+    let out = f();
+    (THREAD_ALLOCS.with(std::cell::Cell::get) - before, out)
+}
+
+/// Allocations any thread made while `f` ran (needs [`Counting`]
+/// installed, and no other test running in the process).
+pub fn process_allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = PROCESS_ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
+    let out = f();
+    (
+        PROCESS_ALLOCS.load(std::sync::atomic::Ordering::Relaxed) - before,
+        out,
+    )
 }
