@@ -57,6 +57,29 @@ fn ratio(v: &str, offset: u64, what: &str) -> Result<(u32, u32), CaptureError> {
 }
 
 impl Y4mHeader {
+    /// The header line for a stream like this one but `width x height`
+    /// (what a crop writes), newline included.
+    pub fn to_line(&self, width: usize, height: usize) -> String {
+        let mut line = format!("YUV4MPEG2 W{width} H{height}");
+        if self.rate != (0, 0) {
+            line += &format!(" F{}:{}", self.rate.0, self.rate.1);
+        }
+        if self.interlace != '?' {
+            line += &format!(" I{}", self.interlace);
+        }
+        if self.aspect != (0, 0) {
+            line += &format!(" A{}:{}", self.aspect.0, self.aspect.1);
+        }
+        line += &format!(" C{}", self.colorspace);
+        match self.full_range {
+            Some(true) => line += " XCOLORRANGE=FULL",
+            Some(false) => line += " XCOLORRANGE=LIMITED",
+            None => {}
+        }
+        line.push('\n');
+        line
+    }
+
     /// Parses a header line (without its newline) that starts at byte 0.
     pub fn parse(line: &[u8]) -> Result<Y4mHeader, CaptureError> {
         const MAGIC: &[u8] = b"YUV4MPEG2";

@@ -9,6 +9,7 @@
 
 #[allow(unsafe_code)]
 mod alloc;
+mod crop;
 mod fmt;
 mod run;
 
@@ -32,6 +33,11 @@ enum Command {
     /// The main job: frames from a source, zones cut out as zero-copy
     /// views, analyzers in parallel, and what it cost.
     Run(run::Args),
+    /// Write each zone of a Y4M stream as its own Y4M stream (byte-identical
+    /// to ffmpeg's crop filter for rectangles on the chroma grid).
+    Crop(crop::CropArgs),
+    /// Print a stream's format, size, frame rate and frame count.
+    Probe(crop::ProbeArgs),
     /// Print the size, alignment and field offsets of struct / PEP 3118
     /// format strings.
     Fmt(fmt::Args),
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<ExitCode, Box<dyn std::error::Error>> = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Crop(args) => crop::crop(&args),
+        Command::Probe(args) => crop::probe(&args),
         Command::Fmt(args) => fmt::run(&args).map_err(Into::into),
     };
     match result {

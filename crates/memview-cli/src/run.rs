@@ -55,7 +55,7 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     ))
 }
 
-fn parse_rect(s: &str) -> Result<Rect, String> {
+pub(crate) fn parse_rect(s: &str) -> Result<Rect, String> {
     let v: Vec<usize> = s
         .split(',')
         .map(|p| {

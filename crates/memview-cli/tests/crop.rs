@@ -1,0 +1,113 @@
+//! `memview crop` against ffmpeg's crop filter, and `memview probe`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use memview_testkit::ffmpeg;
+
+fn tmp(name: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("memview-cli-{}-{name}", std::process::id()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn crop_equals_ffmpeg_crop() {
+    let src = tmp("src.y4m");
+    let gen = |extra: &str| {
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=642x480:rate=25",
+            "-frames:v",
+            "4",
+            "-vf",
+            &format!("format=rgb24,crop=641:479:0:0,format=yuv420p{extra}"),
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+    };
+    let Some(_) = ffmpeg(&[
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=642x480:rate=25",
+        "-frames:v",
+        "4",
+        "-vf",
+        "format=rgb24,crop=641:479:0:0,format=yuv420p",
+        "-f",
+        "yuv4mpegpipe",
+        &src,
+    ]) else {
+        return;
+    };
+    let zones = [
+        (100, 50, 200, 120),
+        (0, 0, 64, 32),
+        (576, 446, 64, 32),
+        (10, 400, 630, 78),
+    ];
+    let out = tmp("zone_%d.y4m");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memview"));
+    cmd.args(["crop", &src, "-o", &out]);
+    for (x, y, w, h) in zones {
+        cmd.args(["--zone", &format!("{x},{y},{w},{h}")]);
+    }
+    let st = cmd.output().unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    for (i, (x, y, w, h)) in zones.into_iter().enumerate() {
+        let want = gen(&format!(",crop={w}:{h}:{x}:{y}")).unwrap();
+        let path = out.replace("%d", &i.to_string());
+        let got = std::fs::read(&path).unwrap();
+        assert!(got.starts_with(format!("YUV4MPEG2 W{w} H{h} F25:1").as_bytes()));
+        // Strip the headers: 4 frames of w*h*3/2 bytes each.
+        let fl = w * h * 3 / 2;
+        let mut data = Vec::new();
+        let mut at = got.iter().position(|&b| b == b'\n').unwrap() + 1;
+        for _ in 0..4 {
+            assert_eq!(&got[at..at + 6], b"FRAME\n");
+            at += 6;
+            data.extend_from_slice(&got[at..at + fl]);
+            at += fl;
+        }
+        assert_eq!(at, got.len());
+        assert!(data == want, "zone {i}: bytes differ from ffmpeg crop");
+        std::fs::remove_file(&path).unwrap();
+    }
+    // Probe.
+    let p = Command::new(env!("CARGO_BIN_EXE_memview"))
+        .args(["probe", &src, "--json"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    assert_eq!(
+        (
+            j["format"].as_str(),
+            j["width"].as_u64(),
+            j["height"].as_u64(),
+            j["frames"].as_u64()
+        ),
+        (Some("I420"), Some(641), Some(479), Some(4))
+    );
+    assert_eq!(j["frame_rate"], "25/1");
+    // A zone off the chroma grid is refused, not silently grown.
+    let bad = Command::new(env!("CARGO_BIN_EXE_memview"))
+        .args(["crop", &src, "-o", &tmp("bad.y4m"), "--zone", "1,0,10,10"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not aligned"));
+    let _ = std::fs::remove_file(tmp("bad.y4m"));
+    std::fs::remove_file(&src).unwrap();
+}
