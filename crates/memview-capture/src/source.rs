@@ -117,8 +117,10 @@ struct MovingBox {
 /// A deterministic moving test pattern: a textured background with boxes
 /// (faces and plates) that move and bounce, so motion detection has
 /// something to find. It redraws only what moved since a buffer was last
-/// filled, so it never limits the pipeline.
-#[derive(Debug)]
+/// filled, so it never limits the pipeline. A clone stepped with
+/// [`FrameSource::skip`] tracks where the boxes are in each frame: a
+/// perfect detector for tests and demos.
+#[derive(Clone, Debug)]
 pub struct Synthetic {
     layout: FrameLayout,
     boxes: Vec<MovingBox>,
@@ -192,7 +194,21 @@ impl Synthetic {
     /// Where the boxes are in the frame that will be produced next: the
     /// zones a detector would report.
     pub fn boxes(&self) -> Vec<Rect> {
-        self.boxes.iter().map(|b| self.rect_of(b)).collect()
+        let mut v = Vec::with_capacity(self.boxes.len());
+        self.boxes_into(&mut v);
+        v
+    }
+
+    /// [`Synthetic::boxes`] into a caller's vector (cleared first), for
+    /// per-frame use without allocating.
+    pub fn boxes_into(&self, out: &mut Vec<Rect>) {
+        out.clear();
+        out.extend(self.boxes.iter().map(|b| self.rect_of(b)));
+    }
+
+    /// The sequence number of the frame that will be produced next.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
     }
 
     fn rect_of(&self, b: &MovingBox) -> Rect {

@@ -45,6 +45,13 @@ pub struct Args {
     /// Print one JSON object with the summary on the last line of stdout.
     #[arg(long)]
     json: bool,
+    /// Pixelate every zone (in parallel, in place in a copy of each frame)
+    /// and write the masked frames to `-o`.
+    #[arg(long, requires = "output")]
+    mask: bool,
+    /// Where `--mask` writes its Y4M stream.
+    #[arg(short = 'o', long)]
+    output: Option<String>,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -92,6 +99,7 @@ fn run_source<S: FrameSource + 'static>(
     args: &Args,
     source: S,
     zones: Vec<Rect>,
+    mut tracker: Option<Synthetic>,
     label: &str,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let analyzers: Vec<Box<dyn Analyzer>> = args
@@ -115,6 +123,7 @@ fn run_source<S: FrameSource + 'static>(
     } else {
         Policy::Block
     };
+    let capture_layout = source.layout().clone();
     let capture = Capture::start(source, 3, 2, policy)?;
     let tty = io::stderr().is_terminal();
     let warmup = 10u64.min(args.frames / 4);
@@ -123,10 +132,32 @@ fn run_source<S: FrameSource + 'static>(
     let mut frames = 0u64;
     let (mut mean_luma, mut motion) = (0.0f64, 0u64);
     let mut zone_errors = 0u64;
+    let mut rects: Vec<Rect> = runner.zones().iter().map(|z| z.rect).collect();
+    let mut masked = MaskOut::new(args, &capture_layout)?;
     let loop_result: Result<(), memview_capture::CaptureError> = runner.run(|runner| {
         while frames < args.frames {
             let Some(frame) = capture.recv() else { break };
-            let results = runner.process(frame?);
+            let frame = frame?;
+            // Zones follow the synthetic boxes: a perfect detector.
+            if let Some(t) = tracker.as_mut() {
+                while t.next_seq() < frame.seq() {
+                    t.skip()?;
+                }
+                t.boxes_into(&mut rects);
+                rects.truncate(nzones);
+                for (i, r) in rects.iter().enumerate() {
+                    runner.move_zone(i, *r);
+                }
+                t.skip()?;
+            }
+            if let Some(m) = masked.as_mut() {
+                m.write(&frame, &rects)
+                    .map_err(|e| memview_capture::CaptureError::Io {
+                        context: "writing masked frames".into(),
+                        source: io::Error::other(e.to_string()),
+                    })?;
+            }
+            let results = runner.process(frame);
             frames += 1;
             if frames == warmup {
                 allocs_at = alloc::counts();
@@ -196,10 +227,73 @@ fn run_source<S: FrameSource + 'static>(
     if zone_errors > 0 {
         writeln!(out, "  zone errors       {zone_errors}")?;
     }
+    if let Some(m) = masked {
+        m.finish()?;
+        writeln!(
+            out,
+            "  masked frames     {}",
+            args.output.as_deref().unwrap_or("")
+        )?;
+    }
     if args.json {
         writeln!(out, "{summary}")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--mask` output: each frame copied, its zones pixelated in place in
+/// parallel, written as Y4M.
+struct MaskOut {
+    out: io::BufWriter<std::fs::File>,
+    buf: Vec<u8>,
+    layout: memview_pixel::FrameLayout,
+}
+
+impl MaskOut {
+    fn new(
+        args: &Args,
+        layout: &memview_pixel::FrameLayout,
+    ) -> Result<Option<MaskOut>, Box<dyn std::error::Error>> {
+        let (true, Some(path)) = (args.mask, args.output.as_deref()) else {
+            return Ok(None);
+        };
+        let tag = layout
+            .format()
+            .y4m
+            .ok_or("--mask writes Y4M, which cannot carry this pixel format")?;
+        let tight =
+            memview_pixel::FrameLayout::tight(layout.format(), layout.width(), layout.height())?;
+        let f = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, f);
+        writeln!(
+            out,
+            "YUV4MPEG2 W{} H{} F60:1 Ip A1:1 C{tag}",
+            layout.width(),
+            layout.height()
+        )?;
+        Ok(Some(MaskOut {
+            out,
+            buf: vec![0; tight.len()],
+            layout: tight,
+        }))
+    }
+
+    fn write(
+        &mut self,
+        frame: &memview_capture::FrameLease,
+        zones: &[Rect],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        frame.frame().copy_to(&mut self.buf)?;
+        let mut f = memview_pixel::FrameMut::from_bytes(&mut self.buf, &self.layout)?;
+        memview_roi::mask::mask_all(&mut f, zones, 16)?;
+        self.out.write_all(b"FRAME\n")?;
+        self.out.write_all(&self.buf)?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -210,12 +304,15 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         if args.realtime {
             s = s.realtime(60, 1);
         }
-        let zones = if args.zone.is_empty() {
-            s.boxes().into_iter().take(args.zones).collect()
+        let (zones, tracker) = if args.zone.is_empty() {
+            (
+                s.boxes().into_iter().take(args.zones).collect(),
+                Some(s.clone()),
+            )
         } else {
-            args.zone.clone()
+            (args.zone.clone(), None)
         };
-        return run_source(args, s, zones, &format!("synthetic {w}x{h} I420"));
+        return run_source(args, s, zones, tracker, &format!("synthetic {w}x{h} I420"));
     }
     if let Some(input) = src.strip_prefix("ffmpeg:") {
         let s = FfmpegSource::spawn(input, Some("yuv420p"))?;
@@ -225,7 +322,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         } else {
             args.zone.clone()
         };
-        return run_source(args, s, zones, src);
+        return run_source(args, s, zones, None, src);
     }
     if src.starts_with("v4l2:") {
         return Err("v4l2 sources are not built into this memview (V4L2 support is not implemented yet); try ffmpeg:/dev/videoN".into());
@@ -238,7 +335,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         } else {
             args.zone.clone()
         };
-        return run_source(args, s, zones, "stdin (y4m)");
+        return run_source(args, s, zones, None, "stdin (y4m)");
     }
     let s = Y4mSource::open(src)?;
     let l = s.layout().clone();
@@ -247,5 +344,5 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     } else {
         args.zone.clone()
     };
-    run_source(args, s, zones, src)
+    run_source(args, s, zones, None, src)
 }

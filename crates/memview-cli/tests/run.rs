@@ -94,3 +94,26 @@ fn errors_are_one_line_and_a_failure_status() {
         assert!(err.trim().lines().count() <= 3, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn mask_writes_every_frame() {
+    let path = std::env::temp_dir().join(format!("memview-mask-{}.y4m", std::process::id()));
+    let p = path.to_str().unwrap();
+    let out = memview(&[
+        "run", "--frames", "12", "--size", "320x180", "--mask", "-o", p,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probe = memview(&["probe", p, "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    assert_eq!(
+        (j["frames"].as_u64(), j["width"].as_u64()),
+        (Some(12), Some(320))
+    );
+    std::fs::remove_file(&path).unwrap();
+    // --mask without -o is refused by the argument parser.
+    assert!(!memview(&["run", "--mask"]).status.success());
+}

@@ -33,6 +33,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod analyzers;
+pub mod mask;
 mod metrics;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -179,3 +179,71 @@ fn a_slow_analyzer_drops_frames_with_bounded_memory() {
     );
     assert_eq!(n + s.dropped, 300, "every frame delivered or dropped");
 }
+
+#[test]
+fn masks_pixelate_zones_in_place_and_nothing_else() {
+    use memview_pixel::{Frame, FrameLayout, FrameMut, PixelError};
+    use memview_roi::mask::mask_zones;
+    let l = FrameLayout::tight(&I420, 64, 48).unwrap();
+    let orig: Vec<u8> = (0..l.len()).map(|i| (i * 37 % 251) as u8).collect();
+    let mut data = orig.clone();
+    let zones = [Rect::new(0, 0, 16, 16), Rect::new(32, 16, 16, 16)];
+    mask_zones(FrameMut::from_bytes(&mut data, &l).unwrap(), &zones, 8).unwrap();
+    let (a, b) = (
+        Frame::from_bytes(&orig, &l).unwrap(),
+        Frame::from_bytes(&data, &l).unwrap(),
+    );
+    for y in 0..48 {
+        for x in 0..64 {
+            let inside = zones
+                .iter()
+                .any(|z| x >= z.x && x < z.x + z.w && y >= z.y && y < z.y + z.h);
+            let (o, m) = (a.sample('Y', x, y).unwrap(), b.sample('Y', x, y).unwrap());
+            if inside {
+                // Constant over its 8x8 cell, equal to the cell's mean.
+                let (cx, cy) = (x / 8 * 8, y / 8 * 8);
+                let sum: u32 = (cy..cy + 8)
+                    .flat_map(|yy| (cx..cx + 8).map(move |xx| (xx, yy)))
+                    .map(|(xx, yy)| u32::from(a.sample('Y', xx, yy).unwrap()))
+                    .sum();
+                assert_eq!(u32::from(m), (sum + 32) / 64, "({x},{y})");
+            } else {
+                assert_eq!(o, m, "outside the zones at ({x},{y})");
+            }
+        }
+    }
+    let err = mask_zones(
+        FrameMut::from_bytes(&mut data, &l).unwrap(),
+        &[Rect::new(0, 0, 9, 9), Rect::new(9, 9, 4, 4)],
+        4,
+    )
+    .unwrap_err();
+    assert_eq!(err, PixelError::RoisOverlap { a: 0, b: 1 });
+}
+
+#[test]
+fn overlapping_detections_are_masked_in_rounds() {
+    use memview_pixel::{FrameLayout, FrameMut};
+    use memview_roi::mask::{mask_all, mask_zones};
+    let l = FrameLayout::tight(&I420, 64, 48).unwrap();
+    let orig: Vec<u8> = (0..l.len()).map(|i| (i * 37 % 251) as u8).collect();
+    let zones = [
+        Rect::new(0, 0, 16, 16),
+        Rect::new(8, 8, 16, 16),
+        Rect::new(40, 0, 8, 8),
+    ];
+    let mut a = orig.clone();
+    mask_all(&mut FrameMut::from_bytes(&mut a, &l).unwrap(), &zones, 8).unwrap();
+    // The same as masking the zones one after another.
+    let mut b = orig.clone();
+    for z in &zones {
+        mask_zones(
+            FrameMut::from_bytes(&mut b, &l).unwrap(),
+            std::slice::from_ref(z),
+            8,
+        )
+        .unwrap();
+    }
+    assert!(a == b);
+    assert!(a != orig);
+}
