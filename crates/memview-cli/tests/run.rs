@@ -117,3 +117,74 @@ fn mask_writes_every_frame() {
     // --mask without -o is refused by the argument parser.
     assert!(!memview(&["run", "--mask"]).status.success());
 }
+
+#[test]
+fn run_reads_ffmpeg_and_stdin_sources() {
+    if memview_testkit::ffmpeg(&["-version"]).is_none() {
+        return;
+    }
+    let y4m = memview_testkit::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "8",
+        "-f",
+        "yuv4mpegpipe",
+        "-",
+    ])
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memview"))
+        .args(["run", "--source", "-", "--zones", "3", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&y4m).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let j: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (j["frames"].as_u64(), j["zones"].as_u64()),
+        (Some(8), Some(3))
+    );
+    // The same stream decoded by an ffmpeg child.
+    let path = std::env::temp_dir().join(format!("memview-run-{}.y4m", std::process::id()));
+    std::fs::write(&path, &y4m).unwrap();
+    let src = format!("ffmpeg:{}", path.display());
+    let out = memview(&["run", "--source", &src, "--zones", "2", "--json"]);
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (j["frames"].as_u64(), j["zones"].as_u64()),
+        (Some(8), Some(2))
+    );
+    // A missing input is ffmpeg's error, on one line.
+    let out = memview(&["run", "--source", "ffmpeg:/nonexistent/clip.mp4"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("No such file") && !err.contains("panicked"),
+        "{err}"
+    );
+}
