@@ -57,6 +57,17 @@ pub enum CaptureError {
         /// The error.
         source: std::io::Error,
     },
+    /// A V4L2 call failed.
+    #[error("v4l2: {op} failed: {source}")]
+    V4l2 {
+        /// The ioctl or call (`VIDIOC_DQBUF`, `mmap`).
+        op: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A V4L2 device that cannot be used as asked.
+    #[error("v4l2: {0}")]
+    V4l2Setup(String),
     /// A buffer the pool could not fill or export.
     #[error(transparent)]
     Buffer(#[from] BufferError),

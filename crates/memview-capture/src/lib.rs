@@ -11,7 +11,8 @@
 //! Sources: [`Synthetic`] (moving boxes standing in for faces and plates),
 //! [`Y4mSource`] (files, stdin, pipes), [`FfmpegSource`] (anything ffmpeg
 //! decodes), [`MmapSource`] (raw and Y4M files as zero-copy views of a
-//! memory map). [`Capture`] runs a source on its own thread with a
+//! memory map), and with the `v4l2` feature on Linux `v4l2::V4l2Source`
+//! (cameras, through mmap streaming). [`Capture`] runs a source on its own thread with a
 //! slow-consumer [`Policy`].
 //!
 //! # Example
@@ -47,6 +48,8 @@ mod pool;
 mod queue;
 mod source;
 mod sync;
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+pub mod v4l2;
 mod y4m;
 
 #[cfg(all(test, loom))]
