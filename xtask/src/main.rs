@@ -25,6 +25,9 @@ tasks:
   fuzz [TARGET] [--seconds N]
                         run fuzz targets (default: all, 60 s each)
   bench [ARGS]          criterion benches (ARGS go to criterion)
+  vivid                 the V4L2 backend's tests against the kernel's vivid
+                        camera in a qemu VM (shared/vivid-vm), single-planar
+                        and multi-planar
 ";
 
 /// Fuzz targets, all run by `fuzz` and briefly by `ci`.
@@ -44,6 +47,7 @@ fn main() -> Result<()> {
             fuzz(target.as_deref(), secs.unwrap_or(60))
         }
         "bench" => bench(&rest),
+        "vivid" => vivid(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
@@ -128,6 +132,7 @@ fn ci() -> Result<()> {
     c.args(["bench", "--workspace", "--", "--test"]);
     run(c)?;
     fuzz(None, 10)?;
+    vivid()?;
     eprintln!("\nxtask ci: all steps passed");
     Ok(())
 }
@@ -167,7 +172,7 @@ fn asan() -> Result<()> {
     }
     for krate in ASAN_CRATES {
         let mut c = cargo_nightly();
-        c.args(["test", "-p", krate, "--lib", "--tests"])
+        c.args(["test", "-p", krate, "--all-features", "--lib", "--tests"])
             .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir"])
             .arg(project_root().join("target/asan"))
             .env("RUSTFLAGS", "-Zsanitizer=address")
@@ -241,4 +246,102 @@ fn bench(args: &[String]) -> Result<()> {
     let mut c = cargo();
     c.args(["bench", "--workspace", "--"]).args(args);
     run(c)
+}
+
+/// Where `shared/` is: `MEMVIEW_SHARED_DIR`, or beside the checkout.
+fn shared_dir() -> PathBuf {
+    env::var_os("MEMVIEW_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("../shared"))
+}
+
+/// The vivid configurations the V4L2 tests run under: vivid's parameters
+/// and whether the device is multi-planar.
+const VIVID_RUNS: &[(&str, bool)] = &[
+    ("n_devs=1 node_types=0x1", false),
+    ("n_devs=1 node_types=0x1 multiplanar=2", true),
+];
+
+fn vivid() -> Result<()> {
+    step("V4L2 against vivid in a VM");
+    let vm = shared_dir().join("vivid-vm");
+    let runner = vm.join("run-in-vivid-vm.sh");
+    if !runner.exists() {
+        if in_ci() {
+            bail!(
+                "{} is missing: CI must run the V4L2 tests",
+                runner.display()
+            );
+        }
+        eprintln!(
+            "\n*** SKIPPING the vivid tests: no {} ***\n",
+            runner.display()
+        );
+        return Ok(());
+    }
+    let runner = runner.canonicalize()?;
+    let dir = project_root().join("target/vivid-vm");
+    if !dir.join("out/base-initrd.img").exists() {
+        let mut c = Command::new(vm.join("build.sh"));
+        c.env("VIVID_VM_DIR", &dir);
+        run(c)?;
+    }
+    // Build first, so the runs below only boot the VM.
+    let mut c = cargo();
+    c.args(["test", "-p", "memview-capture", "--features", "v4l2"])
+        .args(["--test", "vivid", "--no-run"]);
+    run(c)?;
+    for &(params, mplane) in VIVID_RUNS {
+        let mut c = cargo();
+        c.args(["test", "-p", "memview-capture", "--features", "v4l2"])
+            .args(["--test", "vivid", "--", "--test-threads=1"])
+            .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER", &runner)
+            .env("VIVID_VM_DIR", &dir)
+            .env("VIVID_PARAMS", params)
+            .env("VIVID_VM_ENV", "MEMVIEW_VIVID_MPLANE")
+            .env_remove("MEMVIEW_VIVID_MPLANE");
+        if mplane {
+            c.env("MEMVIEW_VIVID_MPLANE", "1");
+        }
+        eprintln!("$ {c:?}");
+        let out = c.output().context("could not start cargo test")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        print!("{text}");
+        eprint!("{err}");
+        if !out.status.success() {
+            bail!("the vivid tests failed ({params}) with {}", out.status);
+        }
+        // The binary skips outside the VM: make sure it really ran there.
+        if text.contains("SKIPPING")
+            || err.contains("SKIPPING")
+            || !text.contains("test result: ok")
+        {
+            bail!("the vivid tests did not run inside the VM ({params})");
+        }
+    }
+    // End to end: `memview run` on the camera, zero-copy from the driver.
+    let mut c = cargo();
+    c.args(["build", "--release", "-p", "memview-cli"]);
+    run(c)?;
+    let mut c = Command::new(&runner);
+    c.arg(project_root().join("target/release/memview"))
+        .args(["run", "--source", "v4l2:/dev/video0", "--size", "320x180"])
+        .args(["--fps", "60", "--frames", "60", "--json"])
+        .env("VIVID_VM_DIR", &dir);
+    eprintln!("$ {c:?}");
+    let out = c.output().context("could not start the vivid VM")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    if !out.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        bail!("memview run on vivid failed with {}", out.status);
+    }
+    let last = text.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(last)
+        .with_context(|| format!("memview run --json printed no JSON last: {last:?}"))?;
+    if v["frames"] != 60 || v["allocations_per_frame"] != 0.0 || v["zone_errors"] != 0 {
+        bail!("memview run on vivid: unexpected summary {v}");
+    }
+    Ok(())
 }

@@ -12,9 +12,18 @@ static BYTES: AtomicUsize = AtomicUsize::new(0);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Set while this thread draws the progress bar, which is not part of
+    /// the pipeline: its allocations are left out of the per-frame counts
+    /// (they still count towards the heap peak).
+    static UNCOUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn grew(size: usize) {
-    ALLOCS.fetch_add(1, Relaxed);
-    BYTES.fetch_add(size, Relaxed);
+    if !UNCOUNTED.try_with(std::cell::Cell::get).unwrap_or(false) {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(size, Relaxed);
+    }
     let live = LIVE.fetch_add(size, Relaxed) + size;
     PEAK.fetch_max(live, Relaxed);
 }
@@ -46,6 +55,14 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
+}
+
+/// Runs `f` with this thread's allocations left out of [`counts`].
+pub fn uncounted<T>(f: impl FnOnce() -> T) -> T {
+    UNCOUNTED.with(|u| u.set(true));
+    let out = f();
+    UNCOUNTED.with(|u| u.set(false));
+    out
 }
 
 /// Allocations and bytes allocated so far.

@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use memview_capture::{Capture, FfmpegSource, FrameSource, Policy, Synthetic, Y4mSource};
 use memview_pixel::format::I420;
 use memview_pixel::Rect;
@@ -16,12 +17,21 @@ use crate::alloc;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Where frames come from: `synthetic`, a `.y4m` file, `-` (Y4M on
-    /// stdin), or `ffmpeg:INPUT` (anything ffmpeg decodes).
+    /// stdin), `ffmpeg:INPUT` (anything ffmpeg decodes), or
+    /// `v4l2:/dev/videoN` (a camera, zero-copy from the driver's buffers).
     #[arg(long, default_value = "synthetic")]
     source: String,
-    /// Frame size of the synthetic source.
+    /// Frame size of the synthetic source, or the size asked of a V4L2
+    /// device (the driver may pick the nearest it has).
     #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
     size: (usize, usize),
+    /// The V4L2 pixel format to ask for (a fourcc with a luma plane:
+    /// NV12, YU12, GREY, ...).
+    #[arg(long, default_value = "NV12")]
+    pixel_format: String,
+    /// Frame rate to ask of a V4L2 device, frames per second.
+    #[arg(long)]
+    fps: Option<u32>,
     /// A zone `x,y,w,h` (repeatable); without any, `--zones` zones.
     #[arg(long = "zone", value_parser = parse_rect)]
     zone: Vec<Rect>,
@@ -101,6 +111,7 @@ fn run_source<S: FrameSource + 'static>(
     zones: Vec<Rect>,
     mut tracker: Option<Synthetic>,
     label: &str,
+    source_drops: Option<&dyn Fn() -> u64>,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let analyzers: Vec<Box<dyn Analyzer>> = args
         .analyzers
@@ -125,7 +136,19 @@ fn run_source<S: FrameSource + 'static>(
     };
     let capture_layout = source.layout().clone();
     let capture = Capture::start(source, 3, 2, policy)?;
-    let tty = io::stderr().is_terminal();
+    // A progress bar on a terminal. Drawing it allocates; that is not the
+    // pipeline's doing, so it is left out of the allocation counts.
+    let bar = io::stderr().is_terminal().then(|| {
+        alloc::uncounted(|| {
+            let bar = ProgressBar::new(args.frames);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:40.cyan/blue} {pos}/{len} frames, {per_sec}, eta {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        })
+    });
     let warmup = 10u64.min(args.frames / 4);
     let start = Instant::now();
     let (mut allocs_at, mut steady_start) = (alloc::counts(), start);
@@ -166,15 +189,15 @@ fn run_source<S: FrameSource + 'static>(
             mean_luma = results.iter().map(|r| r.mean).sum::<f64>() / results.len().max(1) as f64;
             motion = results.iter().map(|r| r.motion).sum();
             zone_errors += results.iter().filter(|r| r.error.is_some()).count() as u64;
-            if tty && frames % 30 == 0 {
-                eprint!("\r{frames}/{} frames", args.frames);
+            if let Some(bar) = bar.as_ref().filter(|_| frames % 16 == 0) {
+                alloc::uncounted(|| bar.set_position(frames));
             }
         }
         Ok(())
     });
     loop_result?;
-    if tty {
-        eprintln!("\r{frames}/{} frames", args.frames);
+    if let Some(bar) = bar {
+        alloc::uncounted(|| bar.finish_and_clear());
     }
     let elapsed = start.elapsed().as_secs_f64();
     let (a1, b1) = alloc::counts();
@@ -184,13 +207,16 @@ fn run_source<S: FrameSource + 'static>(
     let steady_fps = steady as f64 / steady_start.elapsed().as_secs_f64().max(1e-9);
     let p = runner.latency().percentiles();
     let stats = capture.stats();
+    // Frames the pool's policy dropped, and those the source lost before
+    // (a camera driver's sequence gaps).
+    let dropped = stats.dropped + source_drops.map_or(0, |f| f());
     let summary = json!({
         "frames": frames,
         "seconds": elapsed,
         "fps": frames as f64 / elapsed.max(1e-9),
         "steady_fps": steady_fps,
         "latency_us": {"p50": p.p50, "p95": p.p95, "p99": p.p99, "max": p.max},
-        "dropped": stats.dropped,
+        "dropped": dropped,
         "allocations_per_frame": allocs_per_frame,
         "bytes_allocated_per_frame": bytes_per_frame,
         "heap_peak_bytes": alloc::peak(),
@@ -216,7 +242,7 @@ fn run_source<S: FrameSource + 'static>(
         "  latency per frame p50 {:.0} us, p95 {:.0} us, p99 {:.0} us",
         p.p50, p.p95, p.p99
     )?;
-    writeln!(out, "  dropped           {}", stats.dropped)?;
+    writeln!(out, "  dropped           {dropped}")?;
     writeln!(out, "  allocations       {allocs_per_frame:.2} per frame after {warmup} warm-up frames ({bytes_per_frame:.0} bytes)")?;
     writeln!(
         out,
@@ -312,7 +338,14 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         } else {
             (args.zone.clone(), None)
         };
-        return run_source(args, s, zones, tracker, &format!("synthetic {w}x{h} I420"));
+        return run_source(
+            args,
+            s,
+            zones,
+            tracker,
+            &format!("synthetic {w}x{h} I420"),
+            None,
+        );
     }
     if let Some(input) = src.strip_prefix("ffmpeg:") {
         let s = FfmpegSource::spawn(input, Some("yuv420p"))?;
@@ -322,10 +355,10 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         } else {
             args.zone.clone()
         };
-        return run_source(args, s, zones, None, src);
+        return run_source(args, s, zones, None, src, None);
     }
-    if src.starts_with("v4l2:") {
-        return Err("v4l2 sources are not built into this memview (V4L2 support is not implemented yet); try ffmpeg:/dev/videoN".into());
+    if let Some(path) = src.strip_prefix("v4l2:") {
+        return run_v4l2(args, path);
     }
     if src == "-" {
         let s = Y4mSource::stdin()?;
@@ -335,7 +368,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         } else {
             args.zone.clone()
         };
-        return run_source(args, s, zones, None, "stdin (y4m)");
+        return run_source(args, s, zones, None, "stdin (y4m)", None);
     }
     let s = Y4mSource::open(src)?;
     let l = s.layout().clone();
@@ -344,5 +377,54 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     } else {
         args.zone.clone()
     };
-    run_source(args, s, zones, None, src)
+    run_source(args, s, zones, None, src, None)
+}
+
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+fn run_v4l2(args: &Args, path: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use memview_capture::v4l2::V4l2Source;
+    let cc: [u8; 4] = args
+        .pixel_format
+        .as_bytes()
+        .try_into()
+        .map_err(|_| format!("--pixel-format {:?} is not a fourcc", args.pixel_format))?;
+    let format = memview_pixel::PixelFormat::from_fourcc(cc).ok_or_else(|| {
+        format!(
+            "--pixel-format {}: not a raw format memview lays out",
+            args.pixel_format
+        )
+    })?;
+    if format
+        .components
+        .iter()
+        .any(|c| c.plane == 0 && c.is_chroma())
+    {
+        return Err(format!(
+            "--pixel-format {}: the analyzers need a planar luma (NV12, YU12, GREY, ...)",
+            args.pixel_format
+        )
+        .into());
+    }
+    let (w, h) = args.size;
+    let dim = |v: usize| u32::try_from(v).map_err(|_| "--size too large");
+    let rate = args.fps.map(|f| (f, 1));
+    let s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, 6)?;
+    let l = s.layout().clone();
+    let zones = if args.zone.is_empty() {
+        grid(args.zones, l.width(), l.height())
+    } else {
+        args.zone.clone()
+    };
+    let label = format!("{path} {}x{} {}", l.width(), l.height(), args.pixel_format);
+    let counters = s.counters();
+    let gaps = move || counters.get().dropped();
+    run_source(args, s, zones, None, &label, Some(&gaps))
+}
+
+#[cfg(not(all(feature = "v4l2", target_os = "linux")))]
+fn run_v4l2(_: &Args, _: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    Err(
+        "this memview was built without the v4l2 feature (Linux only); try ffmpeg:/dev/videoN"
+            .into(),
+    )
 }

@@ -13,7 +13,7 @@ use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use memview_core::{Shared, View};
 
@@ -302,11 +302,14 @@ impl V4l2Stream {
         V4l2Counters(self.core.counters.clone())
     }
 
-    /// The next frame, waiting up to `timeout` for it (`Ok(None)` when
-    /// none came). Frames the driver skipped are counted as gaps.
+    /// The next frame, waiting up to `timeout` for one it may deliver
+    /// (`Ok(None)` when none came: frames held back because consumers
+    /// keep all the others do not count). Frames the driver skipped are
+    /// counted as gaps.
     pub fn next(&mut self, timeout: Duration) -> Result<Option<V4l2Buffer>, CaptureError> {
         let core = &self.core;
         let c = &core.counters;
+        let deadline = Instant::now() + timeout;
         loop {
             {
                 let mut s = core.lock();
@@ -317,7 +320,8 @@ impl V4l2Stream {
                     return Err(CaptureError::V4l2Setup("the stream was stopped".into()));
                 }
             }
-            if !core.dev.wait(timeout).map_err(v4l2("poll"))? {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !core.dev.wait(left).map_err(v4l2("poll"))? {
                 return Ok(None);
             }
             let mut s = core.lock();
