@@ -1,1 +1,141 @@
-//! Shared helpers for the memview benchmarks (none yet).
+//! Workloads shared by the criterion suites and `memview-peers` (the
+//! memview side of `cargo xtask bench --peers`): the ten zones, frames of
+//! noise, and the copying runner that the zero-copy runner is compared
+//! with.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use memview_capture::{BufferPool, FrameLease};
+use memview_pixel::format::I420;
+use memview_pixel::{Frame, FrameLayout, Rect};
+use memview_roi::analyzers::{Histogram, MeanVariance, Motion, ZoneInput, ZoneResult};
+use memview_roi::Analyzer;
+use rayon::prelude::*;
+
+/// Frame width of every 1080p workload.
+pub const W: usize = 1920;
+/// Frame height.
+pub const H: usize = 1080;
+
+/// The ten 200x200 zones (faces, plates) every multi-zone workload uses,
+/// here and in `peers.py`: zone `i` at `(100 + 170 i, 80 + 80 i)`.
+pub fn zones() -> Vec<Rect> {
+    (0..10)
+        .map(|i| Rect::new(100 + 170 * i, 80 + 80 * i, 200, 200))
+        .collect()
+}
+
+/// `n` zones of 128x128 on a grid over a 1080p frame (up to 120), for the
+/// scaling curves.
+pub fn grid_zones(n: usize) -> Vec<Rect> {
+    let cols = W / 128;
+    (0..n)
+        .map(|i| Rect::new((i % cols) * 128, (i / cols) * 128 % (H - 128), 128, 128))
+        .collect()
+}
+
+/// `len` bytes of uniform noise (deterministic per seed).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = memview_testkit::Rng::new(seed);
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        out.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The 1080p I420 layout.
+pub fn layout() -> FrameLayout {
+    FrameLayout::tight(&I420, W, H).unwrap()
+}
+
+/// `n` pooled 1080p I420 frames of noise, as the capture crate hands them
+/// to the runner.
+pub fn noise_leases(n: usize) -> (BufferPool, Vec<FrameLease>) {
+    let l = layout();
+    let mut pool = BufferPool::new(n, l.len()).unwrap();
+    let leases = (0..n)
+        .map(|i| {
+            let mut slot = pool.try_acquire().unwrap();
+            slot.bytes_mut()
+                .unwrap()
+                .copy_from_slice(&noise(l.len(), i as u64 + 1));
+            slot.publish(l.clone(), i as u64, std::time::Duration::ZERO)
+                .unwrap()
+        })
+        .collect();
+    (pool, leases)
+}
+
+/// Mean/variance, histogram and motion: `memview run`'s default analyzers.
+pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(MeanVariance),
+        Box::new(Histogram),
+        Box::new(Motion),
+    ]
+}
+
+/// The copying runner, built from the same parts as `RoiRunner`: per
+/// frame it copies every zone out into a new tight buffer (what a pipeline
+/// does when a frame cannot be shared), keeps that copy for the next
+/// frame's motion, and runs the same analyzers over the copies, zones in
+/// parallel on its own rayon pool.
+#[allow(missing_debug_implementations)]
+pub struct CopyingRunner {
+    zones: Vec<Rect>,
+    analyzers: Vec<Box<dyn Analyzer>>,
+    previous: Vec<Option<Vec<u8>>>,
+    results: Vec<ZoneResult>,
+    pool: rayon::ThreadPool,
+}
+
+impl CopyingRunner {
+    /// A runner on `threads` threads.
+    pub fn new(zones: Vec<Rect>, analyzers: Vec<Box<dyn Analyzer>>, threads: usize) -> Self {
+        let n = zones.len();
+        CopyingRunner {
+            zones,
+            analyzers,
+            previous: vec![None; n],
+            results: vec![ZoneResult::default(); n],
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Copies every zone of `frame` out and analyses the copies.
+    pub fn process(&mut self, frame: &Frame<'_>) -> &[ZoneResult] {
+        let analyzers = &self.analyzers;
+        let zones = &self.zones;
+        let previous = &mut self.previous;
+        let results = &mut self.results;
+        self.pool.install(|| {
+            results
+                .par_iter_mut()
+                .zip(previous.par_iter_mut())
+                .zip(zones.par_iter())
+                .for_each(|((out, prev), rect)| {
+                    let roi = frame.roi(*rect).unwrap();
+                    let copy = roi.to_vec();
+                    let l = FrameLayout::tight(&I420, roi.width(), roi.height()).unwrap();
+                    {
+                        let cur = Frame::from_bytes(&copy, &l).unwrap();
+                        let old = prev.as_deref().map(|p| Frame::from_bytes(p, &l).unwrap());
+                        let input = ZoneInput {
+                            luma: cur.plane(0).unwrap(),
+                            previous: old.as_ref().and_then(|f| f.plane(0)),
+                        };
+                        for a in analyzers {
+                            a.analyze(&input, out);
+                        }
+                    }
+                    *prev = Some(copy);
+                });
+        });
+        &self.results
+    }
+}

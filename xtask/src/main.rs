@@ -12,6 +12,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod peers;
+
 const HELP: &str = "\
 cargo xtask <task> [args]
 
@@ -25,6 +27,10 @@ tasks:
   fuzz [TARGET] [--seconds N]
                         run fuzz targets (default: all, 60 s each)
   bench [ARGS]          criterion benches (ARGS go to criterion)
+  bench --peers [--write] [--rounds N]
+                        memview beside CPython struct/memoryview, NumPy,
+                        OpenCV and ffmpeg (a venv under target/), memory and
+                        scaling; --write regenerates BENCHMARKS.md and plots
   vivid                 the V4L2 backend's tests against the kernel's vivid
                         camera in a qemu VM (shared/vivid-vm), single-planar
                         and multi-planar
@@ -56,14 +62,14 @@ fn main() -> Result<()> {
     }
 }
 
-fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the root")
         .to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(project_root());
     c
@@ -80,7 +86,7 @@ fn cargo_nightly() -> Command {
     c
 }
 
-fn run(mut c: Command) -> Result<()> {
+pub(crate) fn run(mut c: Command) -> Result<()> {
     let shown = format!("{c:?}");
     eprintln!("$ {shown}");
     let status = c
@@ -92,7 +98,7 @@ fn run(mut c: Command) -> Result<()> {
     Ok(())
 }
 
-fn step(name: &str) {
+pub(crate) fn step(name: &str) {
     eprintln!("\n==== xtask: {name} ====");
 }
 
@@ -242,6 +248,9 @@ fn fuzz(target: Option<&str>, seconds: u64) -> Result<()> {
 }
 
 fn bench(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--peers") {
+        return peers::peers(args);
+    }
     step("criterion benches");
     let mut c = cargo();
     c.args(["bench", "--workspace", "--"]).args(args);
@@ -304,7 +313,18 @@ fn vivid() -> Result<()> {
             c.env("MEMVIEW_VIVID_MPLANE", "1");
         }
         eprintln!("$ {c:?}");
-        let out = c.output().context("could not start cargo test")?;
+        let mut out = c.output().context("could not start cargo test")?;
+        // 124, 125 and 127 are the VM's own failures (a timeout, a boot
+        // or setup failure, a binary it could not start), not the tests':
+        // boot it once more before giving up.
+        if matches!(out.status.code(), Some(124 | 125 | 127)) {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "*** the vivid VM failed ({}); booting it once more ***",
+                out.status
+            );
+            out = c.output().context("could not start cargo test")?;
+        }
         let text = String::from_utf8_lossy(&out.stdout);
         let err = String::from_utf8_lossy(&out.stderr);
         print!("{text}");

@@ -138,16 +138,47 @@ thread_local! {
 // of which allocates.
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        PROCESS_ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        THREAD_ALLOCS.with(|a| a.set(a.get() + 1));
+        grew(layout.size());
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { std::alloc::System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        HEAP_LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
+}
+
+static PROCESS_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HEAP_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HEAP_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn grew(size: usize) {
+    use std::sync::atomic::Ordering::Relaxed;
+    PROCESS_ALLOCS.fetch_add(1, Relaxed);
+    PROCESS_BYTES.fetch_add(size, Relaxed);
+    let live = HEAP_LIVE.fetch_add(size, Relaxed) + size;
+    HEAP_PEAK.fetch_max(live, Relaxed);
+    let _ = THREAD_ALLOCS.try_with(|a| a.set(a.get() + 1));
+}
+
+/// Allocations and bytes allocated by the whole process so far (needs
+/// [`Counting`] installed).
+pub fn process_counts() -> (usize, usize) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (PROCESS_ALLOCS.load(Relaxed), PROCESS_BYTES.load(Relaxed))
+}
+
+/// The largest live heap since the last [`reset_heap_peak`].
+pub fn heap_peak() -> usize {
+    HEAP_PEAK.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Starts a new peak measurement from the heap live now.
+pub fn reset_heap_peak() {
+    use std::sync::atomic::Ordering::Relaxed;
+    HEAP_PEAK.store(HEAP_LIVE.load(Relaxed), Relaxed);
 }
 
 /// Allocations this thread made while `f` ran (needs [`Counting`]

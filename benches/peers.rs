@@ -1,0 +1,248 @@
+//! `memview-peers`: memview's side of `cargo xtask bench --peers`.
+//!
+//! It reads one workload name per line on stdin and answers one line on
+//! stdout: the median nanoseconds per iteration (or, for `memory` and
+//! `scaling`, one JSON object). `benches/peers.py` answers the same names
+//! for CPython, NumPy and OpenCV, and xtask alternates between the two so
+//! both run under the same conditions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use memview_benches::{
+    default_analyzers, grid_zones, layout, noise, noise_leases, zones, CopyingRunner, H, W,
+};
+use memview_core::View;
+use memview_format::{Dialect, Format};
+use memview_pixel::convert::{yuv_to_rgb, Matrix, Range};
+use memview_pixel::format::RGB24;
+use memview_pixel::{Frame, FrameLayout, FrameMut, Rect};
+use memview_roi::{RoiRunner, Zone};
+use memview_testkit::{heap_peak, process_counts, reset_heap_peak, Counting};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The formats `parse` compiles per iteration (as `peers.py` does with
+/// `struct.Struct`).
+const FORMATS: [&str; 4] = ["<HHI", "@iqd", "=4s2h", ">bhlqf"];
+
+/// Median nanoseconds per call of `f`: calibrated to batches of at least
+/// 20 ms, seven batches.
+fn measure(mut f: impl FnMut()) -> f64 {
+    for _ in 0..3 {
+        f();
+    }
+    let mut n = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        if t.elapsed().as_secs_f64() >= 0.02 || n >= 1 << 30 {
+            break;
+        }
+        n *= 2;
+    }
+    let mut samples: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[3]
+}
+
+fn zone_list(rects: &[Rect]) -> Vec<Zone> {
+    rects
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("z{i}"), *r))
+        .collect()
+}
+
+/// Frames per second of `frames` frames through the zero-copy runner and
+/// through the copying one.
+fn throughput(rects: &[Rect], threads: usize, frames: usize) -> (f64, f64) {
+    let (_pool, leases) = noise_leases(2);
+    let mut zero = RoiRunner::new(zone_list(rects), default_analyzers(), threads).unwrap();
+    let mut copying = CopyingRunner::new(rects.to_vec(), default_analyzers(), threads);
+    let fps = |f: &mut dyn FnMut(usize)| {
+        for i in 0..5 {
+            f(i);
+        }
+        let t = Instant::now();
+        for i in 0..frames {
+            f(i);
+        }
+        frames as f64 / t.elapsed().as_secs_f64()
+    };
+    let a = fps(&mut |i| {
+        black_box(zero.process(leases[i % 2].clone()).len());
+    });
+    zero.release_previous();
+    let b = fps(&mut |i| {
+        black_box(copying.process(leases[i % 2].frame()).len());
+    });
+    (a, b)
+}
+
+/// Allocations and bytes per frame after warm-up, and the heap peak, for
+/// 120 frames of ten zones through each runner (the frames themselves are
+/// the capture pool's three buffers, counted in both peaks).
+fn memory() -> String {
+    let rects = zones();
+    let frames = 120u64;
+    let mut out = Vec::new();
+    for copying in [false, true] {
+        let (_pool, leases) = noise_leases(3);
+        let mut zero = RoiRunner::new(zone_list(&rects), default_analyzers(), 2).unwrap();
+        let mut copy = CopyingRunner::new(rects.clone(), default_analyzers(), 2);
+        // The peak from here: the three pooled frames, the runner, and
+        // whatever the pipeline allocates.
+        reset_heap_peak();
+        // Each stream runs on its runner's own pool (`RoiRunner::run`, as
+        // `memview run` does), so no job is injected from outside per frame.
+        let ((a0, b0), (a1, b1)) = if copying {
+            let mut step = |i: u64| black_box(copy.process(leases[(i % 3) as usize].frame()).len());
+            for i in 0..10 {
+                step(i);
+            }
+            let before = process_counts();
+            for i in 0..frames {
+                step(i);
+            }
+            (before, process_counts())
+        } else {
+            zero.run(|r| {
+                let mut step =
+                    |i: u64| black_box(r.process(leases[(i % 3) as usize].clone()).len());
+                for i in 0..10 {
+                    step(i);
+                }
+                let before = process_counts();
+                for i in 0..frames {
+                    step(i);
+                }
+                (before, process_counts())
+            })
+        };
+        let name = if copying { "copying" } else { "zero_copy" };
+        out.push(format!(
+            "\"{name}\":{{\"allocations_per_frame\":{},\"bytes_per_frame\":{},\"heap_peak_bytes\":{}}}",
+            (a1 - a0) as f64 / frames as f64,
+            (b1 - b0) as f64 / frames as f64,
+            heap_peak()
+        ));
+    }
+    format!("{{{}}}", out.join(","))
+}
+
+fn scaling() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut zones_rows = Vec::new();
+    for n in [1usize, 2, 4, 8, 16, 32, 64] {
+        let (a, b) = throughput(&grid_zones(n), cores, 200);
+        zones_rows.push(format!("[{n},{a:.1},{b:.1}]"));
+    }
+    let mut thread_rows = Vec::new();
+    for t in 1..=cores {
+        let (a, b) = throughput(&zones(), t, 300);
+        thread_rows.push(format!("[{t},{a:.1},{b:.1}]"));
+    }
+    format!(
+        "{{\"cores\":{cores},\"zones\":[{}],\"threads\":[{}]}}",
+        zones_rows.join(","),
+        thread_rows.join(",")
+    )
+}
+
+fn main() {
+    // `memview-peers memory` (or `scaling`) runs one measurement in a
+    // fresh process, so nothing else is on the heap.
+    if let Some(cmd) = std::env::args().nth(1) {
+        match cmd.as_str() {
+            "memory" => println!("{}", memory()),
+            "scaling" => println!("{}", scaling()),
+            other => {
+                eprintln!("memview-peers: unknown command {other:?} (memory, scaling)");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
+    let l = layout();
+    let data = noise(l.len(), 1);
+    let frame = Frame::from_bytes(&data, &l).unwrap();
+    let luma = frame.plane(0).unwrap().clone();
+    let rects = zones();
+    let (_pool, leases) = noise_leases(2);
+    let mut runner = RoiRunner::new(zone_list(&rects), default_analyzers(), 1).unwrap();
+    let lo = FrameLayout::tight(&RGB24, W, H).unwrap();
+    let mut rgb = vec![0u8; lo.len()];
+    let mut copies: Vec<Vec<u8>> = rects
+        .iter()
+        .map(|r| vec![0u8; frame.roi(*r).unwrap().tight_len()])
+        .collect();
+
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line.unwrap();
+        let answer = match line.trim() {
+            "parse" => measure(|| {
+                for f in FORMATS {
+                    black_box(Format::parse(black_box(f), Dialect::Struct).unwrap());
+                }
+            })
+            .to_string(),
+            // One 200x200 zone of the luma plane as a 2-D view.
+            "view_1" => measure(|| {
+                let v: &View<'_> = black_box(&luma);
+                black_box(v.region(400..600, 800..1000).unwrap());
+            })
+            .to_string(),
+            // Ten zones of the I420 frame: three plane views each.
+            "view_10" => measure(|| {
+                for r in &rects {
+                    black_box(black_box(&frame).roi(*r).unwrap());
+                }
+            })
+            .to_string(),
+            // Ten zones copied out tight (three planes each).
+            "copy_10" => measure(|| {
+                for (r, out) in rects.iter().zip(copies.iter_mut()) {
+                    frame.roi(*r).unwrap().copy_to(out).unwrap();
+                }
+                black_box(&copies);
+            })
+            .to_string(),
+            // Mean/variance, histogram and motion over the ten zones, on
+            // one thread.
+            "analyzers" => {
+                let mut i = 0;
+                measure(|| {
+                    i += 1;
+                    black_box(runner.process(leases[i % 2].clone()).len());
+                })
+                .to_string()
+            }
+            "convert" => {
+                let mut dst = FrameMut::from_bytes(&mut rgb, &lo).unwrap();
+                measure(|| yuv_to_rgb(&frame, &mut dst, Matrix::Bt601, Range::Limited).unwrap())
+                    .to_string()
+            }
+            "quit" | "" => break,
+            other => format!("error unknown workload {other:?}"),
+        };
+        writeln!(stdout, "{answer}").unwrap();
+        stdout.flush().unwrap();
+    }
+}

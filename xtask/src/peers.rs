@@ -1,0 +1,647 @@
+//! `cargo xtask bench --peers [--write] [--rounds N]`: memview's workloads
+//! beside CPython's struct and memoryview, NumPy, OpenCV and ffmpeg, run
+//! interleaved in one session, with a memory comparison, scaling curves,
+//! and (with `--write`) BENCHMARKS.md and its SVG plots.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::{cargo, project_root, run, step};
+
+/// One side of the comparison: a long-lived process answering workload
+/// names with nanoseconds per iteration.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn spawn(mut c: Command) -> Result<Worker> {
+        let shown = format!("{c:?}");
+        let mut child = c
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("could not start {shown}"))?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
+        Ok(Worker {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    fn ask(&mut self, what: &str) -> Result<String> {
+        writeln!(self.stdin, "{what}")?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        let line = line.trim().to_owned();
+        if line.is_empty() || line.starts_with("error") {
+            bail!("{what}: the worker answered {line:?}");
+        }
+        Ok(line)
+    }
+
+    fn time(&mut self, what: &str) -> Result<Option<f64>> {
+        let a = self.ask(what)?;
+        if a == "n/a" {
+            return Ok(None);
+        }
+        Ok(Some(a.parse().with_context(|| format!("{what}: {a:?}"))?))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.child.wait();
+    }
+}
+
+/// A workload: memview's command, and each peer's label and command.
+struct Workload {
+    title: &'static str,
+    memview: &'static str,
+    peers: &'static [(&'static str, &'static str)],
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        title: "format parsing: 4 struct formats",
+        memview: "parse",
+        peers: &[("CPython struct.Struct", "parse:struct")],
+    },
+    Workload {
+        title: "view of 1 ROI (200x200 of 1080p luma)",
+        memview: "view_1",
+        peers: &[
+            ("NumPy slice", "view_1:numpy"),
+            ("memoryview (a 1-D slice per row)", "view_1:memoryview"),
+        ],
+    },
+    Workload {
+        title: "views of 10 ROIs (I420, 3 planes each)",
+        memview: "view_10",
+        peers: &[("NumPy slices", "view_10:numpy")],
+    },
+    Workload {
+        title: "copy-out of 10 ROIs (I420, tight)",
+        memview: "copy_10",
+        peers: &[("NumPy ascontiguousarray", "copy_10:numpy")],
+    },
+    Workload {
+        title: "mean/variance + histogram + motion, 10 zones, 1 thread",
+        memview: "analyzers",
+        peers: &[
+            ("OpenCV mean, calcHist, norm L1", "analyzers:opencv"),
+            ("NumPy mean, var, bincount, abs-diff sum", "analyzers:numpy"),
+        ],
+    },
+    Workload {
+        title: "1080p I420 -> RGB24, 1 thread",
+        memview: "convert",
+        peers: &[("OpenCV cvtColor YUV2RGB_I420", "convert:opencv")],
+    },
+];
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+fn human_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+fn mib(b: f64) -> String {
+    format!("{:.2} MiB", b / 1048576.0)
+}
+
+/// The Python of the benchmark venv, made (and NumPy and OpenCV
+/// installed) if needed.
+fn venv_python() -> Result<PathBuf> {
+    let venv = project_root().join("target/bench-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        step("peers: python venv under target/bench-venv");
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .context("could not start python3")?;
+        if !made.success() {
+            // Debian keeps venv support in its own package.
+            let mut c = Command::new("apt-get");
+            c.args(["install", "-y", "-qq", "python3-venv"]);
+            run(c).context("python3 -m venv failed and python3-venv could not be installed")?;
+            let mut c = Command::new("python3");
+            c.args(["-m", "venv"]).arg(&venv);
+            run(c)?;
+        }
+    }
+    let ok = Command::new(&python)
+        .args(["-c", "import numpy, cv2"])
+        .stderr(Stdio::null())
+        .status()?;
+    if !ok.success() {
+        let mut c = Command::new(&python);
+        c.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["numpy", "opencv-python-headless"]);
+        run(c)?;
+    }
+    Ok(python)
+}
+
+fn output(c: &mut Command) -> Result<String> {
+    let shown = format!("{c:?}");
+    let out = c
+        .output()
+        .with_context(|| format!("could not start {shown}"))?;
+    if !out.status.success() {
+        bail!(
+            "{shown} failed with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn first_line(c: &mut Command) -> String {
+    output(c)
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn machine_line() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or("?".into(), |kb| format!("{:.0} GiB", kb / 1048576.0));
+    let kernel = first_line(Command::new("uname").arg("-r"));
+    format!("{cpu}, {cores} cores available, {mem} RAM, Linux {kernel}")
+}
+
+/// The crop workload's input: 60 frames of 1080p testsrc2 as Y4M.
+fn crop_input() -> Result<PathBuf> {
+    let dir = project_root().join("target/bench-data");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("crop_1080p_60.y4m");
+    if !path.exists() {
+        let mut c = Command::new("ffmpeg");
+        c.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=1920x1080:rate=60")
+            .args([
+                "-frames:v",
+                "60",
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "yuv4mpegpipe",
+            ])
+            .arg(&path);
+        run(c)?;
+    }
+    Ok(path)
+}
+
+fn wall(c: &mut Command) -> Result<f64> {
+    let t = Instant::now();
+    output(c)?;
+    Ok(t.elapsed().as_secs_f64() * 1e9)
+}
+
+struct Row {
+    title: String,
+    memview: f64,
+    peers: Vec<(String, Option<f64>)>,
+}
+
+pub(crate) fn peers(args: &[String]) -> Result<()> {
+    let write = args.iter().any(|a| a == "--write");
+    let rounds: usize = match args.iter().position(|a| a == "--rounds") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--rounds needs a number")?
+            .parse()
+            .context("--rounds takes a whole number")?,
+        None => 5,
+    };
+    let python = venv_python()?;
+    step("peers: building memview-peers and memview (release)");
+    let mut c = cargo();
+    c.args([
+        "build",
+        "--release",
+        "-p",
+        "memview-benches",
+        "--bin",
+        "memview-peers",
+    ])
+    .args(["-p", "memview-cli"]);
+    run(c)?;
+    let bin = project_root().join("target/release");
+    let crop_in = crop_input()?;
+    let crop_dir = project_root().join("target/bench-data/out");
+    std::fs::create_dir_all(&crop_dir)?;
+
+    let mut mv = Worker::spawn(Command::new(bin.join("memview-peers")))?;
+    let mut py = {
+        let mut c = Command::new(&python);
+        c.arg(project_root().join("benches/peers.py"));
+        Worker::spawn(c)?
+    };
+    let versions: Value = serde_json::from_str(&py.ask("versions")?)?;
+
+    step(&format!("peers: {rounds} interleaved rounds"));
+    let mut samples: Vec<(Vec<f64>, Vec<Vec<f64>>)> = WORKLOADS
+        .iter()
+        .map(|w| (Vec::new(), vec![Vec::new(); w.peers.len()]))
+        .collect();
+    let mut crop = (Vec::new(), Vec::new());
+    let (zx, zy, zw, zh) = (640, 360, 400, 300);
+    for round in 0..rounds {
+        eprintln!("round {}/{rounds}", round + 1);
+        for (w, (ours, theirs)) in WORKLOADS.iter().zip(samples.iter_mut()) {
+            // Alternate who goes first, so neither always runs warm.
+            let mut mine = |mv: &mut Worker| -> Result<()> {
+                ours.push(mv.time(w.memview)?.context("memview answered n/a")?);
+                Ok(())
+            };
+            if round % 2 == 0 {
+                mine(&mut mv)?;
+            }
+            for ((_, cmd), t) in w.peers.iter().zip(theirs.iter_mut()) {
+                if let Some(v) = py.time(cmd)? {
+                    t.push(v);
+                }
+            }
+            if round % 2 == 1 {
+                mine(&mut mv)?;
+            }
+        }
+        let mut ours = Command::new(bin.join("memview"));
+        ours.arg("crop")
+            .arg(&crop_in)
+            .args(["--zone", &format!("{zx},{zy},{zw},{zh}"), "-o"])
+            .arg(crop_dir.join("memview.y4m"));
+        let mut ff = Command::new("ffmpeg");
+        ff.args(["-v", "error", "-y", "-i"])
+            .arg(&crop_in)
+            .args([
+                "-vf",
+                &format!("crop={zw}:{zh}:{zx}:{zy}"),
+                "-f",
+                "yuv4mpegpipe",
+            ])
+            .arg(crop_dir.join("ffmpeg.y4m"));
+        if round % 2 == 0 {
+            crop.0.push(wall(&mut ours)?);
+            crop.1.push(wall(&mut ff)?);
+        } else {
+            crop.1.push(wall(&mut ff)?);
+            crop.0.push(wall(&mut ours)?);
+        }
+    }
+    let mut rows: Vec<Row> = WORKLOADS
+        .iter()
+        .zip(samples.iter_mut())
+        .map(|(w, (ours, theirs))| Row {
+            title: w.title.into(),
+            memview: median(ours),
+            peers: w
+                .peers
+                .iter()
+                .zip(theirs.iter_mut())
+                .map(|((label, _), t)| ((*label).into(), (!t.is_empty()).then(|| median(t))))
+                .collect(),
+        })
+        .collect();
+    rows.push(Row {
+        title: format!("crop of a Y4M stream (60 frames 1080p, {zw}x{zh} zone), whole process"),
+        memview: median(&mut crop.0),
+        peers: vec![("ffmpeg -vf crop".into(), Some(median(&mut crop.1)))],
+    });
+    drop(mv);
+
+    step("peers: memory (ten zones, 120 frames of 1080p)");
+    let ours: Value = serde_json::from_str(&output(
+        Command::new(bin.join("memview-peers")).arg("memory"),
+    )?)?;
+    let numpy: Value = serde_json::from_str(&py.ask("memory:numpy")?)?;
+    drop(py);
+    step("peers: scaling (zones and threads)");
+    let scaling: Value = serde_json::from_str(&output(
+        Command::new(bin.join("memview-peers")).arg("scaling"),
+    )?)?;
+
+    let report = render(&rows, &ours, &numpy, &scaling, &versions, rounds)?;
+    print!("{report}");
+    if write {
+        let plots = project_root().join("benches/plots");
+        std::fs::create_dir_all(&plots)?;
+        plot(
+            &plots.join("zones.svg"),
+            "Throughput against zones (128x128 each)",
+            "zones",
+            &scaling["zones"],
+            true,
+        )?;
+        plot(
+            &plots.join("threads.svg"),
+            "Throughput against threads (ten 200x200 zones)",
+            "threads",
+            &scaling["threads"],
+            false,
+        )?;
+        std::fs::write(project_root().join("BENCHMARKS.md"), report)?;
+        eprintln!("wrote BENCHMARKS.md and benches/plots/{{zones,threads}}.svg");
+    }
+    Ok(())
+}
+
+fn render(
+    rows: &[Row],
+    ours: &Value,
+    numpy: &Value,
+    scaling: &Value,
+    versions: &Value,
+    rounds: usize,
+) -> Result<String> {
+    let mut s = String::new();
+    let date = first_line(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]));
+    let rustc = first_line(Command::new("rustc").arg("-V"));
+    let ffmpeg = first_line(Command::new("ffmpeg").arg("-version"));
+    writeln!(s, "# Benchmarks\n")?;
+    writeln!(
+        s,
+        "Generated by `cargo xtask bench --peers --write` (`--rounds {rounds}`); every figure below \
+         comes from that one run. Do not edit by hand.\n"
+    )?;
+    writeln!(s, "- Machine: {}", machine_line())?;
+    writeln!(s, "- Date: {date}")?;
+    writeln!(
+        s,
+        "- Software: {rustc}; Python {}, NumPy {}, OpenCV {} (opencv-python-headless, \
+         `cv2.setNumThreads(1)`); {ffmpeg}",
+        versions["python"].as_str().unwrap_or("?"),
+        versions["numpy"].as_str().unwrap_or("?"),
+        versions["opencv"].as_str().unwrap_or("n/a"),
+    )?;
+    writeln!(
+        s,
+        "- Shared, noisy machine: compare ratios, which were measured side by side, rather \
+         than absolute times.\n"
+    )?;
+    writeln!(s, "## memview beside its peers\n")?;
+    writeln!(
+        s,
+        "Medians of {rounds} rounds; in each round every workload runs in memview \
+         (`benches/peers.rs`) and in each peer (`benches/peers.py`) back to back, in alternating \
+         order, each a median of seven batches of at least 20 ms. Inputs: the same ten 200x200 \
+         zones of a 1080p I420 frame of uniform noise. *peer / memview* above 1 means memview \
+         is that many times faster.\n"
+    )?;
+    writeln!(
+        s,
+        "| workload | memview | peer | peer time | peer / memview |"
+    )?;
+    writeln!(s, "|---|---:|---|---:|---:|")?;
+    for r in rows {
+        for (i, (label, t)) in r.peers.iter().enumerate() {
+            let (title, ours) = if i == 0 {
+                (r.title.as_str(), human_ns(r.memview))
+            } else {
+                ("", String::new())
+            };
+            let (theirs, ratio) = match t {
+                Some(t) => (human_ns(*t), format!("{:.2}x", t / r.memview)),
+                None => ("n/a".into(), "n/a".into()),
+            };
+            writeln!(s, "| {title} | {ours} | {label} | {theirs} | {ratio} |")?;
+        }
+    }
+    writeln!(
+        s,
+        "\nThe crop row times whole processes (`memview crop` against `ffmpeg -v error -i IN -vf \
+         crop=...`), both reading and writing Y4M files; their frame data are byte-identical \
+         (memview-cli's tests check it).\n"
+    )?;
+    writeln!(
+        s,
+        "## Memory: ten zones at 1080p (120 frames after 10 warm-up)\n"
+    )?;
+    writeln!(
+        s,
+        "memview's runner views the zones in place; the copying runner is built from the same \
+         parts (`benches/lib.rs`: each zone copied out with `Frame::to_vec`, the same analyzers \
+         over the copy); the NumPy pipeline copies each zone's planes with \
+         `np.ascontiguousarray` and analyses them. Heap peaks include the three 1080p frames \
+         (9.3 MB) every pipeline holds. memview's counts come from a counting global \
+         allocator; NumPy's peak from `tracemalloc` (which sees NumPy's data buffers), its \
+         count is of the arrays the pipeline copies.\n"
+    )?;
+    writeln!(
+        s,
+        "| pipeline | allocations / frame | bytes allocated / frame | at 60 fps | heap peak |"
+    )?;
+    writeln!(s, "|---|---:|---:|---:|---:|")?;
+    for (name, key) in [
+        ("memview runner (zero-copy)", "zero_copy"),
+        ("copying runner (same parts)", "copying"),
+    ] {
+        let v = &ours[key];
+        let bytes = v["bytes_per_frame"].as_f64().unwrap_or(f64::NAN);
+        writeln!(
+            s,
+            "| {name} | {:.2} | {bytes:.0} | {} / s | {} |",
+            v["allocations_per_frame"].as_f64().unwrap_or(f64::NAN),
+            mib(bytes * 60.0),
+            mib(v["heap_peak_bytes"].as_f64().unwrap_or(f64::NAN)),
+        )?;
+    }
+    let nb = numpy["copied_bytes_per_frame"].as_f64().unwrap_or(f64::NAN);
+    writeln!(
+        s,
+        "| NumPy copy pipeline | {:.0} arrays copied (temporaries not counted) | {nb:.0} (the copies) | {} / s | {} |",
+        numpy["copies_per_frame"].as_f64().unwrap_or(f64::NAN),
+        mib(nb * 60.0),
+        mib(numpy["heap_peak_bytes"].as_f64().unwrap_or(f64::NAN)),
+    )?;
+    writeln!(s, "\n## Scaling\n")?;
+    writeln!(
+        s,
+        "Frames per second of the default analyzers (mean/variance, histogram, motion) through \
+         memview's zero-copy runner and the copying runner, on frames of noise held in the \
+         pool, against the number of 128x128 zones (all {} cores) and against threads (ten \
+         200x200 zones).\n",
+        scaling["cores"]
+    )?;
+    writeln!(s, "![throughput against zones](benches/plots/zones.svg)\n")?;
+    writeln!(
+        s,
+        "| zones | memview frames/s | copying frames/s | memview / copying |"
+    )?;
+    writeln!(s, "|---:|---:|---:|---:|")?;
+    for r in scaling["zones"].as_array().into_iter().flatten() {
+        let (n, a, b) = (
+            &r[0],
+            r[1].as_f64().unwrap_or(0.0),
+            r[2].as_f64().unwrap_or(0.0),
+        );
+        writeln!(s, "| {n} | {a:.0} | {b:.0} | {:.2}x |", a / b)?;
+    }
+    writeln!(
+        s,
+        "\n![throughput against threads](benches/plots/threads.svg)\n"
+    )?;
+    writeln!(
+        s,
+        "| threads | memview frames/s | copying frames/s | memview speed-up over 1 thread |"
+    )?;
+    writeln!(s, "|---:|---:|---:|---:|")?;
+    let base = scaling["threads"][0][1].as_f64().unwrap_or(f64::NAN);
+    for r in scaling["threads"].as_array().into_iter().flatten() {
+        let (n, a, b) = (
+            &r[0],
+            r[1].as_f64().unwrap_or(0.0),
+            r[2].as_f64().unwrap_or(0.0),
+        );
+        writeln!(s, "| {n} | {a:.0} | {b:.0} | {:.2}x |", a / base)?;
+    }
+    writeln!(
+        s,
+        "\n## Criterion suites\n\n`cargo xtask bench` runs the full criterion suites \
+         (`format/parse`, `core/view`, `core/to_bytes`, `pixel/roi`, `pixel/convert`, \
+         `capture/synthetic`, `capture/y4m`, `roi/analyzers`, `roi/pipeline`), each zero-copy \
+         figure beside its copying baseline; CI runs each once in test mode."
+    )?;
+    Ok(s)
+}
+
+/// A line plot of memview's and the copying runner's frames/s.
+fn plot(path: &Path, title: &str, x_label: &str, rows: &Value, log_x: bool) -> Result<()> {
+    use plotters::prelude::*;
+    let pts: Vec<(f64, f64, f64)> = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r[0].as_f64().unwrap_or(0.0),
+                r[1].as_f64().unwrap_or(0.0),
+                r[2].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    if pts.is_empty() {
+        bail!("no scaling points for {title}");
+    }
+    let fx = |x: f64| if log_x { x.log2() } else { x };
+    let xmax = pts.iter().map(|p| fx(p.0)).fold(0.0, f64::max);
+    let xmin = pts.iter().map(|p| fx(p.0)).fold(f64::MAX, f64::min);
+    let ymax = pts.iter().map(|p| p.1.max(p.2)).fold(0.0, f64::max) * 1.1;
+    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let span = if xmax > xmin { xmax - xmin } else { 1.0 };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d((xmin - 0.05 * span)..(xmax + 0.05 * span), 0.0..ymax)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    chart
+        .configure_mesh()
+        .x_desc(if log_x {
+            format!("{x_label} (log2 scale)")
+        } else {
+            x_label.to_owned()
+        })
+        .y_desc("frames / s")
+        .x_label_formatter(&|x| {
+            if log_x {
+                format!("{:.0}", 2f64.powf(*x))
+            } else {
+                format!("{x:.0}")
+            }
+        })
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    for (label, color, pick) in [
+        ("memview (zero-copy)", BLUE, 1usize),
+        ("copying runner", RED, 2),
+    ] {
+        let series: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|p| (fx(p.0), if pick == 1 { p.1 } else { p.2 }))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                series
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+            )
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(())
+}
