@@ -168,7 +168,7 @@ fn loom(filter: Option<&str>) -> Result<()> {
 }
 
 /// Crates whose tests run under AddressSanitizer (the ones with `unsafe`).
-const ASAN_CRATES: &[&str] = &["memview-core", "memview-capture"];
+const ASAN_CRATES: &[&str] = &["memview-core", "memview-pixel", "memview-capture"];
 
 fn asan() -> Result<()> {
     step("AddressSanitizer");

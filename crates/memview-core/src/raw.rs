@@ -336,10 +336,12 @@ impl Raw {
         }
     }
 
+    #[inline]
     pub(crate) fn shape(&self) -> &[usize] {
         self.axes.shape()
     }
 
+    #[inline]
     pub(crate) fn strides(&self) -> &[isize] {
         self.axes.strides()
     }

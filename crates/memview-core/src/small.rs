@@ -177,6 +177,7 @@ impl Axes {
         a
     }
 
+    #[inline]
     pub(crate) fn shape(&self) -> &[usize] {
         match &self.heap {
             None => &self.shape[..self.len],
@@ -184,6 +185,7 @@ impl Axes {
         }
     }
 
+    #[inline]
     pub(crate) fn strides(&self) -> &[isize] {
         match &self.heap {
             None => &self.strides[..self.len],

@@ -62,6 +62,34 @@ pub struct PixelFormat {
     pub log2_chroma_h: u32,
     /// Bytes per sample (1 or 2).
     pub sample_bytes: usize,
+    /// [`PixelFormat::plane_subsampling`] of planes 0 to 2, worked out once
+    /// when the table is built (ROIs look it up for every plane).
+    plane_sub: [(u32, u32); 3],
+}
+
+/// FFmpeg's addressing rule for each plane (see
+/// [`PixelFormat::plane_subsampling`]), at compile time.
+const fn plane_sub_of(comps: &[Component], cw: u32, ch: u32) -> [(u32, u32); 3] {
+    let mut out = [(0, 0); 3];
+    let mut p = 0;
+    while p < 3 {
+        // The plane's widest-stepping component (the first of equals).
+        let (mut best, mut chroma, mut i) = (0, false, 0);
+        while i < comps.len() {
+            let c = &comps[i];
+            if c.plane == p && (best == 0 || c.step > best) {
+                best = c.step;
+                chroma = matches!(c.name, 'U' | 'V');
+            }
+            i += 1;
+        }
+        out[p] = (
+            if chroma { cw } else { 0 },
+            if p == 1 || p == 2 { ch } else { 0 },
+        );
+        p += 1;
+    }
+    out
 }
 
 impl fmt::Display for PixelFormat {
@@ -104,6 +132,7 @@ macro_rules! formats {
                 log2_chroma_w: $cw,
                 log2_chroma_h: $ch,
                 sample_bytes: $sb,
+                plane_sub: plane_sub_of(&[$($comp),*], $cw, $ch),
             };
         )*
         /// Every format in the table.
@@ -215,7 +244,11 @@ impl PixelFormat {
     /// addressing, FFmpeg's rule: a plane whose widest-stepping component is
     /// chroma advances one sample group per `2^log2_chroma_w` pixels; planes
     /// 1 and 2 have `2^log2_chroma_h` times fewer lines.
+    #[inline]
     pub fn plane_subsampling(&self, plane: usize) -> (u32, u32) {
+        if let Some(&s) = self.plane_sub.get(plane) {
+            return s;
+        }
         let widest = self
             .plane_components(plane)
             .fold(None::<&Component>, |best, c| match best {

@@ -93,6 +93,7 @@ fn sample_format(format: &PixelFormat) -> &'static str {
 
 /// Snaps `r` to the format's grid inside a `width x height` frame, or
 /// refuses it.
+#[inline]
 fn snap(
     format: &PixelFormat,
     width: usize,
@@ -100,7 +101,7 @@ fn snap(
     r: Rect,
     mode: Snap,
 ) -> Result<Rect, PixelError> {
-    let out = PixelError::OutOfFrame {
+    let out = || PixelError::OutOfFrame {
         rect: r,
         width,
         height,
@@ -108,26 +109,36 @@ fn snap(
     let x1 =
         r.x.checked_add(r.w)
             .filter(|&e| e <= width)
-            .ok_or(out.clone())?;
-    let y1 = r.y.checked_add(r.h).filter(|&e| e <= height).ok_or(out)?;
-    let (gx, gy) = format.grid();
-    let aligned = |v: usize, g: usize, end: usize| v % g == 0 || v == end;
+            .ok_or_else(out)?;
+    let y1 =
+        r.y.checked_add(r.h)
+            .filter(|&e| e <= height)
+            .ok_or_else(out)?;
+    // The grid is a power of two: masks, not divisions (this runs for
+    // every zone of every frame).
+    let (mx, my) = (
+        (1usize << format.log2_chroma_w) - 1,
+        (1usize << format.log2_chroma_h) - 1,
+    );
+    let aligned = |v: usize, m: usize, end: usize| v & m == 0 || v == end;
     if mode == Snap::Strict
-        && !(aligned(r.x, gx, width)
-            && aligned(x1, gx, width)
-            && aligned(r.y, gy, height)
-            && aligned(y1, gy, height))
+        && !(aligned(r.x, mx, width)
+            && aligned(x1, mx, width)
+            && aligned(r.y, my, height)
+            && aligned(y1, my, height))
     {
+        let (gx, gy) = format.grid();
         return Err(PixelError::Misaligned { rect: r, gx, gy });
     }
-    let x0 = r.x / gx * gx;
-    let y0 = r.y / gy * gy;
-    let x1 = x1.div_ceil(gx).saturating_mul(gx).min(width);
-    let y1 = y1.div_ceil(gy).saturating_mul(gy).min(height);
+    // x1, y1 <= width, height < 2^16 (layouts refuse more): no overflow.
+    let (x0, y0) = (r.x & !mx, r.y & !my);
+    let x1 = ((x1 + mx) & !mx).min(width);
+    let y1 = ((y1 + my) & !my).min(height);
     Ok(Rect::new(x0, y0, x1 - x0, y1 - y0))
 }
 
 /// The rows and sample groups of plane `p` that an aligned rectangle covers.
+#[inline]
 fn plane_ranges(
     format: &PixelFormat,
     p: usize,

@@ -10,6 +10,12 @@
 
 use rayon::prelude::*;
 
+// The AVX2 line kernel: the crate's only `unsafe` (intrinsics), behind a
+// safe wrapper that checks the CPU.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2;
+
 use crate::error::PixelError;
 use crate::format::{ColorFamily, PixelFormat};
 use crate::frame::{Frame, FrameMut, Rect, Snap};
@@ -49,7 +55,7 @@ fn kr_kb(m: Matrix) -> (f64, f64) {
 /// (`y * 257 * yg >> 16` is `y * y_scale * 64`), chroma in 6-bit fixed
 /// point, sums saturating.
 #[derive(Clone, Copy, Debug)]
-struct YuvCoeffs {
+pub(crate) struct YuvCoeffs {
     yg: u16,
     y_bias: i16,
     rv: i16,
@@ -119,6 +125,7 @@ struct RgbOffsets {
 /// unroll and vectorise is a constant, and the loop runs over zipped
 /// slices without indexing.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn line<
     const YS: usize,
     const CS: usize,
@@ -134,6 +141,7 @@ fn line<
     out: &mut [u8],
     k: YuvCoeffs,
     width: usize,
+    simd: bool,
 ) {
     const fn alpha(r: usize, g: usize, b: usize) -> usize {
         6 - r - g - b
@@ -146,7 +154,16 @@ fn line<
     let (us, vs) = (&urow[src.u..], &vrow[src.v..]);
     let (mut yb, mut ub, mut vb) = ([0u8; BLK], [0i16; BLK], [0i16; BLK]);
     let (mut rb, mut gb, mut bb) = ([0u8; BLK], [0u8; BLK], [0u8; BLK]);
+    // The AVX2 kernel takes what it can in steps of 16 pixels (always an
+    // even count, so chroma stays paired); this loop does the rest.
+    #[allow(unused_mut)]
     let mut x0 = 0;
+    #[cfg(target_arch = "x86_64")]
+    if simd && YS == 1 && (CS == 1 || CS == 2) {
+        x0 = avx2::try_line::<CS, DS, R, G, B>(ys, us, vs, out, k, width);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     while x0 < width {
         let n = BLK.min(width - x0);
         // Exact sub-slices first, so the loops below carry no bounds checks
@@ -239,6 +256,28 @@ pub fn yuv_to_rgb(
     m: Matrix,
     r: Range,
 ) -> Result<(), PixelError> {
+    convert_yuv(src, dst, m, r, true)
+}
+
+/// [`yuv_to_rgb`] with the SIMD kernels off: the portable reference the
+/// tests hold them to, byte for byte.
+#[doc(hidden)]
+pub fn yuv_to_rgb_portable(
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+    m: Matrix,
+    r: Range,
+) -> Result<(), PixelError> {
+    convert_yuv(src, dst, m, r, false)
+}
+
+fn convert_yuv(
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+    m: Matrix,
+    r: Range,
+    simd: bool,
+) -> Result<(), PixelError> {
     let (sf, df) = (src.format(), dst.format());
     let unsupported = PixelError::Unsupported {
         from: sf.name,
@@ -288,7 +327,7 @@ pub fn yuv_to_rgb(
                 match (steps, (rgb.r, rgb.g, rgb.b)) {
                     $(
                         (($ys, $cs, $ds), ($r, $g, $b)) => {
-                            line::<$ys, $cs, $ds, $r, $g, $b>(yrow, urow, vrow, offs, out, k, width)
+                            line::<$ys, $cs, $ds, $r, $g, $b>(yrow, urow, vrow, offs, out, k, width, simd)
                         }
                     )*
                     _ => return Err(unsupported),
