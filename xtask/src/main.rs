@@ -168,7 +168,12 @@ fn loom(filter: Option<&str>) -> Result<()> {
 }
 
 /// Crates whose tests run under AddressSanitizer (the ones with `unsafe`).
-const ASAN_CRATES: &[&str] = &["memview-core", "memview-pixel", "memview-capture"];
+const ASAN_CRATES: &[&str] = &[
+    "memview-core",
+    "memview-pixel",
+    "memview-capture",
+    "memview-roi",
+];
 
 fn asan() -> Result<()> {
     step("AddressSanitizer");

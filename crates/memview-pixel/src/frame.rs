@@ -275,13 +275,16 @@ impl<'a> Frame<'a> {
     /// The region `rect` under an explicit snapping policy.
     pub fn roi_with(&self, rect: Rect, mode: Snap) -> Result<Roi<'a>, PixelError> {
         let e = snap(self.format, self.width, self.height, rect, mode)?;
-        let mut planes: [Option<View<'a>>; MAX_PLANES] = [None, None, None];
-        for (p, slot) in planes.iter_mut().enumerate() {
-            if let Some(v) = &self.planes[p] {
-                let (ys, xs) = plane_ranges(self.format, p, e);
-                *slot = Some(v.region(ys, xs)?);
+        let plane = |p: usize| -> Result<Option<View<'a>>, PixelError> {
+            match &self.planes[p] {
+                Some(v) => {
+                    let (ys, xs) = plane_ranges(self.format, p, e);
+                    Ok(Some(v.region(ys, xs)?))
+                }
+                None => Ok(None),
             }
-        }
+        };
+        let planes = [plane(0)?, plane(1)?, plane(2)?];
         Ok(Roi {
             requested: rect,
             frame: Frame {

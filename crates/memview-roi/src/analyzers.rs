@@ -66,14 +66,9 @@ impl Analyzer for MeanVariance {
         let (mut sum, mut sq, mut n) = (0u64, 0u64, 0u64);
         if let Ok(rows) = input.luma.rows() {
             for row in rows {
-                // Per-row partial sums in u32; squares taken in u16 (255²
-                // fits), which SSE2 multiplies eight at a time.
-                let (s, q) = row.iter().fold((0u32, 0u32), |(s, q), &b| {
-                    let w = u16::from(b);
-                    (s + u32::from(w), q + u32::from(w * w))
-                });
-                sum += u64::from(s);
-                sq += u64::from(q);
+                let (s, q) = crate::kernels::sum_sq(row);
+                sum += s;
+                sq += q;
                 n += row.len() as u64;
             }
         }
@@ -135,15 +130,7 @@ impl Analyzer for Motion {
         let (Ok(a), Ok(b)) = (input.luma.rows(), prev.rows()) else {
             return;
         };
-        out.motion = a
-            .zip(b)
-            .map(|(x, y)| {
-                x.iter()
-                    .zip(y)
-                    .map(|(&p, &q)| u32::from(p.abs_diff(q)))
-                    .sum::<u32>() as u64
-            })
-            .sum();
+        out.motion = a.zip(b).map(|(x, y)| crate::kernels::sad(x, y)).sum();
     }
 }
 
