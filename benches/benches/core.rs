@@ -20,6 +20,8 @@ fn view(c: &mut Criterion) {
     let data = plane();
     let p = View::from_parts(&data, "B", 0, &[H, W], &[W as isize, 1]).unwrap();
     let mut g = c.benchmark_group("core/view");
+    // Views (or copies) made per second.
+    g.throughput(Throughput::Elements(1));
     g.bench_function("roi_200x200", |b| {
         b.iter(|| {
             let roi = black_box(&p)

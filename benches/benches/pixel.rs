@@ -25,6 +25,8 @@ fn roi(c: &mut Criterion) {
     let data: Vec<u8> = (0..l.len()).map(|i| (i * 7 % 251) as u8).collect();
     let f = Frame::from_bytes(&data, &l).unwrap();
     let mut g = c.benchmark_group("pixel/roi");
+    // ROIs (three plane views each) made per second.
+    g.throughput(Throughput::Elements(1));
     g.bench_function("i420_1080p_roi_views", |b| {
         b.iter(|| black_box(black_box(&f).roi(Rect::new(800, 400, 200, 200)).unwrap()))
     });

@@ -1,25 +1,22 @@
 //! `roi/analyzers`: mean, histogram and motion over ten 200x200 zones of a
 //! 1080p I420 frame, beside the same work on zones copied out first;
 //! `roi/pipeline`: an analyzer-bound runner (Sobel edges) on 1 and 2
-//! threads.
+//! threads, beside the copying runner doing the same.
 
 #![allow(clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use memview_benches::{default_analyzers, zones as zone_rects, CopyingRunner};
 use memview_capture::{BufferPool, FrameLease, FrameSource, Synthetic};
 use memview_pixel::format::I420;
-use memview_pixel::Rect;
 use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
 use memview_roi::{Analyzer, RoiRunner, Zone};
 
 fn zones() -> Vec<Zone> {
-    (0..10)
-        .map(|i| {
-            Zone::new(
-                format!("z{i}"),
-                Rect::new(100 + 170 * i, 80 + 80 * i, 200, 200),
-            )
-        })
+    zone_rects()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("z{i}"), r))
         .collect()
 }
 
@@ -61,38 +58,13 @@ fn analyzers(c: &mut Criterion) {
             })
         })
     });
-    // The copying baseline: copy each zone's luma out, then the same
-    // analyzers over the copies.
-    let zs = zones();
-    let mut bufs: Vec<Vec<u8>> = zs.iter().map(|_| vec![0u8; 200 * 200]).collect();
-    let mut prev: Vec<Vec<u8>> = bufs.clone();
+    // The copying baseline: the copying runner (benches/lib.rs) copies
+    // every zone out, then runs the same analyzers over the copies.
+    let mut copying = CopyingRunner::new(zone_rects(), default_analyzers(), 1);
     g.bench_function("copy_zones_then_analyze_baseline", |b| {
         b.iter(|| {
             i += 1;
-            let f = leases[i % 2].frame();
-            let mut acc = 0u64;
-            for (z, (buf, pb)) in zs.iter().zip(bufs.iter_mut().zip(prev.iter_mut())) {
-                let roi = f.roi(z.rect).unwrap();
-                roi.plane(0)
-                    .unwrap()
-                    .copy_into(buf, memview_core::MemOrder::C)
-                    .unwrap();
-                let mut hist = [0u32; 256];
-                let (mut s, mut q) = (0u64, 0u64);
-                for &v in buf.iter() {
-                    s += u64::from(v);
-                    q += u64::from(v) * u64::from(v);
-                    hist[usize::from(v)] += 1;
-                }
-                let sad: u64 = buf
-                    .iter()
-                    .zip(pb.iter())
-                    .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-                    .sum();
-                std::mem::swap(buf, pb);
-                acc += s + q + sad + u64::from(hist[0]);
-            }
-            acc
+            copying.process(leases[i % 2].frame()).len()
         })
     });
     g.finish();
@@ -112,6 +84,18 @@ fn pipeline(c: &mut Criterion) {
                 b.iter(|| {
                     i += 1;
                     runner.process(leases[i % 2].clone()).len()
+                })
+            },
+        );
+        // The same work on zones copied out first.
+        let mut copying = CopyingRunner::new(zone_rects(), vec![Box::new(Edges)], threads);
+        g.bench_with_input(
+            BenchmarkId::new("edges_10x200x200_copying_baseline_threads", threads),
+            &threads,
+            |b, _| {
+                b.iter(|| {
+                    i += 1;
+                    copying.process(leases[i % 2].frame()).len()
                 })
             },
         );
