@@ -248,6 +248,14 @@ impl Slot<'_> {
         self.index
     }
 
+    /// Whether another of the pool's buffers is free too: its last lease
+    /// and every view of it are gone (a source showing someone else's
+    /// memory through its leases, a camera's, can give that memory back
+    /// early).
+    pub fn is_released(&self, index: usize) -> bool {
+        index != self.index && index < self.pool.buffers.len() && self.pool.is_free(index)
+    }
+
     /// The buffer's bytes, to fill. memview-core hands them out only while
     /// no view of the buffer exists.
     pub fn bytes_mut(&mut self) -> Result<&mut [u8], CaptureError> {

@@ -133,3 +133,30 @@ fn policies_bound_memory_and_count_drops() {
         assert_eq!(s.delivered, seen.len() as u64);
     }
 }
+
+#[test]
+fn a_slot_tells_which_other_buffers_are_released() {
+    let mut src = Synthetic::new(&I420, 64, 48, 2).unwrap();
+    let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
+    let a = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    let b = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    let view = b.frame().roi(memview_pixel::Rect::new(0, 0, 8, 8)).unwrap();
+    drop(view);
+    drop(b);
+    // Buffer 1 came back: it is handed out again, and the slot sees that
+    // buffer 0 is still leased and buffer 2 was never used.
+    let slot = pool.try_acquire().unwrap();
+    assert_eq!(slot.index(), 1);
+    assert!(!slot.is_released(0));
+    assert!(!slot.is_released(1), "not the slot itself");
+    assert!(slot.is_released(2));
+    assert!(!slot.is_released(3), "past the pool");
+    drop(a);
+    assert!(slot.is_released(0));
+}

@@ -133,10 +133,11 @@ impl Negotiated {
 }
 
 /// A V4L2 camera as a [`FrameSource`]: every frame is a view of the
-/// driver's buffer, published into the capture pool without a copy. The
-/// driver buffer behind a pool slot is queued again when the pool hands
-/// that slot out next, which it does only after the frame's last lease
-/// and view are gone.
+/// driver's buffer, published into the capture pool without a copy. Once
+/// a frame's last lease and view are gone, its driver buffer is queued
+/// again at the source's next step (each `next_frame` gives back every
+/// released one); the pool's guarantee that a slot is reused only when
+/// released is what makes that safe.
 ///
 /// Give the pool at most [`V4l2Source::max_pool`] buffers, so that
 /// consumers holding every pooled frame still leave [`MIN_QUEUED`] buffers
@@ -232,8 +233,13 @@ impl FrameSource for V4l2Source {
             self.held.resize_with(i + 1, || None);
         }
         // The pool hands a slot out only once the frame it showed has no
-        // lease and no view left: give its driver buffer back first.
-        self.held[i] = None;
+        // lease and no view left: give its driver buffer back, and those
+        // of every other slot whose frame has been released since.
+        for (j, held) in self.held.iter_mut().enumerate() {
+            if held.is_some() && (j == i || slot.is_released(j)) {
+                *held = None;
+            }
+        }
         let buf = self.next_buffer()?;
         let view = buf.detached_view(0).ok_or_else(|| {
             CaptureError::V4l2Setup("a driver buffer without memory planes".into())
