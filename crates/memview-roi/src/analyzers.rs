@@ -51,6 +51,21 @@ pub trait Analyzer: Send + Sync {
     fn name(&self) -> &'static str;
     /// Analyses one zone.
     fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult);
+    /// Names of other analyzers whose results this one writes as well, in
+    /// the same pass (a fused kernel): a runner given both runs only this
+    /// one.
+    fn also_computes(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// Mean and variance from sums and sums of squares over `n` samples.
+fn moments(out: &mut ZoneResult, sum: u64, sq: u64, n: u64) {
+    if n > 0 {
+        let mean = sum as f64 / n as f64;
+        out.mean = mean;
+        out.variance = sq as f64 / n as f64 - mean * mean;
+    }
 }
 
 /// Luma mean and variance.
@@ -72,15 +87,12 @@ impl Analyzer for MeanVariance {
                 n += row.len() as u64;
             }
         }
-        if n > 0 {
-            let mean = sum as f64 / n as f64;
-            out.mean = mean;
-            out.variance = sq as f64 / n as f64 - mean * mean;
-        }
+        moments(out, sum, sq, n);
     }
 }
 
-/// 256-bin luma histogram.
+/// 256-bin luma histogram; it writes the mean and variance too, which
+/// follow exactly from it (so a runner with both skips [`MeanVariance`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Histogram;
 
@@ -107,9 +119,21 @@ impl Analyzer for Histogram {
                 }
             }
         }
+        let (mut sum, mut sq, mut n) = (0u64, 0u64, 0u64);
         for (i, o) in out.histogram.iter_mut().enumerate() {
             *o = h[0][i] + h[1][i] + h[2][i] + h[3][i];
+            // The moments fall out of the histogram exactly: the same
+            // integer sums a pass over the samples gives.
+            let (v, c) = (i as u64, u64::from(*o));
+            sum += v * c;
+            sq += v * v * c;
+            n += c;
         }
+        moments(out, sum, sq, n);
+    }
+
+    fn also_computes(&self) -> &'static [&'static str] {
+        &["mean"]
     }
 }
 

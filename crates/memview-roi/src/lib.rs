@@ -106,11 +106,24 @@ impl std::fmt::Debug for RoiRunner {
 
 impl RoiRunner {
     /// A runner on its own rayon pool of `threads` threads (0: one per core).
+    /// An analyzer whose results another one already writes in the same
+    /// pass ([`Analyzer::also_computes`]: the histogram gives the mean and
+    /// variance) is not run twice.
     pub fn new(
         zones: Vec<Zone>,
-        analyzers: Vec<Box<dyn Analyzer>>,
+        mut analyzers: Vec<Box<dyn Analyzer>>,
         threads: usize,
     ) -> Result<RoiRunner, RunnerError> {
+        // One at a time, so two analyzers that cover each other keep one.
+        while let Some(i) = (0..analyzers.len()).find(|&i| {
+            let name = analyzers[i].name();
+            analyzers
+                .iter()
+                .enumerate()
+                .any(|(j, b)| j != i && b.also_computes().contains(&name))
+        }) {
+            analyzers.remove(i);
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("memview-roi-{i}"))

@@ -247,3 +247,38 @@ fn overlapping_detections_are_masked_in_rounds() {
     assert!(a == b);
     assert!(a != orig);
 }
+
+/// The histogram pass writes the mean and variance as well (the fused
+/// kernel), exactly as the mean pass computes them, and a runner given
+/// both runs only the histogram.
+#[test]
+fn the_histogram_pass_gives_the_moments_and_the_mean_pass_is_skipped() {
+    let mut src = Synthetic::new(&I420, 320, 180, 4).unwrap();
+    let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
+    let lease = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    let zones: Vec<Zone> = [Rect::new(0, 0, 320, 180), Rect::new(10, 20, 33, 17)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("z{i}"), r))
+        .collect();
+    let mut fused = RoiRunner::new(
+        zones.clone(),
+        vec![Box::new(MeanVariance), Box::new(Histogram)],
+        1,
+    )
+    .unwrap();
+    let shown = format!("{fused:?}");
+    assert!(shown.contains("[\"histogram\"]"), "{shown}");
+    let mut alone = RoiRunner::new(zones, vec![Box::new(MeanVariance)], 1).unwrap();
+    let a = fused.process(lease.clone()).to_vec();
+    let b = alone.process(lease).to_vec();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.mean > 0.0 && x.variance > 0.0);
+        assert_eq!(x.mean.to_bits(), y.mean.to_bits());
+        assert_eq!(x.variance.to_bits(), y.variance.to_bits());
+        assert!(x.histogram.iter().any(|&c| c > 0));
+    }
+}
