@@ -275,26 +275,24 @@ impl<'a> Frame<'a> {
     /// The region `rect` under an explicit snapping policy.
     pub fn roi_with(&self, rect: Rect, mode: Snap) -> Result<Roi<'a>, PixelError> {
         let e = snap(self.format, self.width, self.height, rect, mode)?;
-        let plane = |p: usize| -> Result<Option<View<'a>>, PixelError> {
-            match &self.planes[p] {
-                Some(v) => {
-                    let (ys, xs) = plane_ranges(self.format, p, e);
-                    Ok(Some(v.region(ys, xs)?))
-                }
-                None => Ok(None),
-            }
-        };
-        let planes = [plane(0)?, plane(1)?, plane(2)?];
-        Ok(Roi {
+        // Built where it is returned, each plane view written in place.
+        let mut roi = Roi {
             requested: rect,
             frame: Frame {
                 format: self.format,
                 width: e.w,
                 height: e.h,
-                planes,
+                planes: [None, None, None],
             },
             origin: e,
-        })
+        };
+        for (p, (slot, v)) in roi.frame.planes.iter_mut().zip(&self.planes).enumerate() {
+            if let Some(v) = v {
+                let (ys, xs) = plane_ranges(self.format, p, e);
+                *slot = Some(v.region(ys, xs)?);
+            }
+        }
+        Ok(roi)
     }
 
     /// `rect` clamped to the frame: the explicit alternative to an
