@@ -97,7 +97,8 @@ impl CopyingRunner {
         let n = zones.len();
         CopyingRunner {
             zones,
-            analyzers,
+            // The same fused passes as `RoiRunner`: only the copies differ.
+            analyzers: memview_roi::fuse(analyzers),
             previous: vec![None; n],
             results: vec![ZoneResult::default(); n],
             pool: rayon::ThreadPoolBuilder::new()

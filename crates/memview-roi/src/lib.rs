@@ -104,6 +104,22 @@ impl std::fmt::Debug for RoiRunner {
     }
 }
 
+/// `analyzers` less those whose results another one of them writes in the
+/// same pass ([`Analyzer::also_computes`]), in their order.
+pub fn fuse(mut analyzers: Vec<Box<dyn Analyzer>>) -> Vec<Box<dyn Analyzer>> {
+    // One at a time, so two analyzers that cover each other keep one.
+    while let Some(i) = (0..analyzers.len()).find(|&i| {
+        let name = analyzers[i].name();
+        analyzers
+            .iter()
+            .enumerate()
+            .any(|(j, b)| j != i && b.also_computes().contains(&name))
+    }) {
+        analyzers.remove(i);
+    }
+    analyzers
+}
+
 impl RoiRunner {
     /// A runner on its own rayon pool of `threads` threads (0: one per core).
     /// An analyzer whose results another one already writes in the same
@@ -111,19 +127,10 @@ impl RoiRunner {
     /// variance) is not run twice.
     pub fn new(
         zones: Vec<Zone>,
-        mut analyzers: Vec<Box<dyn Analyzer>>,
+        analyzers: Vec<Box<dyn Analyzer>>,
         threads: usize,
     ) -> Result<RoiRunner, RunnerError> {
-        // One at a time, so two analyzers that cover each other keep one.
-        while let Some(i) = (0..analyzers.len()).find(|&i| {
-            let name = analyzers[i].name();
-            analyzers
-                .iter()
-                .enumerate()
-                .any(|(j, b)| j != i && b.also_computes().contains(&name))
-        }) {
-            analyzers.remove(i);
-        }
+        let analyzers = fuse(analyzers);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("memview-roi-{i}"))
