@@ -208,6 +208,8 @@ fn main() {
     let rects = zones();
     let (_pool, leases) = noise_leases(2);
     let mut runner = RoiRunner::new(zone_list(&rects), default_analyzers(), 1).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut runner_all = RoiRunner::new(zone_list(&rects), default_analyzers(), cores).unwrap();
     let lo = FrameLayout::tight(&RGB24, W, H).unwrap();
     let mut rgb = vec![0u8; lo.len()];
     let mut copies: Vec<Vec<u8>> = rects
@@ -254,6 +256,18 @@ fn main() {
                 // drives it, so no frame pays a cross-thread wake-up.
                 let mut i = 0;
                 runner
+                    .run(|r| {
+                        measure(|| {
+                            i += 1;
+                            black_box(r.process(leases[i % 2].clone()).len());
+                        })
+                    })
+                    .to_string()
+            }
+            // The same on every core: how `memview run` drives it.
+            "analyzers_all_cores" => {
+                let mut i = 0;
+                runner_all
                     .run(|r| {
                         measure(|| {
                             i += 1;

@@ -107,6 +107,11 @@ const WORKLOADS: &[Workload] = &[
         ],
     },
     Workload {
+        title: "the same, memview's runner on every core (peers single-threaded, as above)",
+        memview: "analyzers_all_cores",
+        peers: &[("OpenCV mean, calcHist, norm L1", "analyzers:opencv")],
+    },
+    Workload {
         title: "1080p I420 -> RGB24, 1 thread",
         memview: "convert",
         peers: &[("OpenCV cvtColor YUV2RGB_I420", "convert:opencv")],
