@@ -237,13 +237,8 @@ fn crop_input() -> Result<PathBuf> {
     let dir = project_root().join("target/bench-data");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("crop_1080p_60.y4m");
-    if Command::new("ffmpeg")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        bail!("ffmpeg is needed for the crop workload: apt-get install -y ffmpeg");
+    if !ensure_tool("ffmpeg", "ffmpeg") {
+        bail!("ffmpeg is needed for the crop workload and could not be installed");
     }
     if !path.exists() {
         let mut c = Command::new("ffmpeg");
@@ -263,19 +258,33 @@ fn crop_input() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Whether `pv` is there, installing it (as root, with apt-get) if not.
-fn has_pv() -> bool {
-    let found = |c: &mut Command| {
+/// Whether `tool` runs, installing Debian's `package` (as root, with
+/// apt-get, refreshing the package lists if the first try fails) if not.
+fn ensure_tool(tool: &str, package: &str) -> bool {
+    let quiet = |c: &mut Command| {
         c.stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if found(Command::new("pv").arg("--version")) {
+    let there =
+        || quiet(Command::new(tool).arg("-version")) || quiet(Command::new(tool).arg("--version"));
+    if there() {
         return true;
     }
-    let _ = found(Command::new("apt-get").args(["install", "-y", "-qq", "pv"]));
-    let ok = found(Command::new("pv").arg("--version"));
+    eprintln!("{tool} is missing: apt-get install -y {package}");
+    let install = || quiet(Command::new("apt-get").args(["install", "-y", "-qq", package]));
+    if !install() {
+        let _ = quiet(Command::new("apt-get").args(["update", "-qq"]));
+        let _ = install();
+    }
+    there()
+}
+
+/// Whether `pv` is there (installed if need be); without it the ingest
+/// row is left out, loudly.
+fn has_pv() -> bool {
+    let ok = ensure_tool("pv", "pv");
     if !ok {
         eprintln!("*** pv is missing and could not be installed: no ingest row ***");
     }
