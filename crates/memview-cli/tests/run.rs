@@ -86,6 +86,15 @@ fn errors_are_one_line_and_a_failure_status() {
         &["run", "--analyzers", "nope"],
         &["run", "--source", "v4l2:/dev/video0"],
         &["run", "--zone", "1,2,3"],
+        &["run", "--source", "v4l2:/dev/null"],
+        &[
+            "run",
+            "--source",
+            "v4l2:/dev/null",
+            "--pixel-format",
+            "YUYV",
+        ],
+        &["run", "--source", "v4l2:/dev/null", "--pixel-format", "NV1"],
     ] {
         let out = memview(args);
         assert!(!out.status.success(), "{args:?}");
@@ -93,6 +102,26 @@ fn errors_are_one_line_and_a_failure_status() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(err.trim().lines().count() <= 3, "{args:?}: {err}");
     }
+    // What the V4L2 errors say.
+    let says = |args: &[&str], what: &str| {
+        let err = String::from_utf8(memview(args).stderr).unwrap();
+        assert!(err.contains(what), "{args:?}: {err}");
+    };
+    says(&["run", "--source", "v4l2:/dev/null"], "VIDIOC_QUERYCAP");
+    says(
+        &[
+            "run",
+            "--source",
+            "v4l2:/dev/null",
+            "--pixel-format",
+            "YUYV",
+        ],
+        "planar luma",
+    );
+    says(
+        &["run", "--source", "v4l2:/dev/null", "--pixel-format", "NV1"],
+        "not a fourcc",
+    );
 }
 
 #[test]
