@@ -300,3 +300,32 @@ fn multiplanar_buffers_of_two_memory_planes_stream() {
         prev = Some(sum);
     }
 }
+
+#[test]
+fn consumers_hoarding_frames_from_an_oversized_pool_get_a_clear_error() {
+    if !in_vm("consumers_hoarding_frames_from_an_oversized_pool_get_a_clear_error") {
+        return;
+    }
+    // Four driver buffers leave two for consumers; a pool of four lets
+    // them try to keep more, and the stream gives those frames back.
+    let source = V4l2Source::open(DEV, YUYV, 320, 180, Some((60, 1)), 4)
+        .unwrap()
+        .with_timeout(Duration::from_millis(300));
+    assert_eq!(source.max_pool(), 2);
+    let capture = Capture::start(source, 4, 4, Policy::Block).unwrap();
+    let mut kept = Vec::new();
+    let err = loop {
+        match capture.recv() {
+            Some(Ok(lease)) => kept.push(lease),
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without an error"),
+        }
+    };
+    assert_eq!(kept.len(), 2);
+    assert!(
+        err.to_string().contains("consumers hold every frame"),
+        "{err}"
+    );
+    // The frames kept are still intact.
+    assert!(kept.iter().all(|l| l.frame().plane(0).is_some()));
+}

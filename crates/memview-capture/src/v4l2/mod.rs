@@ -141,7 +141,9 @@ impl Negotiated {
 ///
 /// Give the pool at most [`V4l2Source::max_pool`] buffers, so that
 /// consumers holding every pooled frame still leave [`MIN_QUEUED`] buffers
-/// with the driver; a larger pool only makes the stream hold frames back.
+/// with the driver. With a larger pool, consumers that hold more frames
+/// than that make the stream give every new frame back, and after the
+/// timeout the source ends with an error that says so.
 #[derive(Debug)]
 pub struct V4l2Source {
     stream: V4l2Stream,
@@ -208,8 +210,18 @@ impl V4l2Source {
     }
 
     fn next_buffer(&mut self) -> Result<V4l2Buffer, CaptureError> {
+        let held_back = self.stream.stats().held_back;
         match self.stream.next(self.timeout)? {
             Some(b) => Ok(b),
+            None if self.stream.stats().held_back > held_back => {
+                Err(CaptureError::V4l2Setup(format!(
+                    "no frame could be delivered within {:?}: consumers hold every frame \
+                     but {MIN_QUEUED} of {} driver buffers (use a pool of at most {})",
+                    self.timeout,
+                    self.stream.buffers(),
+                    self.max_pool()
+                )))
+            }
             None => Err(CaptureError::V4l2Setup(format!(
                 "no frame from the device within {:?}",
                 self.timeout
