@@ -88,7 +88,7 @@ pub struct CopyingRunner {
     analyzers: Vec<Box<dyn Analyzer>>,
     previous: Vec<Option<Vec<u8>>>,
     results: Vec<ZoneResult>,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
 }
 
 impl CopyingRunner {
@@ -101,11 +101,20 @@ impl CopyingRunner {
             analyzers: memview_roi::fuse(analyzers),
             previous: vec![None; n],
             results: vec![ZoneResult::default(); n],
-            pool: rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap(),
+            pool: std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap(),
+            ),
         }
+    }
+
+    /// Runs `body` on the runner's own pool, as `RoiRunner::run` does, so
+    /// frames processed inside it inject no job from outside.
+    pub fn run<T: Send>(&mut self, body: impl FnOnce(&mut CopyingRunner) -> T + Send) -> T {
+        let pool = self.pool.clone();
+        pool.install(|| body(self))
     }
 
     /// Copies every zone of `frame` out and analyses the copies.

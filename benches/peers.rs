@@ -86,15 +86,21 @@ fn throughput(rects: &[Rect], threads: usize) -> (f64, f64) {
         }
         n as f64 / t.elapsed().as_secs_f64()
     };
-    // Five rounds, the two runners alternating; the median of each.
+    // Five rounds, the two runners alternating, each stream on its
+    // runner's own pool (as `memview run` drives it); the median of each.
     let (mut a, mut b) = (Vec::new(), Vec::new());
+    let leases = &leases;
     for _ in 0..5 {
-        a.push(fps(&mut |i| {
-            black_box(zero.process(leases[i % 2].clone()).len());
+        a.push(zero.run(|r| {
+            fps(&mut |i| {
+                black_box(r.process(leases[i % 2].clone()).len());
+            })
         }));
         zero.release_previous();
-        b.push(fps(&mut |i| {
-            black_box(copying.process(leases[i % 2].frame()).len());
+        b.push(copying.run(|r| {
+            fps(&mut |i| {
+                black_box(r.process(leases[i % 2].frame()).len());
+            })
         }));
     }
     a.sort_by(f64::total_cmp);
