@@ -1,4 +1,4 @@
-//! The YUV → RGB line kernel in AVX2, sixteen pixels a step, for planar
+//! The YUV → RGB line kernel in AVX2, 32 pixels a step, for planar
 //! and semi-planar 8-bit 4:2:0 / 4:2:2 sources (luma step 1, chroma step
 //! 1 or 2). It does exactly the portable kernel's 16-bit arithmetic
 //! (`yuv16`), lane for lane, so both give the same bytes; the tests
@@ -69,14 +69,52 @@ const fn rgb24_tables() -> ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) {
 
 const RGB24: ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) = rgb24_tables();
 
-/// Picks bytes 0, 2, 4, ... 14 into the low eight.
-const EVEN: [u8; 16] = [
-    0, 2, 4, 6, 8, 10, 12, 14, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-];
+/// Chroma shuffles: each picks four chroma samples of its 128-bit lane,
+/// repeats each for two pixels and widens it to 16 bits (0x80 writes a
+/// zero byte). `[step][half]`: samples 1 byte apart (planar) or 2 (NV12),
+/// for the first or second eight pixels of each lane's sixteen.
+const fn chroma_masks() -> [[[u8; 32]; 2]; 2] {
+    let mut m = [[[0x80u8; 32]; 2]; 2];
+    let mut step = 0;
+    while step < 2 {
+        let mut half = 0;
+        while half < 2 {
+            let mut lane = 0;
+            while lane < 2 {
+                let mut i = 0;
+                while i < 8 {
+                    // Pixel `i` of this half uses chroma sample `i / 2`.
+                    let sample = if step == 0 {
+                        // Planar: both lanes hold the same 16 samples (a
+                        // broadcast); lane 1 serves samples 8 to 15.
+                        8 * lane + 4 * half + i / 2
+                    } else {
+                        // Interleaved: each lane holds its own 8 samples.
+                        2 * (4 * half + i / 2)
+                    };
+                    m[step][half][16 * lane + 2 * i] = sample as u8;
+                    i += 1;
+                }
+                lane += 1;
+            }
+            half += 1;
+        }
+        step += 1;
+    }
+    m
+}
+
+const CHROMA: [[[u8; 32]; 2]; 2] = chroma_masks();
 
 /// Converts the longest prefix of the line that the kernel can take in
-/// whole steps of sixteen pixels and returns how many pixels it wrote (a
-/// multiple of 16); the caller does the rest.
+/// whole steps of 32 pixels and returns how many pixels it wrote (a
+/// multiple of 32); the caller does the rest.
+///
+/// Each step keeps pixels 0-15 in the low 128-bit lane and 16-31 in the
+/// high one, so every shuffle stays inside its lane: luma is widened (and
+/// scaled by 257) by unpacking with itself, chroma is repeated and widened
+/// by one byte shuffle, and packing the two halves back to bytes gives the
+/// pixels in order without a cross-lane permute.
 ///
 /// `ys`, `us`, `vs` start at the line's first luma, U and V samples (U and
 /// V may be the same interleaved row at different offsets); chroma sample
@@ -105,60 +143,70 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
         _mm256_set1_epi16(k.bu),
     );
     let c128 = _mm256_set1_epi16(128);
-    let c257 = _mm256_set1_epi16(257);
     let c32 = _mm256_set1_epi16(32);
-    // SAFETY (all loads of constants below): each array is 16 bytes.
-    let even = unsafe { _mm_loadu_si128(EVEN.as_ptr().cast()) };
-    // SAFETY: each table row is 16 bytes.
-    let load = |t: &[u8; 16]| unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
-    let rot = RGB24.0.each_ref().map(load);
-    let sel = RGB24.1.each_ref().map(|b| b.each_ref().map(load));
-    // What a chroma load reads: 8 samples, 16 bytes when interleaved.
-    let cbytes = if CS == 1 { 8 } else { 16 };
+    // SAFETY (the table loads): each row is 16 or 32 bytes, as loaded.
+    let load16 =
+        |t: &[u8; 16]| unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast())) };
+    let load32 = |t: &[u8; 32]| unsafe { _mm256_loadu_si256(t.as_ptr().cast()) };
+    let rot = RGB24.0.each_ref().map(load16);
+    let sel = RGB24.1.each_ref().map(|b| b.each_ref().map(load16));
+    let cm = CHROMA[usize::from(CS == 2)].each_ref().map(load32);
+    // What a chroma load reads: 16 samples, 32 bytes when interleaved.
+    let cbytes = 16 * CS;
     let mut x = 0;
-    while x + 16 <= width {
+    while x + 32 <= width {
         let c0 = x / 2 * CS;
-        let (Some(y16), Some(u_in), Some(v_in), Some(o)) = (
-            ys.get(x..x + 16),
+        let (Some(y32), Some(u_in), Some(v_in), Some(o)) = (
+            ys.get(x..x + 32),
             us.get(c0..c0 + cbytes),
             vs.get(c0..c0 + cbytes),
-            out.get_mut(x * DS..(x + 16) * DS),
+            out.get_mut(x * DS..(x + 32) * DS),
         ) else {
             break;
         };
         // SAFETY: every pointer below comes from a slice just checked to
-        // hold the bytes read or written (16 luma, `cbytes` chroma,
-        // `16 * DS` out); unaligned loads and stores need no alignment.
+        // hold the bytes read or written (32 luma, `cbytes` chroma,
+        // `32 * DS` out); unaligned loads and stores need no alignment.
         unsafe {
-            let yv = _mm_loadu_si128(y16.as_ptr().cast());
-            let (u8s, v8s) = if CS == 1 {
+            let yv = _mm256_loadu_si256(y32.as_ptr().cast());
+            let (uc, vc) = if CS == 1 {
                 (
-                    _mm_loadl_epi64(u_in.as_ptr().cast()),
-                    _mm_loadl_epi64(v_in.as_ptr().cast()),
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(u_in.as_ptr().cast())),
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(v_in.as_ptr().cast())),
                 )
             } else {
                 (
-                    _mm_shuffle_epi8(_mm_loadu_si128(u_in.as_ptr().cast()), even),
-                    _mm_shuffle_epi8(_mm_loadu_si128(v_in.as_ptr().cast()), even),
+                    _mm256_loadu_si256(u_in.as_ptr().cast()),
+                    _mm256_loadu_si256(v_in.as_ptr().cast()),
                 )
             };
-            // Each chroma sample serves two pixels.
-            let u = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(u8s, u8s)), c128);
-            let v = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v8s, v8s)), c128);
-            let y = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(yv), c257);
-            let y1 = _mm256_sub_epi16(_mm256_mulhi_epu16(y, yg), y_bias);
-            let r = _mm256_adds_epi16(y1, _mm256_mullo_epi16(rv, v));
-            let g = _mm256_subs_epi16(
-                y1,
-                _mm256_add_epi16(_mm256_mullo_epi16(gu, u), _mm256_mullo_epi16(gv, v)),
-            );
-            let b = _mm256_adds_epi16(y1, _mm256_mullo_epi16(bu, u));
-            let to8 = |c: __m256i| {
-                let s = _mm256_srai_epi16(_mm256_adds_epi16(c, c32), 6);
-                _mm_packus_epi16(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1))
+            // One half: pixels 0-7 and 16-23 (h = 0) or 8-15 and 24-31.
+            let half = |h: usize| {
+                // y * 257, as the portable kernel's `u16::from(y) * 257`.
+                let y = if h == 0 {
+                    _mm256_unpacklo_epi8(yv, yv)
+                } else {
+                    _mm256_unpackhi_epi8(yv, yv)
+                };
+                let u = _mm256_sub_epi16(_mm256_shuffle_epi8(uc, cm[h]), c128);
+                let v = _mm256_sub_epi16(_mm256_shuffle_epi8(vc, cm[h]), c128);
+                let y1 = _mm256_sub_epi16(_mm256_mulhi_epu16(y, yg), y_bias);
+                let r = _mm256_adds_epi16(y1, _mm256_mullo_epi16(rv, v));
+                let g = _mm256_subs_epi16(
+                    y1,
+                    _mm256_add_epi16(_mm256_mullo_epi16(gu, u), _mm256_mullo_epi16(gv, v)),
+                );
+                let b = _mm256_adds_epi16(y1, _mm256_mullo_epi16(bu, u));
+                let s = |c: __m256i| _mm256_srai_epi16(_mm256_adds_epi16(c, c32), 6);
+                (s(r), s(g), s(b))
             };
-            let (r8, g8, b8) = (to8(r), to8(g), to8(b));
-            // The channels by their position in a pixel.
+            let ((ra, ga, ba), (rb, gb, bb)) = (half(0), half(1));
+            // Lane 0: pixels 0-15, lane 1: pixels 16-31.
+            let (r8, g8, b8) = (
+                _mm256_packus_epi16(ra, rb),
+                _mm256_packus_epi16(ga, gb),
+                _mm256_packus_epi16(ba, bb),
+            );
             let by_pos = |p: usize| {
                 if p == R {
                     r8
@@ -168,34 +216,51 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
                     b8
                 }
             };
+            let dst = o.as_mut_ptr();
             if DS == 3 {
-                let v = [0, 1, 2].map(|c| _mm_shuffle_epi8(by_pos(c), rot[c]));
-                for (blk, [s1, s2]) in sel.iter().enumerate() {
-                    let px = _mm_blendv_epi8(_mm_blendv_epi8(v[0], v[1], *s1), v[2], *s2);
-                    _mm_storeu_si128(o.as_mut_ptr().add(16 * blk).cast(), px);
+                // Per lane, blocks of 16 output bytes; then the lanes'
+                // blocks put back in memory order.
+                let v = [0, 1, 2].map(|c| _mm256_shuffle_epi8(by_pos(c), rot[c]));
+                let blk = sel.map(|[s1, s2]| {
+                    _mm256_blendv_epi8(_mm256_blendv_epi8(v[0], v[1], s1), v[2], s2)
+                });
+                let stores = [
+                    _mm256_permute2x128_si256(blk[0], blk[1], 0x20),
+                    _mm256_permute2x128_si256(blk[2], blk[0], 0x30),
+                    _mm256_permute2x128_si256(blk[1], blk[2], 0x31),
+                ];
+                for (i, st) in stores.into_iter().enumerate() {
+                    _mm256_storeu_si256(dst.add(32 * i).cast(), st);
                 }
             } else {
-                let a = _mm_set1_epi8(-1);
+                let a = _mm256_set1_epi8(-1);
                 let (p01_lo, p01_hi) = (
-                    _mm_unpacklo_epi8(by_pos(0), by_pos(1)),
-                    _mm_unpackhi_epi8(by_pos(0), by_pos(1)),
+                    _mm256_unpacklo_epi8(by_pos(0), by_pos(1)),
+                    _mm256_unpackhi_epi8(by_pos(0), by_pos(1)),
                 );
                 let (p23_lo, p23_hi) = (
-                    _mm_unpacklo_epi8(by_pos(2), a),
-                    _mm_unpackhi_epi8(by_pos(2), a),
+                    _mm256_unpacklo_epi8(by_pos(2), a),
+                    _mm256_unpackhi_epi8(by_pos(2), a),
                 );
-                let quads = [
-                    _mm_unpacklo_epi16(p01_lo, p23_lo),
-                    _mm_unpackhi_epi16(p01_lo, p23_lo),
-                    _mm_unpacklo_epi16(p01_hi, p23_hi),
-                    _mm_unpackhi_epi16(p01_hi, p23_hi),
+                // Pixels 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31.
+                let q = [
+                    _mm256_unpacklo_epi16(p01_lo, p23_lo),
+                    _mm256_unpackhi_epi16(p01_lo, p23_lo),
+                    _mm256_unpacklo_epi16(p01_hi, p23_hi),
+                    _mm256_unpackhi_epi16(p01_hi, p23_hi),
                 ];
-                for (i, q) in quads.into_iter().enumerate() {
-                    _mm_storeu_si128(o.as_mut_ptr().add(16 * i).cast(), q);
+                let stores = [
+                    _mm256_permute2x128_si256(q[0], q[1], 0x20),
+                    _mm256_permute2x128_si256(q[2], q[3], 0x20),
+                    _mm256_permute2x128_si256(q[0], q[1], 0x31),
+                    _mm256_permute2x128_si256(q[2], q[3], 0x31),
+                ];
+                for (i, st) in stores.into_iter().enumerate() {
+                    _mm256_storeu_si256(dst.add(32 * i).cast(), st);
                 }
             }
         }
-        x += 16;
+        x += 32;
     }
     x
 }
