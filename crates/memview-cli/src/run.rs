@@ -195,7 +195,9 @@ fn run_source<S: FrameSource + 'static>(
         }
         Ok(())
     });
-    loop_result?;
+    // A source that fails ends the run: the frames before the fault were
+    // analysed, and the summary says so before the error is reported.
+    let source_error = loop_result.err();
     if let Some(bar) = bar {
         alloc::uncounted(|| bar.finish_and_clear());
     }
@@ -227,6 +229,7 @@ fn run_source<S: FrameSource + 'static>(
         "analyzers": names,
         "source": label,
         "last_frame": {"mean_luma": mean_luma, "motion_sad": motion},
+        "error": source_error.as_ref().map(ToString::to_string),
     });
     let mut out = io::stdout().lock();
     writeln!(
@@ -261,10 +264,16 @@ fn run_source<S: FrameSource + 'static>(
             args.output.as_deref().unwrap_or("")
         )?;
     }
+    if let Some(e) = &source_error {
+        writeln!(out, "  stopped by        {e}")?;
+    }
     if args.json {
         writeln!(out, "{summary}")?;
     }
-    Ok(ExitCode::SUCCESS)
+    match source_error {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// The `--mask` output: each frame copied, its zones pixelated in place in

@@ -217,3 +217,36 @@ fn run_reads_ffmpeg_and_stdin_sources() {
         "{err}"
     );
 }
+
+/// A source that fails mid-stream ends the run with the error on stderr
+/// and a failure status, after the summary of the frames before it.
+#[test]
+fn a_truncated_source_reports_the_frames_before_the_fault() {
+    let Some(y4m) = memview_testkit::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-frames:v",
+        "10",
+        "-f",
+        "yuv4mpegpipe",
+        "-",
+    ]) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("memview-trunc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("trunc.y4m");
+    // Four whole frames and part of the fifth.
+    std::fs::write(&path, &y4m[..500_000]).unwrap();
+    let out = memview(&["run", "--source", path.to_str().unwrap(), "--json"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("truncated frame 4"), "{err}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["frames"], 4);
+    assert!(v["error"].as_str().unwrap().contains("truncated frame 4"));
+    std::fs::remove_dir_all(&dir).ok();
+}
