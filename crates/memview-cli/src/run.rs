@@ -204,9 +204,13 @@ fn run_source<S: FrameSource + 'static>(
     let elapsed = start.elapsed().as_secs_f64();
     let (a1, b1) = alloc::counts();
     let steady = frames.saturating_sub(warmup).max(1);
-    let allocs_per_frame = (a1 - allocs_at.0) as f64 / steady as f64;
-    let bytes_per_frame = (b1 - allocs_at.1) as f64 / steady as f64;
-    let steady_fps = steady as f64 / steady_start.elapsed().as_secs_f64().max(1e-9);
+    // Only frames after the warm-up count; a run that ended before it has
+    // no steady state to report.
+    let measured = frames > warmup;
+    let allocs_per_frame = measured.then(|| (a1 - allocs_at.0) as f64 / steady as f64);
+    let bytes_per_frame = measured.then(|| (b1 - allocs_at.1) as f64 / steady as f64);
+    let steady_fps =
+        measured.then(|| steady as f64 / steady_start.elapsed().as_secs_f64().max(1e-9));
     let p = runner.latency().percentiles();
     let stats = capture.stats();
     // Frames the pool's policy dropped, and those the source lost before
@@ -239,14 +243,30 @@ fn run_source<S: FrameSource + 'static>(
         names.join(", "),
         runner.threads()
     )?;
-    writeln!(out, "  frames            {frames} in {elapsed:.2} s = {:.0} frames/s ({steady_fps:.0} after warm-up)", frames as f64 / elapsed.max(1e-9))?;
+    let fps = frames as f64 / elapsed.max(1e-9);
+    match steady_fps {
+        Some(s) => writeln!(
+            out,
+            "  frames            {frames} in {elapsed:.2} s = {fps:.0} frames/s ({s:.0} after warm-up)"
+        )?,
+        None => writeln!(out, "  frames            {frames} in {elapsed:.2} s = {fps:.0} frames/s")?,
+    }
     writeln!(
         out,
         "  latency per frame p50 {:.0} us, p95 {:.0} us, p99 {:.0} us",
         p.p50, p.p95, p.p99
     )?;
     writeln!(out, "  dropped           {dropped}")?;
-    writeln!(out, "  allocations       {allocs_per_frame:.2} per frame after {warmup} warm-up frames ({bytes_per_frame:.0} bytes)")?;
+    match (allocs_per_frame, bytes_per_frame) {
+        (Some(a), Some(b)) => writeln!(
+            out,
+            "  allocations       {a:.2} per frame after {warmup} warm-up frames ({b:.0} bytes)"
+        )?,
+        _ => writeln!(
+            out,
+            "  allocations       n/a: {frames} frames, not past the {warmup} warm-up frames"
+        )?,
+    }
     writeln!(
         out,
         "  heap peak         {:.1} MiB; RSS peak {}",
