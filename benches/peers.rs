@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod plot;
+
 use std::hint::black_box;
 use std::io::{BufRead, Write};
 use std::time::Instant;
@@ -192,6 +194,44 @@ fn scaling() -> String {
     )
 }
 
+/// `plots DIR`: the scaling figures (the JSON `scaling` printed) on stdin,
+/// drawn as `DIR/zones.svg` and `DIR/threads.svg`.
+fn plots() -> Result<(), String> {
+    use std::io::Read;
+    let dir = std::path::PathBuf::from(std::env::args().nth(2).ok_or("plots needs a folder")?);
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let rows = |key: &str| -> Vec<(f64, f64, f64)> {
+        v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let f = |i: usize| r[i].as_f64().unwrap_or(0.0);
+                (f(0), f(1), f(2))
+            })
+            .collect()
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    plot::plot(
+        &dir.join("zones.svg"),
+        "Throughput against zones (128x128 each)",
+        "zones",
+        &rows("zones"),
+        true,
+    )?;
+    plot::plot(
+        &dir.join("threads.svg"),
+        "Throughput against threads (ten 200x200 zones)",
+        "threads",
+        &rows("threads"),
+        false,
+    )
+}
+
 fn main() {
     // `memview-peers memory` (or `scaling`) runs one measurement in a
     // fresh process, so nothing else is on the heap.
@@ -200,8 +240,16 @@ fn main() {
             "memory" => println!("{}", memory()),
             "scaling" => println!("{}", scaling()),
             "ingest" => println!("{}", ingest()),
+            "plots" => {
+                if let Err(e) = plots() {
+                    eprintln!("memview-peers plots: {e}");
+                    std::process::exit(1);
+                }
+            }
             other => {
-                eprintln!("memview-peers: unknown command {other:?} (memory, scaling, ingest)");
+                eprintln!(
+                    "memview-peers: unknown command {other:?} (memory, scaling, ingest, plots DIR)"
+                );
                 std::process::exit(2);
             }
         }

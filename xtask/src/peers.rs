@@ -458,22 +458,21 @@ pub(crate) fn peers(args: &[String]) -> Result<()> {
     let report = render(&rows, &ours, &numpy, &scaling, &versions, rounds)?;
     print!("{report}");
     if write {
+        // The plots are drawn by memview-peers (plotters lives in the
+        // benches crate, not here), from the scaling figures on stdin.
         let plots = project_root().join("benches/plots");
-        std::fs::create_dir_all(&plots)?;
-        plot(
-            &plots.join("zones.svg"),
-            "Throughput against zones (128x128 each)",
-            "zones",
-            &scaling["zones"],
-            true,
-        )?;
-        plot(
-            &plots.join("threads.svg"),
-            "Throughput against threads (ten 200x200 zones)",
-            "threads",
-            &scaling["threads"],
-            false,
-        )?;
+        let mut c = Command::new(bin.join("memview-peers"));
+        c.arg("plots").arg(&plots).stdin(Stdio::piped());
+        let mut child = c.spawn().context("could not start memview-peers plots")?;
+        child
+            .stdin
+            .take()
+            .context("no stdin")?
+            .write_all(scaling.to_string().as_bytes())?;
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("memview-peers plots failed with {status}");
+        }
         std::fs::write(project_root().join("BENCHMARKS.md"), report)?;
         eprintln!("wrote BENCHMARKS.md and benches/plots/{{zones,threads}}.svg");
     }
@@ -639,86 +638,4 @@ fn render(
          figure beside its copying baseline; CI runs each once in test mode."
     )?;
     Ok(s)
-}
-
-/// A line plot of memview's and the copying runner's frames/s.
-fn plot(path: &Path, title: &str, x_label: &str, rows: &Value, log_x: bool) -> Result<()> {
-    use plotters::prelude::*;
-    let pts: Vec<(f64, f64, f64)> = rows
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            (
-                r[0].as_f64().unwrap_or(0.0),
-                r[1].as_f64().unwrap_or(0.0),
-                r[2].as_f64().unwrap_or(0.0),
-            )
-        })
-        .collect();
-    if pts.is_empty() {
-        bail!("no scaling points for {title}");
-    }
-    let fx = |x: f64| if log_x { x.log2() } else { x };
-    let xmax = pts.iter().map(|p| fx(p.0)).fold(0.0, f64::max);
-    let xmin = pts.iter().map(|p| fx(p.0)).fold(f64::MAX, f64::min);
-    let ymax = pts.iter().map(|p| p.1.max(p.2)).fold(0.0, f64::max) * 1.1;
-    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let span = if xmax > xmin { xmax - xmin } else { 1.0 };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((xmin - 0.05 * span)..(xmax + 0.05 * span), 0.0..ymax)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    chart
-        .configure_mesh()
-        .x_desc(if log_x {
-            format!("{x_label} (log2 scale)")
-        } else {
-            x_label.to_owned()
-        })
-        .y_desc("frames / s")
-        .x_label_formatter(&|x| {
-            if log_x {
-                format!("{:.0}", 2f64.powf(*x))
-            } else {
-                format!("{x:.0}")
-            }
-        })
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    for (label, color, pick) in [
-        ("memview (zero-copy)", BLUE, 1usize),
-        ("copying runner", RED, 2),
-    ] {
-        let series: Vec<(f64, f64)> = pts
-            .iter()
-            .map(|p| (fx(p.0), if pick == 1 { p.1 } else { p.2 }))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(
-                series
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
-            )
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(())
 }
