@@ -204,10 +204,14 @@ fn streamoff_with_leases_alive_keeps_their_frames() {
     }
     let (_, mut s) = stream(YUYV, 4);
     let a = s.next(T).unwrap().unwrap();
-    let b = s.next(T).unwrap().unwrap();
     let copy_a = a.bytes(0).unwrap().to_vec();
+    // The next frame that differs from `a` (under emulation two frames in
+    // a row can be the same picture).
+    let b = (0..10)
+        .map(|_| s.next(T).unwrap().unwrap())
+        .find(|b| b.bytes(0).unwrap() != &copy_a[..])
+        .expect("vivid's picture moves");
     let copy_b = b.bytes(0).unwrap().to_vec();
-    assert_ne!(copy_a, copy_b);
     s.stop().unwrap();
     assert!(!s.is_streaming());
     assert_eq!(s.queued(), 0);
@@ -288,17 +292,20 @@ fn multiplanar_buffers_of_two_memory_planes_stream() {
     assert!(err.to_string().contains("NM12"), "{err}");
     assert_eq!(dev.set_frame_rate(60, 1).unwrap(), Some((60, 1)));
     let mut s = dev.stream(4).unwrap();
-    let mut prev = None;
-    for _ in 0..5 {
+    // vivid's pattern moves, but under emulation two frames in a row can
+    // come out the same: ask for a moving picture, not a new one each time.
+    let mut sums = Vec::new();
+    for _ in 0..10 {
         let b = s.next(T).unwrap().unwrap();
         assert_eq!(b.planes(), 2);
         let (luma, chroma) = (b.bytes(0).unwrap(), b.bytes(1).unwrap());
         assert!(luma.len() >= 320 * 180 && chroma.len() >= 320 * 90);
         assert!(chroma.iter().any(|&c| c != 128));
-        let sum = fnv(luma) ^ fnv(chroma);
-        assert_ne!(Some(sum), prev);
-        prev = Some(sum);
+        sums.push(fnv(luma) ^ fnv(chroma));
     }
+    sums.sort_unstable();
+    sums.dedup();
+    assert!(sums.len() >= 5, "{} distinct frames of 10", sums.len());
 }
 
 #[test]
