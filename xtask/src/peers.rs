@@ -229,7 +229,23 @@ fn machine_line() -> String {
         })
         .map_or("?".into(), |kb| format!("{:.0} GiB", kb / 1048576.0));
     let kernel = first_line(Command::new("uname").arg("-r"));
-    format!("{cpu}, {cores} cores available, {mem} RAM, Linux {kernel}")
+    // The SIMD the kernels pick at run time.
+    let flags = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("flags"))
+                .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        })
+        .unwrap_or_default();
+    let simd: Vec<&str> = ["sse2", "avx2", "avx512bw"]
+        .into_iter()
+        .filter(|f| flags.iter().any(|g| g == f))
+        .collect();
+    format!(
+        "{cpu} ({}), {cores} cores available, {mem} RAM, Linux {kernel}",
+        simd.join(", ")
+    )
 }
 
 /// The crop workload's input: 60 frames of 1080p testsrc2 as Y4M.
