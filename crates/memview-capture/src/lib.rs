@@ -27,7 +27,7 @@
 //! while let Some(frame) = capture.recv() {
 //!     let frame = frame?;
 //!     assert_eq!(frame.seq(), n);
-//!     assert_eq!(frame.frame().plane(0).unwrap().shape(), &[240, 320]);
+//!     assert_eq!(frame.frame().plane(0).map(|p| p.shape()), Some(&[240, 320][..]));
 //!     n += 1;
 //! }
 //! assert_eq!(n, 10);

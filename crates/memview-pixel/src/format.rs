@@ -191,9 +191,9 @@ impl PixelFormat {
     ///
     /// ```
     /// use memview_pixel::PixelFormat;
-    /// assert_eq!(PixelFormat::lookup("yuv420p").unwrap().name, "I420");
-    /// assert_eq!(PixelFormat::lookup("YUYV").unwrap().ffmpeg, Some("yuyv422"));
-    /// assert_eq!(PixelFormat::lookup("420mpeg2").unwrap().name, "I420");
+    /// assert_eq!(PixelFormat::lookup("yuv420p").map(|f| f.name), Some("I420"));
+    /// assert_eq!(PixelFormat::lookup("YUYV").and_then(|f| f.ffmpeg), Some("yuyv422"));
+    /// assert_eq!(PixelFormat::lookup("420mpeg2").map(|f| f.name), Some("I420"));
     /// assert!(PixelFormat::lookup("nope").is_none());
     /// ```
     pub fn lookup(name: &str) -> Option<&'static PixelFormat> {

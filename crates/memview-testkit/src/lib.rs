@@ -45,6 +45,9 @@ pub fn run_python(script: &str, input: &str) -> Option<String> {
             return None;
         }
     };
+    // Test support only: past the skip above, any failure of the oracle
+    // must fail the calling test loudly, so these `expect`s are the
+    // assertions (stdin is always there: it was piped just above).
     let mut stdin = child.stdin.take().expect("stdin was piped");
     let input = input.to_owned();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));

@@ -2,6 +2,9 @@
 //! interleaving loom explores: every frame is delivered or dropped exactly
 //! once, no buffer is filled while a view of it lives (the fill would fail
 //! and end the run with an error), and buffers are conserved.
+//!
+//! Test code: each `unwrap()` here is an assertion, and a failure fails
+//! the model.
 
 use loom::thread;
 

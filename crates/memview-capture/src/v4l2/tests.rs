@@ -1,6 +1,9 @@
 //! The streaming state machine against a fake device that keeps a
 //! driver's queue in memory: which buffers it holds, in what order it
 //! fills them, sequence numbers with gaps, errors on demand.
+//!
+//! Test code (`cfg(test)`): each `unwrap()` here is an assertion, and a
+//! failure fails the test.
 
 use std::collections::VecDeque;
 use std::io;
