@@ -96,23 +96,23 @@ def main():
     cur_prev = [y, y2]
     state = {"i": 0}
 
-    def analyzers_numpy():
+    def zones_now_and_before():
+        """Each zone's luma in this frame and the previous one (the two
+        frames alternate, as memview's runner sees them)."""
         state["i"] += 1
         a, b = cur_prev[state["i"] % 2], cur_prev[(state["i"] + 1) % 2]
         for x, yy, w, h in ZONES:
-            z = a[yy : yy + h, x : x + w]
-            p = b[yy : yy + h, x : x + w]
+            yield a[yy : yy + h, x : x + w], b[yy : yy + h, x : x + w]
+
+    def analyzers_numpy():
+        for z, p in zones_now_and_before():
             z.mean()
             z.var()
             np.bincount(z.ravel(), minlength=256)
             np.abs(z.astype(np.int16) - p).sum()
 
     def analyzers_opencv():
-        state["i"] += 1
-        a, b = cur_prev[state["i"] % 2], cur_prev[(state["i"] + 1) % 2]
-        for x, yy, w, h in ZONES:
-            z = a[yy : yy + h, x : x + w]
-            p = b[yy : yy + h, x : x + w]
+        for z, p in zones_now_and_before():
             cv2.mean(z)
             cv2.calcHist([z], [0], None, [256], [0, 256])
             cv2.norm(z, p, cv2.NORM_L1)

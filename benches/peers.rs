@@ -62,6 +62,19 @@ fn measure(mut f: impl FnMut()) -> f64 {
     samples[3]
 }
 
+/// Nanoseconds per frame of `runner` alternating over `leases`, on its own
+/// pool as `memview run` drives it, so no frame pays a cross-thread
+/// wake-up.
+fn analyze(runner: &mut RoiRunner, leases: &[memview_capture::FrameLease]) -> f64 {
+    let mut i = 0;
+    runner.run(|r| {
+        measure(|| {
+            i += 1;
+            black_box(r.process(leases[i % 2].clone()).len());
+        })
+    })
+}
+
 fn zone_list(rects: &[Rect]) -> Vec<Zone> {
     rects
         .iter()
@@ -305,31 +318,9 @@ fn main() {
             .to_string(),
             // Mean/variance, histogram and motion over the ten zones, on
             // one thread.
-            "analyzers" => {
-                // On the runner's own (one-thread) pool, as `memview run`
-                // drives it, so no frame pays a cross-thread wake-up.
-                let mut i = 0;
-                runner
-                    .run(|r| {
-                        measure(|| {
-                            i += 1;
-                            black_box(r.process(leases[i % 2].clone()).len());
-                        })
-                    })
-                    .to_string()
-            }
-            // The same on every core: how `memview run` drives it.
-            "analyzers_all_cores" => {
-                let mut i = 0;
-                runner_all
-                    .run(|r| {
-                        measure(|| {
-                            i += 1;
-                            black_box(r.process(leases[i % 2].clone()).len());
-                        })
-                    })
-                    .to_string()
-            }
+            // On one thread, then on every core.
+            "analyzers" => analyze(&mut runner, &leases).to_string(),
+            "analyzers_all_cores" => analyze(&mut runner_all, &leases).to_string(),
             "convert" => {
                 let mut dst = FrameMut::from_bytes(&mut rgb, &lo).unwrap();
                 measure(|| yuv_to_rgb(&frame, &mut dst, Matrix::Bt601, Range::Limited).unwrap())

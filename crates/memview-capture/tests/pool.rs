@@ -5,6 +5,13 @@ use std::time::Duration;
 use memview_capture::{BufferPool, Capture, FrameSource, Policy, Synthetic};
 use memview_pixel::format::{I420, NV12, P010LE, RGB24, YUYV};
 
+/// The next frame of `src` in a free buffer of `pool` (both must have one).
+fn next(src: &mut Synthetic, pool: &mut BufferPool) -> memview_capture::FrameLease {
+    src.next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap()
+}
+
 #[test]
 fn a_viewed_buffer_is_never_refilled() {
     let mut src = Synthetic::new(&I420, 64, 48, 2).unwrap();
@@ -15,14 +22,8 @@ fn a_viewed_buffer_is_never_refilled() {
         0,
         "64-byte aligned"
     );
-    let a = src
-        .next_frame(pool.try_acquire().unwrap())
-        .unwrap()
-        .unwrap();
-    let b = src
-        .next_frame(pool.try_acquire().unwrap())
-        .unwrap()
-        .unwrap();
+    let a = next(&mut src, &mut pool);
+    let b = next(&mut src, &mut pool);
     assert!(pool.try_acquire().is_none(), "both buffers are leased");
     // A clone of a lease keeps the buffer out of the pool (views borrow a
     // lease, so they cannot outlive it).
@@ -31,10 +32,7 @@ fn a_viewed_buffer_is_never_refilled() {
     assert!(pool.try_acquire().is_none(), "frame 0 is still leased");
     assert!(pool.acquire(Some(Duration::from_millis(20))).is_none());
     drop(a2);
-    let c = src
-        .next_frame(pool.try_acquire().unwrap())
-        .unwrap()
-        .unwrap();
+    let c = next(&mut src, &mut pool);
     assert_eq!((b.seq(), c.seq()), (1, 2));
     let s = pool.stats();
     assert_eq!((s.captured, s.recycled), (3, 1));
@@ -46,14 +44,8 @@ fn synthetic_frames_move_in_every_format() {
         let mut src = Synthetic::new(f, 160, 120, 3).unwrap().with_frames(3);
         let zones = src.boxes();
         let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
-        let a = src
-            .next_frame(pool.try_acquire().unwrap())
-            .unwrap()
-            .unwrap();
-        let b = src
-            .next_frame(pool.try_acquire().unwrap())
-            .unwrap()
-            .unwrap();
+        let a = next(&mut src, &mut pool);
+        let b = next(&mut src, &mut pool);
         let fa = a.frame();
         // Inside a box the first component differs from the background.
         let z = zones[0];
@@ -66,10 +58,7 @@ fn synthetic_frames_move_in_every_format() {
             "{}",
             f.name
         );
-        let _c = src
-            .next_frame(pool.try_acquire().unwrap())
-            .unwrap()
-            .unwrap();
+        let _c = next(&mut src, &mut pool);
         drop((a, b));
         assert!(src
             .next_frame(pool.try_acquire().unwrap())
@@ -138,14 +127,8 @@ fn policies_bound_memory_and_count_drops() {
 fn a_slot_tells_which_other_buffers_are_released() {
     let mut src = Synthetic::new(&I420, 64, 48, 2).unwrap();
     let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
-    let a = src
-        .next_frame(pool.try_acquire().unwrap())
-        .unwrap()
-        .unwrap();
-    let b = src
-        .next_frame(pool.try_acquire().unwrap())
-        .unwrap()
-        .unwrap();
+    let a = next(&mut src, &mut pool);
+    let b = next(&mut src, &mut pool);
     let view = b.frame().roi(memview_pixel::Rect::new(0, 0, 8, 8)).unwrap();
     drop(view);
     drop(b);

@@ -11,6 +11,12 @@ fn memview(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The JSON summary on the last line of `memview run --json`'s stdout.
+fn last_json(stdout: &[u8]) -> serde_json::Value {
+    let text = std::str::from_utf8(stdout).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
 #[test]
 fn run_json_summary_holds_together() {
     let out = memview(&["run", "--frames", "120", "--json", "--size", "640x360"]);
@@ -19,9 +25,7 @@ fn run_json_summary_holds_together() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let last = stdout.lines().last().unwrap();
-    let j: serde_json::Value = serde_json::from_str(last).unwrap();
+    let j = last_json(&out.stdout);
     assert_eq!(j["frames"], 120);
     assert_eq!(j["zones"], 10);
     assert_eq!(j["dropped"], 0);
@@ -65,14 +69,7 @@ fn explicit_zones_and_analyzers() {
         "mean,edges",
     ]);
     assert!(out.status.success());
-    let j: serde_json::Value = serde_json::from_str(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let j = last_json(&out.stdout);
     assert_eq!(
         (j["zones"].as_u64(), j["analyzers"][1].as_str()),
         (Some(2), Some("edges"))
@@ -174,14 +171,7 @@ fn run_reads_ffmpeg_and_stdin_sources() {
     child.stdin.take().unwrap().write_all(&y4m).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    let j: serde_json::Value = serde_json::from_str(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let j = last_json(&out.stdout);
     assert_eq!(
         (j["frames"].as_u64(), j["zones"].as_u64()),
         (Some(8), Some(3))
@@ -197,14 +187,7 @@ fn run_reads_ffmpeg_and_stdin_sources() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j: serde_json::Value = serde_json::from_str(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let j = last_json(&out.stdout);
     assert_eq!(
         (j["frames"].as_u64(), j["zones"].as_u64()),
         (Some(8), Some(2))
@@ -244,8 +227,7 @@ fn a_truncated_source_reports_the_frames_before_the_fault() {
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("truncated frame 4"), "{err}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let v = last_json(&out.stdout);
     assert_eq!(v["frames"], 4);
     assert!(v["error"].as_str().unwrap().contains("truncated frame 4"));
     std::fs::remove_dir_all(&dir).ok();

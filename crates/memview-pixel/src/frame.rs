@@ -36,14 +36,18 @@ impl Rect {
         Rect { x, y, w, h }
     }
 
-    /// Whether two rectangles share a pixel.
+    /// Whether two rectangles share a pixel (memview-core's region test).
     pub fn overlaps(&self, o: &Rect) -> bool {
-        let empty = self.w == 0 || self.h == 0 || o.w == 0 || o.h == 0;
-        !empty
-            && self.x < o.x + o.w
-            && o.x < self.x + self.w
-            && self.y < o.y + o.h
-            && o.y < self.y + self.h
+        self.region().overlaps(&o.region())
+    }
+
+    fn region(&self) -> Region {
+        Region {
+            x: self.x,
+            y: self.y,
+            w: self.w,
+            h: self.h,
+        }
     }
 }
 

@@ -19,21 +19,7 @@ const FLAGS: &str = "bitexact";
 const TOLERANCE: u8 = 3;
 
 fn source(pix: &str, w: usize, h: usize, range: &str) -> Option<Vec<u8>> {
-    let src = format!("testsrc2=size={}x{}:rate=1", w, h);
-    let vf = format!("scale=out_range={range},format={pix}");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &src,
-        "-frames:v",
-        "1",
-        "-vf",
-        &vf,
-        "-f",
-        "rawvideo",
-        "-",
-    ])
+    crate::ffmpeg::testsrc2(w, h, &format!("scale=out_range={range},format={pix}"))
 }
 
 fn swscale(src: &[u8], from: &str, to: &str, w: usize, h: usize, vf: &str) -> Option<Vec<u8>> {

@@ -7,11 +7,9 @@ use memview_pixel::format::{self, ALL};
 use memview_pixel::{ColorFamily, Frame, FrameLayout, PixelFormat, Rect};
 use memview_testkit::{ffmpeg, Rng};
 
-/// One testsrc2 frame of `w x h` in `pix_fmt`, as rawvideo.
-fn generate(pix_fmt: &str, w: usize, h: usize, extra_vf: &str) -> Option<Vec<u8>> {
-    // testsrc2 makes even sizes only: draw one pixel larger in RGB and crop.
-    let src = format!("testsrc2=size={}x{}:rate=1", w + 1, h + 1);
-    let vf = format!("format=rgb24,crop={w}:{h}:0:0,format={pix_fmt}{extra_vf}");
+/// One `w x h` testsrc2 frame through the filter chain `vf`, as rawvideo.
+pub(crate) fn testsrc2(w: usize, h: usize, vf: &str) -> Option<Vec<u8>> {
+    let src = format!("testsrc2=size={w}x{h}:rate=1");
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -20,11 +18,18 @@ fn generate(pix_fmt: &str, w: usize, h: usize, extra_vf: &str) -> Option<Vec<u8>
         "-frames:v",
         "1",
         "-vf",
-        &vf,
+        vf,
         "-f",
         "rawvideo",
         "-",
     ])
+}
+
+/// One testsrc2 frame of `w x h` in `pix_fmt`, as rawvideo.
+fn generate(pix_fmt: &str, w: usize, h: usize, extra_vf: &str) -> Option<Vec<u8>> {
+    // testsrc2 makes even sizes only: draw one pixel larger in RGB and crop.
+    let vf = format!("format=rgb24,crop={w}:{h}:0:0,format={pix_fmt}{extra_vf}");
+    testsrc2(w + 1, h + 1, &vf)
 }
 
 /// The source pix_fmt ffmpeg writes for a table format (YV12 is I420 with

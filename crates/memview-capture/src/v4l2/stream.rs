@@ -359,15 +359,12 @@ impl V4l2Stream {
             let buf = core.bufs[i].clone();
             buf.leases.store(1, Ordering::Release);
             c.delivered.fetch_add(1, Ordering::Relaxed);
-            let planes = buf.planes.len().min(PLANES);
             return Ok(Some(V4l2Buffer {
                 core: core.clone(),
                 buf,
                 seq,
-                sequence: d.sequence,
                 timestamp: d.timestamp,
                 bytesused: d.bytesused,
-                planes: planes as u8,
             }));
         }
     }
@@ -401,10 +398,8 @@ pub struct V4l2Buffer {
     core: Arc<Core>,
     buf: Arc<BufData>,
     seq: u64,
-    sequence: u32,
     timestamp: Duration,
     bytesused: [u32; PLANES],
-    planes: u8,
 }
 
 impl Clone for V4l2Buffer {
@@ -414,10 +409,8 @@ impl Clone for V4l2Buffer {
             core: self.core.clone(),
             buf: self.buf.clone(),
             seq: self.seq,
-            sequence: self.sequence,
             timestamp: self.timestamp,
             bytesused: self.bytesused,
-            planes: self.planes,
         }
     }
 }
@@ -436,7 +429,7 @@ impl fmt::Debug for V4l2Buffer {
             .field("index", &self.buf.index)
             .field("seq", &self.seq)
             .field("timestamp", &self.timestamp)
-            .field("bytesused", &&self.bytesused[..self.planes as usize])
+            .field("bytesused", &&self.bytesused[..self.planes()])
             .finish()
     }
 }
@@ -461,7 +454,8 @@ impl V4l2Buffer {
     /// Memory planes (1 for the single-planar API and single-buffer
     /// formats).
     pub fn planes(&self) -> usize {
-        self.planes as usize
+        // `start` refuses buffers of more than PLANES memory planes.
+        self.buf.planes.len().min(PLANES)
     }
 
     /// Bytes of plane `p` the driver filled (for compressed formats such
