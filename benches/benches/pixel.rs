@@ -27,7 +27,18 @@ fn roi(c: &mut Criterion) {
     let mut g = c.benchmark_group("pixel/roi");
     // ROIs (three plane views each) made per second.
     g.throughput(Throughput::Elements(1));
+    // The fast path: the ROI borrowed from the frame and its three plane
+    // views (`ViewRef`s) made.
     g.bench_function("i420_1080p_roi_views", |b| {
+        b.iter(|| {
+            let r = black_box(&f)
+                .roi_ref(Rect::new(800, 400, 200, 200))
+                .unwrap();
+            black_box([r.plane(0), r.plane(1), r.plane(2)])
+        })
+    });
+    // The same ROI as three full `View`s (the `Roi` a frame of its own is).
+    g.bench_function("i420_1080p_roi_owned_views", |b| {
         b.iter(|| black_box(black_box(&f).roi(Rect::new(800, 400, 200, 200)).unwrap()))
     });
     let zs = zones();

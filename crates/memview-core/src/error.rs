@@ -105,6 +105,11 @@ pub enum ViewError {
         /// Index of the second region.
         b: usize,
     },
+    /// A [`crate::ViewRef`] of a view with more axes than it holds.
+    TooManyAxesForRef {
+        /// The view's axes.
+        ndim: usize,
+    },
     /// A region that leaves the view.
     RegionOutOfBounds {
         /// Index of the region.
@@ -169,6 +174,11 @@ impl fmt::Display for ViewError {
             StridesMismatch => f.write_str("shape and strides differ in length"),
             SelfOverlap => f.write_str("a mutable layout must not map two items to the same bytes"),
             Overlap { a, b } => write!(f, "mutable regions {a} and {b} overlap"),
+            TooManyAxesForRef { ndim } => write!(
+                f,
+                "a ViewRef holds at most {} axes; this view has {ndim}",
+                crate::view_ref::AXES
+            ),
             RegionOutOfBounds { index } => write!(f, "region {index} leaves the view"),
             Format(e) => write!(f, "invalid format: {e}"),
             Mismatch(e) => e.fmt(f),

@@ -66,6 +66,7 @@ mod raw;
 mod small;
 mod sync;
 mod view;
+mod view_ref;
 
 #[cfg(all(test, loom))]
 mod tests;
@@ -75,3 +76,4 @@ pub use crate::export::{BufferError, ByteArray, Exporter, ExporterMut, Shared, S
 pub use crate::ops::List;
 pub use crate::raw::{ItemFormat, MemOrder, Slice, MAX_NDIM};
 pub use crate::view::{Items, Region, Rows, RowsMut, TypedRows, View, ViewMut};
+pub use crate::view_ref::ViewRef;

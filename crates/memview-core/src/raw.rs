@@ -583,26 +583,37 @@ impl Raw {
     /// Byte offsets (from `base`) of every row of the view's trailing
     /// contiguous block, and that block's length in bytes.
     pub(crate) fn row_plan(&self) -> Result<(usize, usize), ViewError> {
-        // Merge trailing axes while they are contiguous, but keep the first
-        // axis of an N-d view: its rows are lines, even when they follow
-        // each other in memory.
-        let mut inner = self.itemsize;
-        let mut k = self.ndim();
-        let keep = usize::from(k >= 2);
-        while k > keep {
-            let (d, s) = (self.shape()[k - 1], self.strides()[k - 1]);
-            if d <= 1 || s == inner as isize {
-                inner *= d;
-                k -= 1;
-            } else {
-                break;
-            }
-        }
-        if k == self.ndim() && k > 0 {
-            return Err(ViewError::LastAxisNotContiguous);
-        }
-        Ok((k, inner))
+        row_plan(self.shape(), self.strides(), self.itemsize)
     }
+}
+
+/// How a layout splits into rows (see `View::rows`): the number of leading
+/// axes walked, and the bytes of each row.
+pub(crate) fn row_plan(
+    shape: &[usize],
+    strides: &[isize],
+    itemsize: usize,
+) -> Result<(usize, usize), ViewError> {
+    // Merge trailing axes while they are contiguous, but keep the first
+    // axis of an N-d view: its rows are lines, even when they follow each
+    // other in memory.
+    let ndim = shape.len();
+    let mut inner = itemsize;
+    let mut k = ndim;
+    let keep = usize::from(k >= 2);
+    while k > keep {
+        let (d, s) = (shape[k - 1], strides[k - 1]);
+        if d <= 1 || s == inner as isize {
+            inner *= d;
+            k -= 1;
+        } else {
+            break;
+        }
+    }
+    if k == ndim && k > 0 {
+        return Err(ViewError::LastAxisNotContiguous);
+    }
+    Ok((k, inner))
 }
 
 /// C-order strides for a shape.
@@ -631,17 +642,28 @@ pub(crate) struct OffsetWalker {
 
 impl OffsetWalker {
     pub(crate) fn new(raw: &Raw, k: usize, c_order: bool) -> OffsetWalker {
-        let shape: Dims = raw.shape()[..k].iter().copied().collect();
-        let remaining = if raw.shape().contains(&0) {
+        OffsetWalker::from_parts(raw.shape(), raw.strides(), raw.offset, k, c_order)
+    }
+
+    /// The offsets of the first `k` axes of a layout given by its parts.
+    pub(crate) fn from_parts(
+        all_shape: &[usize],
+        all_strides: &[isize],
+        offset: isize,
+        k: usize,
+        c_order: bool,
+    ) -> OffsetWalker {
+        let shape: Dims = all_shape[..k].iter().copied().collect();
+        let remaining = if all_shape.contains(&0) {
             0
         } else {
             shape.iter().product()
         };
         OffsetWalker {
             idx: Dims::filled(0, k),
-            strides: raw.strides()[..k].iter().copied().collect(),
+            strides: all_strides[..k].iter().copied().collect(),
             shape,
-            next: raw.offset,
+            next: offset,
             remaining,
             c_order,
         }

@@ -141,7 +141,7 @@ impl<'a, T: Copy + Default> IntoIterator for &'a Small<T> {
 
 /// Axes kept inline in [`Axes`]: enough for video (height, width,
 /// component). `with_first_two` relies on it being 3.
-const AXES_INLINE: usize = 3;
+pub(crate) const AXES_INLINE: usize = 3;
 
 /// Shape and strides of a view with more than `AXES_INLINE` axes.
 type HeapAxes = (Box<[usize]>, Box<[isize]>);
@@ -191,6 +191,29 @@ impl Axes {
             None => &self.strides[..self.len],
             Some(h) => &h.1,
         }
+    }
+
+    /// The inline shape (entries past the length unspecified), or `None`
+    /// when the axes live on the heap.
+    #[inline(always)]
+    pub(crate) fn inline_shape(&self) -> Option<[usize; AXES_INLINE]> {
+        match self.heap {
+            None => Some(self.shape),
+            Some(_) => None,
+        }
+    }
+
+    /// The number of axes, read without looking at the heap: for axes known
+    /// to be inline (as [`crate::ViewRef`]'s parents are).
+    #[inline(always)]
+    pub(crate) fn inline_len(&self) -> usize {
+        self.len
+    }
+
+    /// The inline strides: for axes known to be inline.
+    #[inline(always)]
+    pub(crate) fn inline_strides(&self) -> &[isize; AXES_INLINE] {
+        &self.strides
     }
 
     /// Both, writable.

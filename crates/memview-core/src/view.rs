@@ -184,6 +184,23 @@ impl<'a> View<'a> {
         Ok(self.derive(parts(&self.raw, format, offset, shape, strides)?))
     }
 
+    /// A view of `raw` that a borrow for `'a` keeps alive (the caller's
+    /// `raw` lies inside memory borrowed for `'a`).
+    #[inline(always)]
+    pub(crate) fn borrowed(raw: Raw) -> View<'a> {
+        View {
+            raw,
+            owner: Owner::Borrowed,
+            _life: PhantomData,
+        }
+    }
+
+    /// The layout.
+    #[inline(always)]
+    pub(crate) fn raw(&self) -> &Raw {
+        &self.raw
+    }
+
     #[inline(always)]
     fn derive(&self, raw: Raw) -> View<'a> {
         View {
@@ -600,6 +617,20 @@ pub struct Rows<'v> {
     raw: &'v Raw,
     walk: OffsetWalker,
     len: usize,
+}
+
+impl<'v> Rows<'v> {
+    /// The rows of `raw`'s buffer walked by `walk`, `len` bytes each; every
+    /// row must lie inside a layout `raw::validate` accepted for that
+    /// buffer, and the buffer must stay alive and unwritten for `'v`.
+    pub(crate) fn new(raw: &'v Raw, walk: OffsetWalker, len: usize) -> Rows<'v> {
+        Rows { raw, walk, len }
+    }
+
+    /// Bytes in each row.
+    pub fn row_len(&self) -> usize {
+        self.len
+    }
 }
 
 impl<'v> Iterator for Rows<'v> {

@@ -208,3 +208,114 @@ fn region_is_strict_and_matches_slicing() {
     roi.fill(0);
     assert_eq!(&m[192..198], &[d[192], d[193], 0, 0, d[196], d[197]]);
 }
+
+/// A `ViewRef` and its regions read exactly what the `View` and its
+/// regions read: random 2-D and 3-D layouts with padded lines, flipped and
+/// transposed axes and 1- and 2-byte items; every region checks the same
+/// bounds with the same errors.
+#[test]
+fn view_ref_regions_equal_view_regions() {
+    use memview_testkit::Rng;
+    let mut rng = Rng::new(3118);
+    let d: Vec<u8> = (0..4096).map(|i| (i * 37 % 253) as u8).collect();
+    let (mut cases, mut refused) = (0, 0);
+    while cases < 2000 {
+        let three = rng.below(2) == 1;
+        let item = 1 + rng.below(2);
+        let c = if three { 1 + rng.below(4) } else { 1 };
+        let w = 1 + rng.below(12);
+        let h = 1 + rng.below(12);
+        let line = w * c * item + rng.below(9);
+        let (shape, strides) = if three {
+            (
+                vec![h, w, c],
+                vec![line as isize, (c * item) as isize, item as isize],
+            )
+        } else {
+            (vec![h, w], vec![line as isize, item as isize])
+        };
+        let fmt = if item == 2 { "<H" } else { "B" };
+        let Ok(mut v) = View::from_parts(&d, fmt, 0, &shape, &strides) else {
+            continue;
+        };
+        match rng.below(4) {
+            0 => v = v.flip(0).unwrap(),
+            1 => v = v.flip(1).unwrap(),
+            2 if !three => v = v.transpose(),
+            _ => {}
+        }
+        let (rows, cols) = (v.shape()[0], v.shape()[1]);
+        let pick = |rng: &mut Rng, n: usize| {
+            // Mostly inside, sometimes past the end or backwards.
+            let a = rng.below(n + 2);
+            let b = rng.below(n + 2);
+            if rng.below(6) == 0 {
+                b..a
+            } else {
+                a.min(b)..a.max(b)
+            }
+        };
+        let (ys, xs) = (pick(&mut rng, rows), pick(&mut rng, cols));
+        let want = v.region(ys.clone(), xs.clone());
+        let got = v.view_ref().unwrap().region(ys.clone(), xs.clone());
+        let fused = v.region_ref(ys.clone(), xs.clone());
+        match (want, got, fused) {
+            (Ok(a), Ok(b), Ok(f)) => {
+                for r in [b, f] {
+                    assert_eq!(
+                        (r.shape(), r.strides(), r.offset(), r.ndim(), r.itemsize()),
+                        (a.shape(), a.strides(), a.offset(), a.ndim(), a.itemsize())
+                    );
+                    assert_eq!(
+                        (r.format(), r.nbytes(), r.is_empty()),
+                        (a.format(), a.nbytes(), a.is_empty())
+                    );
+                    match (a.rows(), r.rows()) {
+                        (Ok(x), Ok(y)) => assert!(x.eq(y)),
+                        (x, y) => assert_eq!(x.err(), y.err()),
+                    }
+                    for order in [MemOrder::C, MemOrder::F, MemOrder::A] {
+                        let mut out = vec![0u8; r.nbytes()];
+                        r.copy_into(&mut out, order).unwrap();
+                        assert_eq!(out, a.to_bytes(order));
+                    }
+                    let mut short = vec![0u8; r.nbytes() + 1];
+                    assert!(r.copy_into(&mut short, MemOrder::C).is_err());
+                    let back = r.to_view();
+                    assert_eq!(
+                        (back.shape(), back.strides(), back.offset()),
+                        (a.shape(), a.strides(), a.offset())
+                    );
+                    assert_eq!(back.to_bytes(MemOrder::C), a.to_bytes(MemOrder::C));
+                }
+            }
+            (Err(a), Err(b), Err(f)) => {
+                assert_eq!(a, b);
+                assert_eq!(a, f);
+                refused += 1;
+            }
+            other => panic!("View and ViewRef disagree on {ys:?} {xs:?}: {other:?}"),
+        }
+        cases += 1;
+    }
+    assert!(
+        (200..1500).contains(&refused),
+        "{refused} of {cases} refused"
+    );
+    // What a ViewRef cannot hold, it refuses.
+    let line = View::from_bytes(&d);
+    assert!(matches!(
+        line.view_ref().unwrap().region(0..1, 0..1),
+        Err(ViewError::BadAxis { axis: 1, ndim: 1 })
+    ));
+    let four = View::from_parts(&d, "B", 0, &[2, 2, 2, 2], &[8, 4, 2, 1]).unwrap();
+    assert_eq!(
+        four.view_ref().unwrap_err(),
+        ViewError::TooManyAxesForRef { ndim: 4 }
+    );
+    assert!(four.region_ref(0..1, 0..1).is_err());
+    // A Copy handle: it outlives nothing, but copies freely.
+    let r = line.view_ref().unwrap();
+    let copy = r;
+    assert_eq!(copy.shape(), r.shape());
+}

@@ -165,6 +165,10 @@ fn roi_copy_out_equals_ffmpeg_crop() {
             let got = roi.to_vec();
             assert_eq!(got.len(), want.len(), "{} {vf}: size", f.name);
             assert!(got == want, "{} {vf}: bytes differ", f.name);
+            let borrowed = frm.roi_ref(Rect::new(x, y, cw, ch)).unwrap();
+            let mut out = vec![0u8; borrowed.tight_len()];
+            borrowed.copy_to(&mut out).unwrap();
+            assert!(out == want, "{} {vf}: borrowed ROI's bytes differ", f.name);
             checked += 1;
         }
     }

@@ -1,8 +1,9 @@
 //! Property test: for random formats, sizes, paddings and rectangles, the
-//! ROI's copy-out equals a naive per-sample copy from the padded frame.
+//! ROI's copy-out equals a naive per-sample copy from the padded frame, and
+//! the borrowed ROI (`Frame::roi_ref`) equals the owned one in every way.
 
 use memview_pixel::format::ALL;
-use memview_pixel::{Frame, FrameLayout, Rect};
+use memview_pixel::{Frame, FrameLayout, Rect, Snap};
 use proptest::prelude::*;
 
 proptest! {
@@ -37,6 +38,39 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(roi.to_vec(), want);
+        prop_assert_eq!(&roi.to_vec(), &want);
+
+        // The borrowed ROI: the same rectangles, plane layouts and bytes.
+        let r = frame.roi_ref(rect).unwrap();
+        prop_assert_eq!((r.requested(), r.effective()), (roi.requested(), e));
+        prop_assert_eq!((r.width(), r.height(), r.format().name), (roi.width(), roi.height(), f.name));
+        for p in 0..4 {
+            match (roi.plane(p), r.plane(p)) {
+                (Some(a), Some(b)) => {
+                    prop_assert_eq!((a.shape(), a.strides(), a.offset()), (b.shape(), b.strides(), b.offset()));
+                    prop_assert!(roi.rows(p).unwrap().eq(r.rows(p).unwrap()));
+                }
+                (None, None) => {}
+                (a, b) => prop_assert!(false, "plane {} differs: {:?} {:?}", p, a, b),
+            }
+        }
+        prop_assert_eq!(r.tight_len(), want.len());
+        let mut out = vec![0u8; want.len()];
+        r.copy_to(&mut out).unwrap();
+        prop_assert_eq!(&out, &want);
+        prop_assert!(r.copy_to(&mut vec![0u8; want.len() + 1]).is_err());
+        prop_assert_eq!(r.to_roi().to_vec(), want);
+        // ROIs of ROIs compose the same way.
+        let sub = Rect::new(e.w / 3, e.h / 4, e.w / 2, e.h / 2);
+        let (a, b) = (roi.roi(sub).unwrap(), r.roi_ref(sub).unwrap());
+        prop_assert_eq!((a.requested(), a.effective()), (b.requested(), b.effective()));
+        prop_assert_eq!(a.to_vec(), b.to_roi().to_vec());
+        // Refusals agree: strict snapping, and rectangles that leave the frame.
+        prop_assert_eq!(
+            frame.roi_with(rect, Snap::Strict).is_ok(),
+            frame.roi_ref_with(rect, Snap::Strict).is_ok()
+        );
+        let wide = Rect::new(x, y, w - x + 1, rect.h);
+        prop_assert_eq!(frame.roi(wide).unwrap_err(), frame.roi_ref(wide).unwrap_err());
     }
 }
