@@ -89,7 +89,7 @@ const WORKLOADS: &[Workload] = &[
         ],
     },
     Workload {
-        title: "views of 10 ROIs (I420, 3 planes each)",
+        title: "views of 10 ROIs (I420, 3 planes each; memview's borrowed RoiRef)",
         memview: "view_10",
         peers: &[("NumPy slices", "view_10:numpy")],
     },

@@ -632,6 +632,9 @@ pub(crate) fn c_strides(shape: &[usize], itemsize: usize) -> Strides {
 /// allocation for up to 4 axes.
 #[derive(Clone, Debug)]
 pub(crate) struct OffsetWalker {
+    /// The stride of a one-axis walk (a 2-D view's rows, the common case),
+    /// stepped without looking at the inline-or-heap arrays.
+    one_axis: Option<isize>,
     shape: Dims,
     strides: Strides,
     idx: Dims,
@@ -660,6 +663,7 @@ impl OffsetWalker {
             shape.iter().product()
         };
         OffsetWalker {
+            one_axis: if k == 1 { Some(all_strides[0]) } else { None },
             idx: Dims::filled(0, k),
             strides: all_strides[..k].iter().copied().collect(),
             shape,
@@ -670,31 +674,40 @@ impl OffsetWalker {
     }
 }
 
+impl OffsetWalker {
+    /// Steps the index of a walk over several axes, odometer-style (kept
+    /// out of line so the one-axis step inlines into row loops).
+    #[inline(never)]
+    fn advance(&mut self) {
+        let k = self.shape.len();
+        for step in 0..k {
+            let ax = if self.c_order { k - 1 - step } else { step };
+            self.idx[ax] += 1;
+            self.next += self.strides[ax];
+            if self.idx[ax] < self.shape[ax] {
+                break;
+            }
+            self.next -= self.strides[ax] * self.shape[ax] as isize;
+            self.idx[ax] = 0;
+        }
+    }
+}
+
 impl Iterator for OffsetWalker {
     type Item = isize;
 
+    #[inline]
     fn next(&mut self) -> Option<isize> {
         if self.remaining == 0 {
             return None;
         }
         self.remaining -= 1;
         let cur = self.next;
-        if self.remaining > 0 {
-            let k = self.shape.len();
-            if k == 1 {
-                self.next += self.strides[0];
-                return Some(cur);
-            }
-            for step in 0..k {
-                let ax = if self.c_order { k - 1 - step } else { step };
-                self.idx[ax] += 1;
-                self.next += self.strides[ax];
-                if self.idx[ax] < self.shape[ax] {
-                    break;
-                }
-                self.next -= self.strides[ax] * self.shape[ax] as isize;
-                self.idx[ax] = 0;
-            }
+        match self.one_axis {
+            // Past the last row this points nowhere; it is never used.
+            Some(step) => self.next = self.next.wrapping_add(step),
+            None if self.remaining > 0 => self.advance(),
+            None => {}
         }
         Some(cur)
     }

@@ -636,6 +636,7 @@ impl<'v> Rows<'v> {
 impl<'v> Iterator for Rows<'v> {
     type Item = &'v [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'v [u8]> {
         let off = self.walk.next()?;
         // SAFETY: `off` is a row start of the validated layout and the row
@@ -688,6 +689,7 @@ pub struct Items<'v> {
 impl<'v> Iterator for Items<'v> {
     type Item = &'v [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'v [u8]> {
         let off = self.walk.next()?;
         // SAFETY: `off` is an item of the validated layout.
