@@ -65,6 +65,10 @@ pub struct PixelFormat {
     /// [`PixelFormat::plane_subsampling`] of planes 0 to 2, worked out once
     /// when the table is built (ROIs look it up for every plane).
     plane_sub: [(u32, u32); 3],
+    /// Per plane, whether its columns and its rows follow the chroma grid
+    /// (the other choice being the pixel grid): `plane_sub` as flags, so an
+    /// ROI works out the chroma ranges once for all its planes.
+    plane_on_chroma: [(bool, bool); 3],
 }
 
 /// FFmpeg's addressing rule for each plane (see
@@ -87,6 +91,21 @@ const fn plane_sub_of(comps: &[Component], cw: u32, ch: u32) -> [(u32, u32); 3] 
             if chroma { cw } else { 0 },
             if p == 1 || p == 2 { ch } else { 0 },
         );
+        p += 1;
+    }
+    out
+}
+
+/// `plane_sub` as flags; a plane's subsampling is 0 or the chroma's along
+/// each axis (a compile error otherwise, so the flags lose nothing).
+const fn on_chroma(sub: [(u32, u32); 3], cw: u32, ch: u32) -> [(bool, bool); 3] {
+    let mut out = [(false, false); 3];
+    let mut p = 0;
+    while p < 3 {
+        let (sw, sh) = sub[p];
+        assert!(sw == 0 || sw == cw);
+        assert!(sh == 0 || sh == ch);
+        out[p] = (sw != 0, sh != 0);
         p += 1;
     }
     out
@@ -133,6 +152,7 @@ macro_rules! formats {
                 log2_chroma_h: $ch,
                 sample_bytes: $sb,
                 plane_sub: plane_sub_of(&[$($comp),*], $cw, $ch),
+                plane_on_chroma: on_chroma(plane_sub_of(&[$($comp),*], $cw, $ch), $cw, $ch),
             };
         )*
         /// Every format in the table.
@@ -238,6 +258,16 @@ impl PixelFormat {
     /// The component called `name`.
     pub fn component(&self, name: char) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
+    }
+
+    /// Whether plane `p`'s columns and rows follow the chroma grid (else
+    /// the pixel grid); planes past the table's three follow the pixel grid.
+    #[inline]
+    pub(crate) fn plane_on_chroma(&self, p: usize) -> (bool, bool) {
+        self.plane_on_chroma
+            .get(p)
+            .copied()
+            .unwrap_or((false, false))
     }
 
     /// `(log2 horizontal, log2 vertical)` subsampling of a plane's

@@ -315,11 +315,7 @@ impl<'a> Frame<'a> {
     #[inline]
     pub fn roi_ref_with(&self, rect: Rect, mode: Snap) -> Result<RoiRef<'_>, PixelError> {
         let e = snap(self.format, self.width, self.height, rect, mode)?;
-        Ok(RoiRef {
-            frame: self,
-            requested: rect,
-            origin: e,
-        })
+        Ok(RoiRef::new(self, rect, e))
     }
 
     /// `rect` clamped to the frame: the explicit alternative to an
@@ -429,9 +425,26 @@ pub struct RoiRef<'f> {
     requested: Rect,
     /// Inside the frame and on its chroma grid (checked when made).
     origin: Rect,
+    /// `origin` on the chroma grid: rows `.0...1`, sample groups `.2...3`
+    /// (worked out once for every subsampled plane).
+    chroma: [usize; 4],
 }
 
 impl<'f> RoiRef<'f> {
+    #[inline]
+    fn new(frame: &'f Frame<'f>, requested: Rect, e: Rect) -> RoiRef<'f> {
+        let f = frame.format;
+        let (cw, ch) = (f.log2_chroma_w, f.log2_chroma_h);
+        // Rounds up; the ends are at most a frame dimension (< 2^16).
+        let up = |v: usize, s: u32| (v + (1 << s) - 1) >> s;
+        RoiRef {
+            frame,
+            requested,
+            origin: e,
+            chroma: [e.y >> ch, up(e.y + e.h, ch), e.x >> cw, up(e.x + e.w, cw)],
+        }
+    }
+
     /// The rectangle asked for.
     pub fn requested(&self) -> Rect {
         self.requested
@@ -462,7 +475,10 @@ impl<'f> RoiRef<'f> {
     #[inline]
     pub fn plane(&self, p: usize) -> Option<ViewRef<'f>> {
         let v = self.frame.planes.get(p)?.as_ref()?;
-        let (ys, xs) = plane_ranges(self.frame.format, p, self.origin);
+        let (on_x, on_y) = self.frame.format.plane_on_chroma(p);
+        let (e, c) = (self.origin, self.chroma);
+        let ys = if on_y { c[0]..c[1] } else { e.y..e.y + e.h };
+        let xs = if on_x { c[2]..c[3] } else { e.x..e.x + e.w };
         // A frame's planes have at most three axes, and an effective
         // rectangle covers only rows and sample groups of each plane (its
         // extents round up as the layout's do): neither can fail.
@@ -508,11 +524,7 @@ impl<'f> RoiRef<'f> {
         let f = self.frame;
         let e = snap(f.format, self.origin.w, self.origin.h, rect, Snap::Outward)?;
         let shift = |r: Rect| Rect::new(r.x + self.origin.x, r.y + self.origin.y, r.w, r.h);
-        Ok(RoiRef {
-            frame: f,
-            requested: shift(rect),
-            origin: shift(e),
-        })
+        Ok(RoiRef::new(f, shift(rect), shift(e)))
     }
 
     /// The same region as a [`Roi`] of full [`View`]s borrowed for `'f`:
