@@ -8,7 +8,9 @@
 //! describes formats with a table (as FFmpeg's `pixdesc` and GStreamer do),
 //! lays frames out ([`FrameLayout`]: tight, aligned, or a producer's
 //! strides), and cuts regions of interest out of them in O(1) without a
-//! copy ([`Frame::roi`]), snapping to the chroma grid by an explicit policy.
+//! copy ([`Frame::roi`], or [`Frame::roi_ref`] for a `Copy` ROI borrowed
+//! from its frame whose plane views are made in a few nanoseconds),
+//! snapping to the chroma grid by an explicit policy.
 //!
 //! # Example
 //!
@@ -23,6 +25,11 @@
 //! assert_eq!(face.plane(1).map(|p| p.shape()), Some(&[100, 101][..])); // U rows, samples
 //! let tight = face.to_vec(); // what ffmpeg -vf crop=202:200:800:400 writes
 //! assert_eq!(tight.len(), 202 * 200 + 2 * 101 * 100);
+//! // The per-frame fast path: the same ROI borrowed, its planes `ViewRef`s.
+//! let fast = frame.roi_ref(Rect::new(801, 400, 200, 199))?;
+//! assert_eq!(fast.effective(), face.effective());
+//! assert_eq!(fast.plane(1).map(|p| p.shape().to_vec()), Some(vec![100, 101]));
+//! assert!(fast.rows(0).is_some_and(|mut rows| rows.all(|r| r.len() == 202)));
 //! # Ok::<(), memview_pixel::PixelError>(())
 //! ```
 
