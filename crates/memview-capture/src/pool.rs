@@ -248,6 +248,12 @@ impl Slot<'_> {
         self.index
     }
 
+    /// How many buffers the pool has (slot indices run below it), so a
+    /// source can set up what it keeps per buffer once, up front.
+    pub fn pool_count(&self) -> usize {
+        self.pool.buffers.len()
+    }
+
     /// Whether another of the pool's buffers is free too: its last lease
     /// and every view of it are gone (a source showing someone else's
     /// memory through its leases, a camera's, can give that memory back

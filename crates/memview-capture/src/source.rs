@@ -124,8 +124,11 @@ struct MovingBox {
 pub struct Synthetic {
     layout: FrameLayout,
     boxes: Vec<MovingBox>,
-    /// For each pool buffer (by index), the box rectangles drawn in it.
+    /// For each pool buffer (by index), the box rectangles drawn in it
+    /// (`None`: never painted).
     drawn: Vec<Option<Vec<Rect>>>,
+    /// Lists made on the first frame for buffers not painted yet.
+    spare: Vec<Vec<Rect>>,
     seq: u64,
     limit: Option<u64>,
     rate: (u32, u32),
@@ -169,6 +172,7 @@ impl Synthetic {
             layout,
             boxes,
             drawn: Vec::new(),
+            spare: Vec::new(),
             seq: 0,
             limit: None,
             rate: (60, 1),
@@ -281,7 +285,15 @@ impl FrameSource for Synthetic {
         }
         let idx = slot.index();
         if self.drawn.len() <= idx {
-            self.drawn.resize(idx + 1, None);
+            // Every buffer's record at once, on the first frame: a buffer
+            // the pool first hands out later must not allocate then (the
+            // steady state allocates nothing).
+            let n = slot.pool_count().max(idx + 1);
+            let more = n - self.drawn.len();
+            self.drawn.resize(n, None);
+            let boxes = self.boxes.len();
+            self.spare
+                .extend((0..more).map(|_| Vec::with_capacity(boxes)));
         }
         let f = self.layout.format();
         let fam = f.family;
@@ -298,7 +310,9 @@ impl FrameSource for Synthetic {
                 self.drawn[idx] = Some(old);
             }
         }
-        let rects = self.drawn[idx].get_or_insert_with(|| Vec::with_capacity(self.boxes.len()));
+        let (spare, boxes) = (&mut self.spare, self.boxes.len());
+        let rects = self.drawn[idx]
+            .get_or_insert_with(|| spare.pop().unwrap_or_else(|| Vec::with_capacity(boxes)));
         rects.clear();
         for b in &self.boxes {
             let (gx, gy) = f.grid();

@@ -195,6 +195,10 @@ fn run_source<S: FrameSource + 'static>(
         }
         Ok(())
     });
+    // Counted the moment the loop ends: the capture thread may still be
+    // winding down (a frame in flight, the closed queue), which is not the
+    // per-frame steady state.
+    let (a1, b1) = alloc::counts();
     // A source that fails ends the run: the frames before the fault were
     // analysed, and the summary says so before the error is reported.
     let source_error = loop_result.err();
@@ -202,7 +206,6 @@ fn run_source<S: FrameSource + 'static>(
         alloc::uncounted(|| bar.finish_and_clear());
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let (a1, b1) = alloc::counts();
     let steady = frames.saturating_sub(warmup).max(1);
     // Only frames after the warm-up count; a run that ended before it has
     // no steady state to report.

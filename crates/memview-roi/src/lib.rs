@@ -136,6 +136,10 @@ impl RoiRunner {
             .thread_name(|i| format!("memview-roi-{i}"))
             .build()
             .map_err(|e| RunnerError(format!("cannot start {threads} threads: {e}")))?;
+        // Every worker runs once before the first frame: a thread that the
+        // OS starts late would otherwise do its start-up allocations in the
+        // middle of the stream, where none belong.
+        pool.broadcast(|_| ());
         let pool = std::sync::Arc::new(pool);
         let results = vec![ZoneResult::default(); zones.len()];
         Ok(RoiRunner {
@@ -223,20 +227,25 @@ impl RoiRunner {
                     .zip(zones.par_iter())
                     .for_each(|(out, zone)| {
                         out.error = None;
-                        let roi = match cur.roi(zone.rect) {
+                        // Borrowed ROIs: only the luma views are made.
+                        let roi = match cur.roi_ref(zone.rect) {
                             Ok(r) => r,
                             Err(e) => {
                                 out.error = Some(e.to_string());
                                 return;
                             }
                         };
-                        let prev_roi = prev.and_then(|p| p.roi(zone.rect).ok());
-                        let (Some(luma), previous) =
-                            (roi.plane(0), prev_roi.as_ref().and_then(|r| r.plane(0)))
-                        else {
+                        let Some(luma) = roi.plane(0).map(|v| v.to_view()) else {
                             return;
                         };
-                        let input = ZoneInput { luma, previous };
+                        let previous = prev
+                            .and_then(|p| p.roi_ref(zone.rect).ok())
+                            .and_then(|r| r.plane(0))
+                            .map(|v| v.to_view());
+                        let input = ZoneInput {
+                            luma: &luma,
+                            previous: previous.as_ref(),
+                        };
                         for a in analyzers {
                             let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
                             if let Err(panic) = run {
