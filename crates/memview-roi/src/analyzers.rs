@@ -154,7 +154,7 @@ impl Analyzer for Motion {
         let (Ok(a), Ok(b)) = (input.luma.rows(), prev.rows()) else {
             return;
         };
-        out.motion = a.zip(b).map(|(x, y)| crate::kernels::sad(x, y)).sum();
+        out.motion = crate::kernels::sad_rows(a, b);
     }
 }
 
