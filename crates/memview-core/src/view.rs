@@ -982,6 +982,17 @@ impl<'a> ViewMut<'a> {
         out: &mut Vec<ViewMut<'a>>,
     ) -> Result<(), ViewError> {
         out.clear();
+        self.split_regions_with(regions, |v| out.push(v))
+    }
+
+    /// [`ViewMut::split_regions`], each region handed to `each` in order
+    /// (into any container, with no allocation of its own). Nothing is
+    /// handed out unless every region is valid.
+    pub fn split_regions_with(
+        self,
+        regions: &[Region],
+        mut each: impl FnMut(ViewMut<'a>),
+    ) -> Result<(), ViewError> {
         if self.raw.ndim() < 2 {
             return Err(ViewError::BadAxis {
                 axis: 1,
@@ -1009,7 +1020,7 @@ impl<'a> ViewMut<'a> {
                 MutOwner::Borrowed => MutOwner::Borrowed,
                 MutOwner::Writer(g) => MutOwner::Writer(g.split()),
             };
-            out.push(ViewMut {
+            each(ViewMut {
                 raw,
                 owner,
                 _life: PhantomData,

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use memview_core::{Region, Rows, View, ViewMut, ViewRef};
+use smallvec::SmallVec;
 
 use crate::error::PixelError;
 use crate::format::PixelFormat;
@@ -550,8 +551,9 @@ impl<'a> FrameMut<'a> {
         layout.validate(bytes)?;
         let format = layout.format();
         let mut planes: [Option<ViewMut<'a>>; MAX_PLANES] = [None, None, None];
-        // One writable view of everything, split into the (disjoint) planes.
-        let regions: Vec<Region> = layout
+        // One writable view of everything, split into the (disjoint) planes
+        // (no allocation: a frame is made per frame where masks are drawn).
+        let regions: SmallVec<[Region; MAX_PLANES]> = layout
             .planes()
             .iter()
             .map(|pl| Region {
@@ -562,7 +564,8 @@ impl<'a> FrameMut<'a> {
             })
             .collect();
         let whole = buf.cast("B", Some(&[1, bytes]))?;
-        let parts = whole.split_regions(&regions)?;
+        let mut parts: SmallVec<[ViewMut<'a>; MAX_PLANES]> = SmallVec::new();
+        whole.split_regions_with(&regions, |v| parts.push(v))?;
         for (p, (part, pl)) in parts.into_iter().zip(layout.planes()).enumerate() {
             let (shape, strides, n) = plane_parts(format, p, pl);
             let v = part.with_parts(sample_format(format), 0, &shape[..n], &strides[..n])?;
@@ -636,7 +639,14 @@ impl<'a> FrameMut<'a> {
     /// under `mode`); snapped rectangles that overlap are refused, so the
     /// ROIs can be written from different threads (in-place masking).
     pub fn split_rois(self, rects: &[Rect], mode: Snap) -> Result<Vec<RoiMut<'a>>, PixelError> {
-        let snapped: Vec<Rect> = rects
+        Ok(self.split_rois_inline(rects, mode)?.into_vec())
+    }
+
+    /// [`FrameMut::split_rois`] into a vector that holds up to
+    /// [`INLINE_ROIS`] ROIs without allocating: the per-frame form (a
+    /// privacy mask over ten zones allocates nothing).
+    pub fn split_rois_inline(self, rects: &[Rect], mode: Snap) -> Result<RoiMuts<'a>, PixelError> {
+        let snapped: SmallVec<[Rect; INLINE_ROIS]> = rects
             .iter()
             .map(|&r| snap(self.format, self.width, self.height, r, mode))
             .collect::<Result<_, _>>()?;
@@ -645,7 +655,7 @@ impl<'a> FrameMut<'a> {
                 return Err(PixelError::RoisOverlap { a: j, b: i });
             }
         }
-        let mut out: Vec<RoiMut<'a>> = rects
+        let mut out: RoiMuts<'a> = rects
             .iter()
             .zip(&snapped)
             .map(|(&r, &e)| RoiMut {
@@ -661,7 +671,7 @@ impl<'a> FrameMut<'a> {
             .collect();
         for (p, plane) in self.planes.into_iter().enumerate() {
             let Some(plane) = plane else { continue };
-            let regions: Vec<Region> = snapped
+            let regions: SmallVec<[Region; INLINE_ROIS]> = snapped
                 .iter()
                 .map(|&e| {
                     let (ys, xs) = plane_ranges(self.format, p, e);
@@ -673,13 +683,22 @@ impl<'a> FrameMut<'a> {
                     }
                 })
                 .collect();
-            for (roi, part) in out.iter_mut().zip(plane.split_regions(&regions)?) {
-                roi.frame.planes[p] = Some(part);
-            }
+            let mut rois = out.iter_mut();
+            plane.split_regions_with(&regions, |part| {
+                if let Some(roi) = rois.next() {
+                    roi.frame.planes[p] = Some(part);
+                }
+            })?;
         }
         Ok(out)
     }
 }
+
+/// ROIs [`FrameMut::split_rois_inline`] holds without allocating.
+pub const INLINE_ROIS: usize = 16;
+
+/// Writable ROIs of one frame, up to [`INLINE_ROIS`] of them inline.
+pub type RoiMuts<'a> = SmallVec<[RoiMut<'a>; INLINE_ROIS]>;
 
 /// A writable region of a frame; see [`FrameMut::split_rois`].
 #[derive(Debug)]

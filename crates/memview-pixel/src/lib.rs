@@ -46,5 +46,5 @@ mod layout;
 
 pub use crate::error::PixelError;
 pub use crate::format::{ColorFamily, Component, PixelFormat};
-pub use crate::frame::{Frame, FrameMut, Rect, Roi, RoiMut, RoiRef, Snap};
+pub use crate::frame::{Frame, FrameMut, Rect, Roi, RoiMut, RoiMuts, RoiRef, Snap, INLINE_ROIS};
 pub use crate::layout::{FrameLayout, PlaneLayout, MAX_DIMENSION};

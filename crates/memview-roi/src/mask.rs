@@ -1,8 +1,9 @@
 //! The privacy mask: pixelate zones of a frame in place, all zones at once,
 //! each on its own thread through disjoint mutable ROIs.
 
-use memview_pixel::{FrameMut, PixelError, Rect, Snap};
+use memview_pixel::{FrameMut, PixelError, Rect, Snap, INLINE_ROIS};
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 /// The largest pixelation block (rows of a band are held in a fixed array,
 /// so masking allocates nothing).
@@ -76,9 +77,9 @@ pub fn pixelate(frame: &mut FrameMut<'_>, block: usize) -> Result<(), PixelError
 /// ([`PixelError::RoisOverlap`]), as two threads would write the same bytes
 /// (see [`mask_all`] for detections that may overlap).
 pub fn mask_zones(frame: FrameMut<'_>, zones: &[Rect], block: usize) -> Result<(), PixelError> {
-    let rois = frame.split_rois(zones, Snap::Outward)?;
-    rois.into_par_iter()
-        .try_for_each(|mut roi| pixelate(roi.frame_mut(), block))
+    let mut rois = frame.split_rois_inline(zones, Snap::Outward)?;
+    rois.par_iter_mut()
+        .try_for_each(|roi| pixelate(roi.frame_mut(), block))
 }
 
 /// Pixelates every zone, overlapping or not: zones are grouped into rounds
@@ -96,19 +97,31 @@ pub fn mask_all(frame: &mut FrameMut<'_>, zones: &[Rect], block: usize) -> Resul
             (r.y + r.h).div_ceil(gy) * gy - y0,
         )
     };
-    let mut rounds: Vec<Vec<Rect>> = Vec::new();
-    for z in zones {
+    // Each zone's round: the first in which it overlaps no zone placed
+    // before it (greedy, in zone order; inline up to INLINE_ROIS zones, so
+    // ten zones a frame allocate nothing).
+    let mut round_of: SmallVec<[usize; INLINE_ROIS]> = SmallVec::new();
+    for (i, z) in zones.iter().enumerate() {
         let s = snap(z);
-        match rounds
-            .iter_mut()
-            .find(|round| round.iter().all(|o| !snap(o).overlaps(&s)))
+        let mut r = 0;
+        while zones[..i]
+            .iter()
+            .zip(&round_of)
+            .any(|(o, &ro)| ro == r && snap(o).overlaps(&s))
         {
-            Some(round) => round.push(*z),
-            None => rounds.push(vec![*z]),
+            r += 1;
         }
+        round_of.push(r);
     }
-    for round in &rounds {
-        mask_zones(frame.reborrow(), round, block)?;
+    let rounds = round_of.iter().max().map_or(0, |&r| r + 1);
+    for r in 0..rounds {
+        let round: SmallVec<[Rect; INLINE_ROIS]> = zones
+            .iter()
+            .zip(&round_of)
+            .filter(|&(_, &ro)| ro == r)
+            .map(|(z, _)| *z)
+            .collect();
+        mask_zones(frame.reborrow(), &round, block)?;
     }
     Ok(())
 }
