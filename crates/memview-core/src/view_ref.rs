@@ -81,16 +81,7 @@ impl<'a> View<'a> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewRef<'_>, ViewError> {
-        let raw = self.raw();
-        let Some(shape) = raw.axes.inline_shape() else {
-            return Err(ViewError::TooManyAxesForRef { ndim: raw.ndim() });
-        };
-        ViewRef {
-            parent: raw,
-            offset: raw.offset,
-            shape,
-        }
-        .region(y, x)
+        self.view_ref()?.region(y, x)
     }
 }
 

@@ -159,6 +159,54 @@ fn plane_ranges(
     )
 }
 
+/// A plane view that can write itself tight: [`View`] and [`ViewRef`].
+trait TightPlane {
+    fn nbytes(&self) -> usize;
+    fn copy_into(&self, out: &mut [u8]) -> Result<(), memview_core::ViewError>;
+}
+
+impl TightPlane for &View<'_> {
+    fn nbytes(&self) -> usize {
+        View::nbytes(self)
+    }
+
+    fn copy_into(&self, out: &mut [u8]) -> Result<(), memview_core::ViewError> {
+        View::copy_into(self, out, memview_core::MemOrder::C)
+    }
+}
+
+impl TightPlane for ViewRef<'_> {
+    fn nbytes(&self) -> usize {
+        ViewRef::nbytes(self)
+    }
+
+    fn copy_into(&self, out: &mut [u8]) -> Result<(), memview_core::ViewError> {
+        ViewRef::copy_into(self, out, memview_core::MemOrder::C)
+    }
+}
+
+/// Writes `planes` one after the other, lines without padding, into `out`,
+/// which must hold exactly their bytes.
+fn copy_tight<T: TightPlane>(
+    planes: impl Iterator<Item = T> + Clone,
+    out: &mut [u8],
+) -> Result<(), PixelError> {
+    let need: usize = planes.clone().map(|v| v.nbytes()).sum();
+    if out.len() != need {
+        return Err(PixelError::WrongLength {
+            expected: need,
+            got: out.len(),
+        });
+    }
+    let mut at = 0;
+    for v in planes {
+        let n = v.nbytes();
+        v.copy_into(&mut out[at..at + n])?;
+        at += n;
+    }
+    Ok(())
+}
+
 /// A frame: its format, size, and a view of each plane.
 ///
 /// Plane views are 2-D `(rows, samples)` for planar formats and 3-D
@@ -342,20 +390,7 @@ impl<'a> Frame<'a> {
     /// FFmpeg's `crop` filter outputs. `out` must hold [`Frame::tight_len`]
     /// bytes.
     pub fn copy_to(&self, out: &mut [u8]) -> Result<(), PixelError> {
-        let need = self.tight_len();
-        if out.len() != need {
-            return Err(PixelError::WrongLength {
-                expected: need,
-                got: out.len(),
-            });
-        }
-        let mut at = 0;
-        for v in self.planes.iter().flatten() {
-            let n = v.nbytes();
-            v.copy_into(&mut out[at..at + n], memview_core::MemOrder::C)?;
-            at += n;
-        }
-        Ok(())
+        copy_tight(self.planes.iter().flatten(), out)
     }
 
     /// [`Frame::copy_to`] into a new vector.
@@ -503,20 +538,7 @@ impl<'f> RoiRef<'f> {
     /// what FFmpeg's `crop` filter outputs). `out` must hold
     /// [`RoiRef::tight_len`] bytes.
     pub fn copy_to(&self, out: &mut [u8]) -> Result<(), PixelError> {
-        let need = self.tight_len();
-        if out.len() != need {
-            return Err(PixelError::WrongLength {
-                expected: need,
-                got: out.len(),
-            });
-        }
-        let mut at = 0;
-        for v in (0..MAX_PLANES).filter_map(|p| self.plane(p)) {
-            let n = v.nbytes();
-            v.copy_into(&mut out[at..at + n], memview_core::MemOrder::C)?;
-            at += n;
-        }
-        Ok(())
+        copy_tight((0..MAX_PLANES).filter_map(|p| self.plane(p)), out)
     }
 
     /// An ROI of this ROI, `rect` in this ROI's coordinates; the result
