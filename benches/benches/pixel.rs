@@ -34,7 +34,7 @@ fn roi(c: &mut Criterion) {
             let r = black_box(&f)
                 .roi_ref(Rect::new(800, 400, 200, 200))
                 .unwrap();
-            black_box([r.plane(0), r.plane(1), r.plane(2)])
+            black_box(&[r.plane(0), r.plane(1), r.plane(2)]);
         })
     });
     // The same ROI as three full `View`s (the `Roi` a frame of its own is).

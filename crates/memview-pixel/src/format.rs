@@ -69,6 +69,9 @@ pub struct PixelFormat {
     /// (the other choice being the pixel grid): `plane_sub` as flags, so an
     /// ROI works out the chroma ranges once for all its planes.
     plane_on_chroma: [(bool, bool); 3],
+    /// `(2^log2_chroma_w - 1, 2^log2_chroma_h - 1)`: the chroma grid as
+    /// masks, for snapping without shifts.
+    grid_mask: (usize, usize),
 }
 
 /// FFmpeg's addressing rule for each plane (see
@@ -153,6 +156,7 @@ macro_rules! formats {
                 sample_bytes: $sb,
                 plane_sub: plane_sub_of(&[$($comp),*], $cw, $ch),
                 plane_on_chroma: on_chroma(plane_sub_of(&[$($comp),*], $cw, $ch), $cw, $ch),
+                grid_mask: ((1 << $cw) - 1, (1 << $ch) - 1),
             };
         )*
         /// Every format in the table.
@@ -258,6 +262,12 @@ impl PixelFormat {
     /// The component called `name`.
     pub fn component(&self, name: char) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
+    }
+
+    /// The chroma grid as masks: `(2^log2_chroma_w - 1, 2^log2_chroma_h - 1)`.
+    #[inline]
+    pub(crate) fn grid_mask(&self) -> (usize, usize) {
+        self.grid_mask
     }
 
     /// Whether plane `p`'s columns and rows follow the chroma grid (else

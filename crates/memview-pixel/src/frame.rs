@@ -121,10 +121,7 @@ fn snap(
             .ok_or_else(out)?;
     // The grid is a power of two: masks, not divisions (this runs for
     // every zone of every frame).
-    let (mx, my) = (
-        (1usize << format.log2_chroma_w) - 1,
-        (1usize << format.log2_chroma_h) - 1,
-    );
+    let (mx, my) = format.grid_mask();
     let aligned = |v: usize, m: usize, end: usize| v & m == 0 || v == end;
     if mode == Snap::Strict
         && !(aligned(r.x, mx, width)
@@ -471,13 +468,18 @@ impl<'f> RoiRef<'f> {
     fn new(frame: &'f Frame<'f>, requested: Rect, e: Rect) -> RoiRef<'f> {
         let f = frame.format;
         let (cw, ch) = (f.log2_chroma_w, f.log2_chroma_h);
-        // Rounds up; the ends are at most a frame dimension (< 2^16).
-        let up = |v: usize, s: u32| (v + (1 << s) - 1) >> s;
+        let (mx, my) = f.grid_mask();
+        // Ends round up; they are at most a frame dimension (< 2^16).
         RoiRef {
             frame,
             requested,
             origin: e,
-            chroma: [e.y >> ch, up(e.y + e.h, ch), e.x >> cw, up(e.x + e.w, cw)],
+            chroma: [
+                e.y >> ch,
+                (e.y + e.h + my) >> ch,
+                e.x >> cw,
+                (e.x + e.w + mx) >> cw,
+            ],
         }
     }
 
