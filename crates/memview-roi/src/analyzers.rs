@@ -78,15 +78,10 @@ impl Analyzer for MeanVariance {
     }
 
     fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
-        let (mut sum, mut sq, mut n) = (0u64, 0u64, 0u64);
-        if let Ok(rows) = input.luma.rows() {
-            for row in rows {
-                let (s, q) = crate::kernels::sum_sq(row);
-                sum += s;
-                sq += q;
-                n += row.len() as u64;
-            }
-        }
+        let (sum, sq, n) = match input.luma.rows() {
+            Ok(rows) => crate::kernels::sum_sq_rows(rows),
+            Err(_) => (0, 0, 0),
+        };
         moments(out, sum, sq, n);
     }
 }

@@ -26,6 +26,20 @@ pub(crate) fn sum_sq(row: &[u8]) -> (u64, u64) {
     portable_sum_sq(row)
 }
 
+/// [`sum_sq`] summed over rows: a zone's sums for its mean and variance.
+/// With AVX2, one pass over all the rows (32, 16 and 8 bytes a step), as
+/// [`sad_rows`].
+pub(crate) fn sum_sq_rows<'r>(rows: impl Iterator<Item = &'r [u8]>) -> (u64, u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        return avx2::sum_sq_rows(rows);
+    }
+    rows.fold((0, 0, 0), |(s, q, n), r| {
+        let (rs, rq) = sum_sq(r);
+        (s + rs, q + rq, n + r.len() as u64)
+    })
+}
+
 /// [`sad`] summed over pairs of rows (each pair over its common length):
 /// a zone's motion. With AVX2, one pass over all the rows with one
 /// accumulator, 32, 16 and 8 bytes a step, so short lines (a 200-pixel zone)
@@ -225,6 +239,77 @@ mod avx2 {
         unsafe { sad_rows_avx2(a, b) }
     }
 
+    /// [`super::sum_sq_rows`]; the caller has checked [`available`].
+    pub(super) fn sum_sq_rows<'r>(rows: impl Iterator<Item = &'r [u8]>) -> (u64, u64, u64) {
+        debug_assert!(available());
+        // SAFETY: callers call this only when the CPU has AVX2.
+        unsafe { sum_sq_rows_avx2(rows) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn sum_sq_rows_avx2<'r>(rows: impl Iterator<Item = &'r [u8]>) -> (u64, u64, u64) {
+        let zero = _mm256_setzero_si256();
+        let z128 = _mm_setzero_si128();
+        let (mut sums, mut sums16) = (_mm256_setzero_si256(), _mm_setzero_si128());
+        let (mut q, mut q16) = (_mm256_setzero_si256(), _mm_setzero_si128());
+        let (mut squares, mut rest_sum, mut n) = (0u64, 0u64, 0u64);
+        // Square lanes are u32 and take at most 4 * 255² per step: flushed
+        // to u64 after at most 4096 steps.
+        let mut steps = 0u32;
+        let flush = |q: &mut __m256i, q16: &mut __m128i, squares: &mut u64| {
+            let mut l8 = [0u32; 8];
+            let mut l4 = [0u32; 4];
+            // SAFETY: the arrays are 32 and 16 writable bytes.
+            unsafe {
+                _mm256_storeu_si256(l8.as_mut_ptr().cast(), *q);
+                _mm_storeu_si128(l4.as_mut_ptr().cast(), *q16);
+            }
+            *squares += l8.iter().chain(&l4).map(|&l| u64::from(l)).sum::<u64>();
+            *q = _mm256_setzero_si256();
+            *q16 = _mm_setzero_si128();
+        };
+        for row in rows {
+            n += row.len() as u64;
+            let mut chunks = row.chunks_exact(32);
+            for c in &mut chunks {
+                let v = load(c);
+                sums = _mm256_add_epi64(sums, _mm256_sad_epu8(v, zero));
+                let (lo, hi) = (_mm256_unpacklo_epi8(v, zero), _mm256_unpackhi_epi8(v, zero));
+                q = _mm256_add_epi32(q, _mm256_madd_epi16(lo, lo));
+                q = _mm256_add_epi32(q, _mm256_madd_epi16(hi, hi));
+                steps += 1;
+                if steps == 4096 {
+                    flush(&mut q, &mut q16, &mut squares);
+                    steps = 0;
+                }
+            }
+            let mut p = chunks.remainder();
+            for width in [16usize, 8] {
+                if p.len() >= width {
+                    let v = if width == 16 { load16(p) } else { load8(p) };
+                    sums16 = _mm_add_epi64(sums16, _mm_sad_epu8(v, z128));
+                    let (lo, hi) = (_mm_unpacklo_epi8(v, z128), _mm_unpackhi_epi8(v, z128));
+                    q16 = _mm_add_epi32(q16, _mm_madd_epi16(lo, lo));
+                    q16 = _mm_add_epi32(q16, _mm_madd_epi16(hi, hi));
+                    p = &p[width..];
+                    steps += 1;
+                }
+            }
+            if steps >= 4096 {
+                flush(&mut q, &mut q16, &mut squares);
+                steps = 0;
+            }
+            let (ts, tq) = super::portable_sum_sq(p);
+            rest_sum += ts;
+            squares += tq;
+        }
+        flush(&mut q, &mut q16, &mut squares);
+        let mut l2 = [0u64; 2];
+        // SAFETY: `l2` is 16 writable bytes.
+        unsafe { _mm_storeu_si128(l2.as_mut_ptr().cast(), sums16) };
+        (lanes64(sums) + l2[0] + l2[1] + rest_sum, squares, n)
+    }
+
     /// Loads the first 16 bytes of `s` (at least 16 long).
     #[inline(always)]
     fn load16(s: &[u8]) -> __m128i {
@@ -343,6 +428,11 @@ mod tests {
                 None => b,
             };
             let want: u64 = a.iter().zip(&b).map(|(x, y)| portable_sad(x, y)).sum();
+            let want_sq = a.iter().fold((0, 0, 0), |(s, q, n), r| {
+                let (rs, rq) = portable_sum_sq(r);
+                (s + rs, q + rq, n + r.len() as u64)
+            });
+            assert_eq!(sum_sq_rows(a.iter().map(Vec::as_slice)), want_sq);
             fn rows(v: &[Vec<u8>]) -> Vec<&[u8]> {
                 v.iter().map(Vec::as_slice).collect()
             }
@@ -357,5 +447,12 @@ mod tests {
         let row = vec![255u8; 16 * 4096 * 3 + 5];
         let n = row.len() as u64;
         assert_eq!(sum_sq(&row), (255 * n, 255 * 255 * n));
+        // Nor over many short rows (the 16- and 8-byte steps count too).
+        let rows = vec![vec![255u8; 56]; 20_000];
+        let n = 56 * 20_000;
+        assert_eq!(
+            sum_sq_rows(rows.iter().map(Vec::as_slice)),
+            (255 * n, 255 * 255 * n, n)
+        );
     }
 }
