@@ -124,11 +124,9 @@ struct MovingBox {
 pub struct Synthetic {
     layout: FrameLayout,
     boxes: Vec<MovingBox>,
-    /// For each pool buffer (by index), the box rectangles drawn in it
-    /// (`None`: never painted).
-    drawn: Vec<Option<Vec<Rect>>>,
-    /// Lists made on the first frame for buffers not painted yet.
-    spare: Vec<Vec<Rect>>,
+    /// For each pool buffer (by index): whether it was painted yet, and
+    /// the box rectangles drawn in it.
+    drawn: Vec<(bool, Vec<Rect>)>,
     seq: u64,
     limit: Option<u64>,
     rate: (u32, u32),
@@ -172,7 +170,6 @@ impl Synthetic {
             layout,
             boxes,
             drawn: Vec::new(),
-            spare: Vec::new(),
             seq: 0,
             limit: None,
             rate: (60, 1),
@@ -289,30 +286,25 @@ impl FrameSource for Synthetic {
             // the pool first hands out later must not allocate then (the
             // steady state allocates nothing).
             let n = slot.pool_count().max(idx + 1);
-            let more = n - self.drawn.len();
-            self.drawn.resize(n, None);
             let boxes = self.boxes.len();
-            self.spare
-                .extend((0..more).map(|_| Vec::with_capacity(boxes)));
+            self.drawn
+                .resize_with(n, || (false, Vec::with_capacity(boxes)));
         }
         let f = self.layout.format();
         let fam = f.family;
         let bytes = slot.bytes_mut()?;
-        let full = Rect::new(0, 0, self.layout.width(), self.layout.height());
-        match self.drawn[idx].take() {
-            // First use of this buffer: the whole background.
-            None => paint(bytes, &self.layout, full, |c| Synthetic::background(fam, c)),
+        let (painted, rects) = &mut self.drawn[idx];
+        if *painted {
             // Recycled: restore the background only where boxes were.
-            Some(old) => {
-                for r in &old {
-                    paint(bytes, &self.layout, *r, |c| Synthetic::background(fam, c));
-                }
-                self.drawn[idx] = Some(old);
+            for r in rects.iter() {
+                paint(bytes, &self.layout, *r, |c| Synthetic::background(fam, c));
             }
+        } else {
+            // First use of this buffer: the whole background.
+            let full = Rect::new(0, 0, self.layout.width(), self.layout.height());
+            paint(bytes, &self.layout, full, |c| Synthetic::background(fam, c));
+            *painted = true;
         }
-        let (spare, boxes) = (&mut self.spare, self.boxes.len());
-        let rects = self.drawn[idx]
-            .get_or_insert_with(|| spare.pop().unwrap_or_else(|| Vec::with_capacity(boxes)));
         rects.clear();
         for b in &self.boxes {
             let (gx, gy) = f.grid();

@@ -462,18 +462,7 @@ impl Raw {
         x: core::ops::Range<usize>,
     ) -> Result<Raw, ViewError> {
         let (shape, strides) = (self.shape(), self.strides());
-        let ndim = shape.len();
-        if ndim < 2 {
-            return Err(ViewError::BadAxis { axis: 1, ndim });
-        }
-        if y.start > y.end || y.end > shape[0] {
-            return Err(ViewError::RegionOutOfBounds { index: 0 });
-        }
-        if x.start > x.end || x.end > shape[1] {
-            return Err(ViewError::RegionOutOfBounds { index: 1 });
-        }
-        // Inside a validated layout: these products cannot overflow.
-        let offset = self.offset + y.start as isize * strides[0] + x.start as isize * strides[1];
+        let offset = region_start(shape.len(), shape, strides, self.offset, &y, &x)?;
         Ok(Raw {
             base: self.base,
             buf_len: self.buf_len,
@@ -585,6 +574,31 @@ impl Raw {
     pub(crate) fn row_plan(&self) -> Result<(usize, usize), ViewError> {
         row_plan(self.shape(), self.strides(), self.itemsize)
     }
+}
+
+/// The checks of a region (rows `y`, columns `x`: the first two axes) of
+/// a validated layout with `ndim` axes, and the offset of its first item;
+/// `View::region` and `ViewRef::region` share them.
+#[inline(always)]
+pub(crate) fn region_start(
+    ndim: usize,
+    shape: &[usize],
+    strides: &[isize],
+    offset: isize,
+    y: &core::ops::Range<usize>,
+    x: &core::ops::Range<usize>,
+) -> Result<isize, ViewError> {
+    if ndim < 2 {
+        return Err(ViewError::BadAxis { axis: 1, ndim });
+    }
+    if y.start > y.end || y.end > shape[0] {
+        return Err(ViewError::RegionOutOfBounds { index: 0 });
+    }
+    if x.start > x.end || x.end > shape[1] {
+        return Err(ViewError::RegionOutOfBounds { index: 1 });
+    }
+    // Inside a validated layout: these products cannot overflow.
+    Ok(offset + y.start as isize * strides[0] + x.start as isize * strides[1])
 }
 
 /// How a layout splits into rows (see `View::rows`): the number of leading

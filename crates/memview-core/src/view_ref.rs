@@ -137,19 +137,8 @@ impl<'v> ViewRef<'v> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewRef<'v>, ViewError> {
-        let ndim = self.ndim();
-        if ndim < 2 {
-            return Err(ViewError::BadAxis { axis: 1, ndim });
-        }
-        if y.start > y.end || y.end > self.shape[0] {
-            return Err(ViewError::RegionOutOfBounds { index: 0 });
-        }
-        if x.start > x.end || x.end > self.shape[1] {
-            return Err(ViewError::RegionOutOfBounds { index: 1 });
-        }
         let strides = self.parent.axes.inline_strides();
-        // Inside a validated layout: these products cannot overflow.
-        let offset = self.offset + y.start as isize * strides[0] + x.start as isize * strides[1];
+        let offset = raw::region_start(self.ndim(), &self.shape, strides, self.offset, &y, &x)?;
         Ok(ViewRef {
             parent: self.parent,
             offset,

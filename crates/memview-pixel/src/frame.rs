@@ -146,14 +146,38 @@ fn plane_ranges(
     p: usize,
     e: Rect,
 ) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
-    let (sw, sh) = format.plane_subsampling(p);
-    let down = |v: usize, s: u32| v >> s;
-    // Rounds up; `v` is at most a frame dimension (< 2^16): no overflow.
-    let up = |v: usize, s: u32| (v + (1 << s) - 1) >> s;
-    (
-        down(e.y, sh)..up(e.y + e.h, sh),
-        down(e.x, sw)..up(e.x + e.w, sw),
-    )
+    plane_cut(format, p, e, chroma_of(format, e))
+}
+
+/// The rows `[0..1]` and sample groups `[2..3]` of the chroma grid that a
+/// rectangle covers (ends rounded up, as the layouts round chroma up).
+#[inline]
+fn chroma_of(format: &PixelFormat, e: Rect) -> [usize; 4] {
+    let (cw, ch) = (format.log2_chroma_w, format.log2_chroma_h);
+    let (mx, my) = format.grid_mask();
+    // The ends are at most a frame dimension (< 2^16): no overflow.
+    [
+        e.y >> ch,
+        (e.y + e.h + my) >> ch,
+        e.x >> cw,
+        (e.x + e.w + mx) >> cw,
+    ]
+}
+
+/// Plane `p`'s rows and sample groups of `e`, given `e`'s chroma ranges
+/// ([`chroma_of`]): each axis of a plane follows the pixel grid or the
+/// chroma grid (the format table checks it).
+#[inline]
+fn plane_cut(
+    format: &PixelFormat,
+    p: usize,
+    e: Rect,
+    c: [usize; 4],
+) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
+    let (on_x, on_y) = format.plane_on_chroma(p);
+    let ys = if on_y { c[0]..c[1] } else { e.y..e.y + e.h };
+    let xs = if on_x { c[2]..c[3] } else { e.x..e.x + e.w };
+    (ys, xs)
 }
 
 /// A plane view that can write itself tight: [`View`] and [`ViewRef`].
@@ -466,20 +490,11 @@ pub struct RoiRef<'f> {
 impl<'f> RoiRef<'f> {
     #[inline]
     fn new(frame: &'f Frame<'f>, requested: Rect, e: Rect) -> RoiRef<'f> {
-        let f = frame.format;
-        let (cw, ch) = (f.log2_chroma_w, f.log2_chroma_h);
-        let (mx, my) = f.grid_mask();
-        // Ends round up; they are at most a frame dimension (< 2^16).
         RoiRef {
             frame,
             requested,
             origin: e,
-            chroma: [
-                e.y >> ch,
-                (e.y + e.h + my) >> ch,
-                e.x >> cw,
-                (e.x + e.w + mx) >> cw,
-            ],
+            chroma: chroma_of(frame.format, e),
         }
     }
 
@@ -513,10 +528,7 @@ impl<'f> RoiRef<'f> {
     #[inline]
     pub fn plane(&self, p: usize) -> Option<ViewRef<'f>> {
         let v = self.frame.planes.get(p)?.as_ref()?;
-        let (on_x, on_y) = self.frame.format.plane_on_chroma(p);
-        let (e, c) = (self.origin, self.chroma);
-        let ys = if on_y { c[0]..c[1] } else { e.y..e.y + e.h };
-        let xs = if on_x { c[2]..c[3] } else { e.x..e.x + e.w };
+        let (ys, xs) = plane_cut(self.frame.format, p, self.origin, self.chroma);
         // A frame's planes have at most three axes, and an effective
         // rectangle covers only rows and sample groups of each plane (its
         // extents round up as the layout's do): neither can fail.
