@@ -49,8 +49,10 @@
 //!
 //! # Safety
 //!
-//! All `unsafe` code is in `view.rs`, each block with a `// SAFETY:` note:
-//! it turns layouts that `raw::validate` accepted into slices. Typed access
+//! All `unsafe` blocks are in `view.rs`, each with a `// SAFETY:` note:
+//! they turn layouts that `raw::validate` accepted into slices. The one
+//! `unsafe fn`, [`View::region_ref_unchecked`], is a region whose checks
+//! the caller has made (its contract; debug builds assert it). Typed access
 //! is limited to the sealed `memview_format::Element` types, plain numbers
 //! valid for every bit pattern. The tests also run under AddressSanitizer
 //! (`cargo xtask asan`).

@@ -203,6 +203,13 @@ impl Axes {
         }
     }
 
+    /// The inline shape, for axes known to be inline (at most
+    /// `AXES_INLINE` of them, which `Axes::new` always keeps inline).
+    #[inline(always)]
+    pub(crate) fn inline_shape_ref(&self) -> &[usize; AXES_INLINE] {
+        &self.shape
+    }
+
     /// The number of axes, read without looking at the heap: for axes known
     /// to be inline (as [`crate::ViewRef`]'s parents are).
     #[inline(always)]

@@ -62,7 +62,7 @@ impl<'a> View<'a> {
         // Views of up to three axes keep them inline, where the handle
         // reads them.
         let Some(shape) = raw.axes.inline_shape() else {
-            return Err(ViewError::TooManyAxesForRef { ndim: raw.ndim() });
+            return Err(too_many_axes(raw));
         };
         Ok(ViewRef {
             parent: raw,
@@ -70,6 +70,12 @@ impl<'a> View<'a> {
             shape,
         })
     }
+}
+
+#[cold]
+#[inline(never)]
+fn too_many_axes(raw: &Raw) -> ViewError {
+    ViewError::TooManyAxesForRef { ndim: raw.ndim() }
 }
 
 impl<'a> View<'a> {
@@ -81,7 +87,45 @@ impl<'a> View<'a> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewRef<'_>, ViewError> {
-        self.view_ref()?.region(y, x)
+        let raw = self.raw();
+        match raw.axes.inline_shape() {
+            Some(shape) => ViewRef::cut(raw, raw.offset, &shape, y, x),
+            None => Err(too_many_axes(raw)),
+        }
+    }
+}
+
+impl<'a> View<'a> {
+    /// [`View::region_ref`] without its checks, for a caller that has
+    /// proved them once for many regions: memview-pixel checks a frame's
+    /// planes against the frame's size once, then cuts every zone's planes
+    /// with this.
+    ///
+    /// # Safety
+    ///
+    /// The view has two or three axes, `y.start <= y.end <= shape[0]` and
+    /// `x.start <= x.end <= shape[1]`. The returned view is read through
+    /// raw pointers by safe code (`rows`, `copy_into`, `to_view`), so a
+    /// region outside the view would read outside its buffer.
+    #[inline(always)]
+    pub unsafe fn region_ref_unchecked(
+        &self,
+        y: core::ops::Range<usize>,
+        x: core::ops::Range<usize>,
+    ) -> ViewRef<'_> {
+        debug_assert!(
+            (2..=AXES).contains(&self.ndim()) && self.region_ref(y.clone(), x.clone()).is_ok(),
+            "region_ref_unchecked: {y:?} x {x:?} outside {:?}",
+            self.shape()
+        );
+        let raw = self.raw();
+        // Two or three axes are inline (the caller's promise).
+        let (shape, strides) = (raw.axes.inline_shape_ref(), raw.axes.inline_strides());
+        ViewRef {
+            parent: raw,
+            offset: raw.offset + y.start as isize * strides[0] + x.start as isize * strides[1],
+            shape: [y.end - y.start, x.end - x.start, shape[2]],
+        }
     }
 }
 
@@ -137,12 +181,26 @@ impl<'v> ViewRef<'v> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewRef<'v>, ViewError> {
-        let strides = self.parent.axes.inline_strides();
-        let offset = raw::region_start(self.ndim(), &self.shape, strides, self.offset, &y, &x)?;
+        ViewRef::cut(self.parent, self.offset, &self.shape, y, x)
+    }
+
+    /// Rows `y` and columns `x` of the layout `shape` at `offset` in
+    /// `parent` (whose axes are inline).
+    #[inline(always)]
+    fn cut(
+        parent: &'v Raw,
+        offset: isize,
+        shape: &[usize; AXES],
+        y: core::ops::Range<usize>,
+        x: core::ops::Range<usize>,
+    ) -> Result<ViewRef<'v>, ViewError> {
+        let strides = parent.axes.inline_strides();
+        let ndim = parent.axes.inline_len();
+        let offset = raw::region_start(ndim, shape, strides, offset, &y, &x)?;
         Ok(ViewRef {
-            parent: self.parent,
+            parent,
             offset,
-            shape: [y.end - y.start, x.end - x.start, self.shape[2]],
+            shape: [y.end - y.start, x.end - x.start, shape[2]],
         })
     }
 

@@ -212,7 +212,8 @@ fn region_is_strict_and_matches_slicing() {
 /// A `ViewRef` and its regions read exactly what the `View` and its
 /// regions read: random 2-D and 3-D layouts with padded lines, flipped and
 /// transposed axes and 1- and 2-byte items; every region checks the same
-/// bounds with the same errors.
+/// bounds with the same errors; `region_ref_unchecked` gives the same
+/// handles where the checks pass.
 #[test]
 fn view_ref_regions_equal_view_regions() {
     use memview_testkit::Rng;
@@ -261,7 +262,10 @@ fn view_ref_regions_equal_view_regions() {
         let fused = v.region_ref(ys.clone(), xs.clone());
         match (want, got, fused) {
             (Ok(a), Ok(b), Ok(f)) => {
-                for r in [b, f] {
+                // SAFETY: `View::region` accepted these ranges of a view of
+                // two or three axes.
+                let unchecked = unsafe { v.region_ref_unchecked(ys.clone(), xs.clone()) };
+                for r in [b, f, unchecked] {
                     assert_eq!(
                         (r.shape(), r.strides(), r.offset(), r.ndim(), r.itemsize()),
                         (a.shape(), a.strides(), a.offset(), a.ndim(), a.itemsize())

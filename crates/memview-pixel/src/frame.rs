@@ -240,6 +240,11 @@ pub struct Frame<'a> {
     width: usize,
     height: usize,
     planes: [Option<View<'a>>; MAX_PLANES],
+    /// Whether every plane view has two or three axes and covers the rows
+    /// and sample groups of the whole frame ([`covers`]), checked when the
+    /// frame is made: it lets [`RoiRef::plane`] cut planes without
+    /// per-plane checks.
+    covers: bool,
 }
 
 /// A frame whose planes can be written.
@@ -251,7 +256,43 @@ pub struct FrameMut<'a> {
     planes: [Option<ViewMut<'a>>; MAX_PLANES],
 }
 
+/// Whether each of `planes` has two or three axes and at least the rows and
+/// sample groups that a `width x height` frame of `format` covers, as
+/// [`plane_cut`] works them out for the whole frame.
+fn covers(
+    format: &PixelFormat,
+    width: usize,
+    height: usize,
+    planes: &[Option<View<'_>>; MAX_PLANES],
+) -> bool {
+    let all = Rect::new(0, 0, width, height);
+    let c = chroma_of(format, all);
+    planes.iter().enumerate().all(|(p, v)| {
+        let Some(v) = v else { return true };
+        let (ys, xs) = plane_cut(format, p, all, c);
+        let shape = v.shape();
+        (2..=3).contains(&shape.len()) && ys.end <= shape[0] && xs.end <= shape[1]
+    })
+}
+
 impl<'a> Frame<'a> {
+    /// A frame of `planes`, with its [`covers`] flag worked out.
+    fn assemble(
+        format: &'static PixelFormat,
+        width: usize,
+        height: usize,
+        planes: [Option<View<'a>>; MAX_PLANES],
+    ) -> Frame<'a> {
+        let covers = covers(format, width, height, &planes);
+        Frame {
+            format,
+            width,
+            height,
+            planes,
+            covers,
+        }
+    }
+
     /// A frame laid out by `layout` in `buf` (a 1-D byte view from any
     /// exporter; a shared exporter's view makes a `'static` frame).
     pub fn new(buf: &View<'a>, layout: &FrameLayout) -> Result<Frame<'a>, PixelError> {
@@ -269,12 +310,12 @@ impl<'a> Frame<'a> {
             )?;
             planes[p] = Some(v);
         }
-        Ok(Frame {
+        Ok(Frame::assemble(
             format,
-            width: layout.width(),
-            height: layout.height(),
+            layout.width(),
+            layout.height(),
             planes,
-        })
+        ))
     }
 
     /// A frame over a byte slice.
@@ -358,6 +399,7 @@ impl<'a> Frame<'a> {
                 width: e.w,
                 height: e.h,
                 planes: [None, None, None],
+                covers: false,
             },
             origin: e,
         };
@@ -367,6 +409,8 @@ impl<'a> Frame<'a> {
                 *slot = Some(v.region(ys, xs)?);
             }
         }
+        let f = &roi.frame;
+        roi.frame.covers = covers(f.format, f.width, f.height, &f.planes);
         Ok(roi)
     }
 
@@ -470,6 +514,18 @@ impl<'a> core::ops::Deref for Roi<'a> {
     }
 }
 
+/// [`RoiRef::plane`] for a frame whose planes did not pass [`covers`] (none
+/// that a layout makes): the checked cut, out of the fast path's way.
+#[cold]
+#[inline(never)]
+fn checked_cut<'f>(
+    v: &'f View<'_>,
+    ys: core::ops::Range<usize>,
+    xs: core::ops::Range<usize>,
+) -> Option<ViewRef<'f>> {
+    v.region_ref(ys, xs).ok()
+}
+
 /// A region of interest borrowed from its frame: [`Frame::roi_ref`].
 ///
 /// The same rectangles, snapping and plane layouts as [`Roi`]; each plane is
@@ -525,14 +581,24 @@ impl<'f> RoiRef<'f> {
 
     /// The view of plane `p`, laid out as [`Frame::plane`] describes
     /// (`None` past the format's planes).
-    #[inline]
+    #[inline(always)]
     pub fn plane(&self, p: usize) -> Option<ViewRef<'f>> {
         let v = self.frame.planes.get(p)?.as_ref()?;
         let (ys, xs) = plane_cut(self.frame.format, p, self.origin, self.chroma);
-        // A frame's planes have at most three axes, and an effective
-        // rectangle covers only rows and sample groups of each plane (its
-        // extents round up as the layout's do): neither can fail.
-        v.region_ref(ys, xs).ok()
+        if self.frame.covers {
+            // SAFETY: `origin` lies inside the frame (`snap` checked it
+            // against the frame's size, or against an ROI's inside the
+            // frame), so its ranges on plane `p` lie inside the frame's
+            // whole ranges: `plane_cut` rounds starts down and ends up,
+            // monotonically, and `chroma` is `chroma_of(origin)`. `covers`
+            // checked that plane `p` has two or three axes and extends at
+            // least that far on both.
+            #[allow(unsafe_code)]
+            let cut = unsafe { v.region_ref_unchecked(ys, xs) };
+            Some(cut)
+        } else {
+            checked_cut(v, ys, xs)
+        }
     }
 
     /// The rows of plane `p` as byte slices.
@@ -570,12 +636,12 @@ impl<'f> RoiRef<'f> {
         Roi {
             requested: self.requested,
             origin: self.origin,
-            frame: Frame {
-                format: self.frame.format,
-                width: self.origin.w,
-                height: self.origin.h,
-                planes: [0, 1, 2].map(|p| self.plane(p).map(|v| v.to_view())),
-            },
+            frame: Frame::assemble(
+                self.frame.format,
+                self.origin.w,
+                self.origin.h,
+                [0, 1, 2].map(|p| self.plane(p).map(|v| v.to_view())),
+            ),
         }
     }
 }
@@ -629,12 +695,7 @@ impl<'a> FrameMut<'a> {
         for (slot, p) in planes.iter_mut().zip(&self.planes) {
             *slot = p.as_ref().map(ViewMut::as_view);
         }
-        Frame {
-            format: self.format,
-            width: self.width,
-            height: self.height,
-            planes,
-        }
+        Frame::assemble(self.format, self.width, self.height, planes)
     }
 
     /// A shorter-lived writable frame of the same planes.
@@ -758,5 +819,71 @@ impl<'a> RoiMut<'a> {
     /// The region as a writable frame of its own size.
     pub fn frame_mut(&mut self) -> &mut FrameMut<'a> {
         &mut self.frame
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::ALL;
+
+    /// Every frame a layout makes, and every ROI's frame, passes `covers`
+    /// (so `RoiRef` takes its unchecked fast path), and a frame that did not
+    /// would cut exactly the same plane views through the checked path.
+    #[test]
+    fn layout_frames_cover_and_both_cuts_agree() {
+        let mut checked = 0;
+        for &f in ALL {
+            for (w, h) in [(1, 1), (2, 2), (7, 5), (64, 48), (641, 479)] {
+                let tight = FrameLayout::tight(f, w, h).unwrap();
+                let aligned = FrameLayout::aligned(f, w, h, 64).unwrap();
+                // A producer's layout: planes in reverse order, wide lines.
+                let spans: Vec<(usize, usize)> = tight
+                    .planes()
+                    .iter()
+                    .map(|pl| (pl.rows, pl.row_bytes + 3))
+                    .collect();
+                let len: usize = spans.iter().map(|(r, s)| r * s).sum();
+                let mut at = len;
+                let planes: Vec<(usize, usize)> = spans
+                    .iter()
+                    .map(|&(r, s)| {
+                        at -= r * s;
+                        (at, s)
+                    })
+                    .collect();
+                let producer = FrameLayout::with_planes(f, w, h, &planes, len).unwrap();
+                for layout in [tight, aligned, producer] {
+                    let data = vec![0u8; layout.len()];
+                    let frame = Frame::from_bytes(&data, &layout).unwrap();
+                    assert!(frame.covers, "{} {w}x{h}", f.name);
+                    let mut slow = frame.clone();
+                    slow.covers = false;
+                    for rect in [
+                        Rect::new(0, 0, w, h),
+                        Rect::new(w / 3, h / 2, w - w / 3, h - h / 2),
+                        Rect::new(w - 1, h - 1, 1, 1),
+                        Rect::new(w / 2, h / 3, 0, 0),
+                    ] {
+                        let roi = frame.roi(rect).unwrap();
+                        assert!(roi.frame().covers);
+                        let (a, b) = (frame.roi_ref(rect).unwrap(), slow.roi_ref(rect).unwrap());
+                        assert!(a.to_roi().frame().covers);
+                        for p in 0..=MAX_PLANES {
+                            let (x, y) = (a.plane(p), b.plane(p));
+                            assert_eq!(x.is_some(), y.is_some());
+                            if let (Some(x), Some(y)) = (x, y) {
+                                assert_eq!(
+                                    (x.shape(), x.strides(), x.offset()),
+                                    (y.shape(), y.strides(), y.offset())
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked} plane cuts compared");
     }
 }

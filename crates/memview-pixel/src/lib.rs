@@ -33,7 +33,9 @@
 //! # Ok::<(), memview_pixel::PixelError>(())
 //! ```
 
-// `unsafe` only in convert::avx2 (SIMD intrinsics), allowed there.
+// `unsafe` only in convert::avx2 (SIMD intrinsics) and in `RoiRef::plane`
+// (memview-core's unchecked region cut, on frames that passed `covers`),
+// allowed there.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]

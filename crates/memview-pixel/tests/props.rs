@@ -65,6 +65,12 @@ proptest! {
         let (a, b) = (roi.roi(sub).unwrap(), r.roi_ref(sub).unwrap());
         prop_assert_eq!((a.requested(), a.effective()), (b.requested(), b.effective()));
         prop_assert_eq!(a.to_vec(), b.to_roi().to_vec());
+        // And a borrowed ROI of the owned ROI's own frame.
+        let c = roi.roi_ref(sub).unwrap();
+        prop_assert_eq!(c.effective().w, a.effective().w);
+        let mut tight = vec![0u8; c.tight_len()];
+        c.copy_to(&mut tight).unwrap();
+        prop_assert_eq!(tight, a.to_vec());
         // Refusals agree: strict snapping, and rectangles that leave the frame.
         prop_assert_eq!(
             frame.roi_with(rect, Snap::Strict).is_ok(),
