@@ -65,13 +65,33 @@ pub struct PixelFormat {
     /// [`PixelFormat::plane_subsampling`] of planes 0 to 2, worked out once
     /// when the table is built (ROIs look it up for every plane).
     plane_sub: [(u32, u32); 3],
-    /// Per plane, whether its columns and its rows follow the chroma grid
-    /// (the other choice being the pixel grid): `plane_sub` as flags, so an
-    /// ROI works out the chroma ranges once for all its planes.
-    plane_on_chroma: [(bool, bool); 3],
+    /// What ROIs read of the format, worked out when the table is built.
+    roi_grid: RoiGrid,
+}
+
+/// What cutting an ROI needs of a format, together: a frame keeps a copy,
+/// so every zone of every frame reads it without a hop through the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RoiGrid {
     /// `(2^log2_chroma_w - 1, 2^log2_chroma_h - 1)`: the chroma grid as
     /// masks, for snapping without shifts.
-    grid_mask: (usize, usize),
+    pub(crate) mask: (usize, usize),
+    /// `(log2_chroma_w, log2_chroma_h)`.
+    pub(crate) log2: (u32, u32),
+    /// Per plane, whether its rows and its columns follow the chroma grid
+    /// (else the pixel grid): `plane_sub` as flags, so an ROI works out the
+    /// chroma ranges once for all its planes and picks a plane's with
+    /// selects.
+    pub(crate) on_chroma: [(bool, bool); 3],
+}
+
+impl RoiGrid {
+    /// Whether plane `p`'s rows and columns follow the chroma grid; planes
+    /// past the table's three follow the pixel grid.
+    #[inline(always)]
+    pub(crate) fn on_chroma(&self, p: usize) -> (bool, bool) {
+        self.on_chroma.get(p).copied().unwrap_or((false, false))
+    }
 }
 
 /// FFmpeg's addressing rule for each plane (see
@@ -106,9 +126,10 @@ const fn on_chroma(sub: [(u32, u32); 3], cw: u32, ch: u32) -> [(bool, bool); 3] 
     let mut p = 0;
     while p < 3 {
         let (sw, sh) = sub[p];
+        // Each axis of a plane follows the pixel grid or the chroma grid.
         assert!(sw == 0 || sw == cw);
         assert!(sh == 0 || sh == ch);
-        out[p] = (sw != 0, sh != 0);
+        out[p] = (sh != 0, sw != 0);
         p += 1;
     }
     out
@@ -155,8 +176,11 @@ macro_rules! formats {
                 log2_chroma_h: $ch,
                 sample_bytes: $sb,
                 plane_sub: plane_sub_of(&[$($comp),*], $cw, $ch),
-                plane_on_chroma: on_chroma(plane_sub_of(&[$($comp),*], $cw, $ch), $cw, $ch),
-                grid_mask: ((1 << $cw) - 1, (1 << $ch) - 1),
+                roi_grid: RoiGrid {
+                    mask: ((1 << $cw) - 1, (1 << $ch) - 1),
+                    log2: ($cw, $ch),
+                    on_chroma: on_chroma(plane_sub_of(&[$($comp),*], $cw, $ch), $cw, $ch),
+                },
             };
         )*
         /// Every format in the table.
@@ -264,20 +288,10 @@ impl PixelFormat {
         self.components.iter().find(|c| c.name == name)
     }
 
-    /// The chroma grid as masks: `(2^log2_chroma_w - 1, 2^log2_chroma_h - 1)`.
+    /// What ROIs read of the format.
     #[inline]
-    pub(crate) fn grid_mask(&self) -> (usize, usize) {
-        self.grid_mask
-    }
-
-    /// Whether plane `p`'s columns and rows follow the chroma grid (else
-    /// the pixel grid); planes past the table's three follow the pixel grid.
-    #[inline]
-    pub(crate) fn plane_on_chroma(&self, p: usize) -> (bool, bool) {
-        self.plane_on_chroma
-            .get(p)
-            .copied()
-            .unwrap_or((false, false))
+    pub(crate) fn roi_grid(&self) -> &RoiGrid {
+        &self.roi_grid
     }
 
     /// `(log2 horizontal, log2 vertical)` subsampling of a plane's

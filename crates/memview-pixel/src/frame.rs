@@ -6,7 +6,7 @@ use memview_core::{Region, Rows, View, ViewMut, ViewRef};
 use smallvec::SmallVec;
 
 use crate::error::PixelError;
-use crate::format::PixelFormat;
+use crate::format::{PixelFormat, RoiGrid};
 use crate::layout::FrameLayout;
 
 /// The most planes a format of the table has.
@@ -100,7 +100,7 @@ fn sample_format(format: &PixelFormat) -> &'static str {
 /// refuses it.
 #[inline]
 fn snap(
-    format: &PixelFormat,
+    grid: &RoiGrid,
     width: usize,
     height: usize,
     r: Rect,
@@ -121,7 +121,7 @@ fn snap(
             .ok_or_else(out)?;
     // The grid is a power of two: masks, not divisions (this runs for
     // every zone of every frame).
-    let (mx, my) = format.grid_mask();
+    let (mx, my) = grid.mask;
     let aligned = |v: usize, m: usize, end: usize| v & m == 0 || v == end;
     if mode == Snap::Strict
         && !(aligned(r.x, mx, width)
@@ -129,7 +129,7 @@ fn snap(
             && aligned(r.y, my, height)
             && aligned(y1, my, height))
     {
-        let (gx, gy) = format.grid();
+        let (gx, gy) = (mx + 1, my + 1);
         return Err(PixelError::Misaligned { rect: r, gx, gy });
     }
     // x1, y1 <= width, height < 2^16 (layouts refuse more): no overflow.
@@ -142,41 +142,53 @@ fn snap(
 /// The rows and sample groups of plane `p` that an aligned rectangle covers.
 #[inline]
 fn plane_ranges(
-    format: &PixelFormat,
+    grid: &RoiGrid,
     p: usize,
     e: Rect,
 ) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
-    plane_cut(format, p, e, chroma_of(format, e))
+    plane_cut(grid, p, &grid_ranges(grid, e))
 }
 
-/// The rows `[0..1]` and sample groups `[2..3]` of the chroma grid that a
-/// rectangle covers (ends rounded up, as the layouts round chroma up).
+/// A rectangle's ranges on both grids: rows `[0..1]` and columns `[2..3]`
+/// of pixels, then rows `[4..5]` and sample groups `[6..7]` of the chroma
+/// grid (ends rounded up, as the layouts round chroma up).
 #[inline]
-fn chroma_of(format: &PixelFormat, e: Rect) -> [usize; 4] {
-    let (cw, ch) = (format.log2_chroma_w, format.log2_chroma_h);
-    let (mx, my) = format.grid_mask();
+fn grid_ranges(grid: &RoiGrid, e: Rect) -> [usize; 8] {
+    let (cw, ch) = grid.log2;
+    let (mx, my) = grid.mask;
+    let (y1, x1) = (e.y + e.h, e.x + e.w);
     // The ends are at most a frame dimension (< 2^16): no overflow.
     [
+        e.y,
+        y1,
+        e.x,
+        x1,
         e.y >> ch,
-        (e.y + e.h + my) >> ch,
+        (y1 + my) >> ch,
         e.x >> cw,
-        (e.x + e.w + mx) >> cw,
+        (x1 + mx) >> cw,
     ]
 }
 
-/// Plane `p`'s rows and sample groups of `e`, given `e`'s chroma ranges
-/// ([`chroma_of`]): each axis of a plane follows the pixel grid or the
-/// chroma grid (the format table checks it).
+/// The rectangle whose [`grid_ranges`] are `g`.
 #[inline]
+fn rect_of(g: &[usize; 8]) -> Rect {
+    Rect::new(g[2], g[0], g[3] - g[2], g[1] - g[0])
+}
+
+/// Plane `p`'s rows and sample groups of a rectangle, given its
+/// [`grid_ranges`]: each axis of a plane follows the pixel grid or the
+/// chroma grid (the format table checks it).
+#[inline(always)]
 fn plane_cut(
-    format: &PixelFormat,
+    grid: &RoiGrid,
     p: usize,
-    e: Rect,
-    c: [usize; 4],
+    g: &[usize; 8],
 ) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
-    let (on_x, on_y) = format.plane_on_chroma(p);
-    let ys = if on_y { c[0]..c[1] } else { e.y..e.y + e.h };
-    let xs = if on_x { c[2]..c[3] } else { e.x..e.x + e.w };
+    // Selects, not indexing: the ranges stay in registers.
+    let (cy, cx) = grid.on_chroma(p);
+    let ys = if cy { g[4]..g[5] } else { g[0]..g[1] };
+    let xs = if cx { g[6]..g[7] } else { g[2]..g[3] };
     (ys, xs)
 }
 
@@ -240,6 +252,9 @@ pub struct Frame<'a> {
     width: usize,
     height: usize,
     planes: [Option<View<'a>>; MAX_PLANES],
+    /// The format's [`RoiGrid`], kept here so that cutting a zone reads
+    /// only the frame.
+    grid: RoiGrid,
     /// Whether every plane view has two or three axes and covers the rows
     /// and sample groups of the whole frame ([`covers`]), checked when the
     /// frame is made: it lets [`RoiRef::plane`] cut planes without
@@ -265,11 +280,11 @@ fn covers(
     height: usize,
     planes: &[Option<View<'_>>; MAX_PLANES],
 ) -> bool {
-    let all = Rect::new(0, 0, width, height);
-    let c = chroma_of(format, all);
+    let grid = format.roi_grid();
+    let g = grid_ranges(grid, Rect::new(0, 0, width, height));
     planes.iter().enumerate().all(|(p, v)| {
         let Some(v) = v else { return true };
-        let (ys, xs) = plane_cut(format, p, all, c);
+        let (ys, xs) = plane_cut(grid, p, &g);
         let shape = v.shape();
         (2..=3).contains(&shape.len()) && ys.end <= shape[0] && xs.end <= shape[1]
     })
@@ -285,6 +300,7 @@ impl<'a> Frame<'a> {
     ) -> Frame<'a> {
         let covers = covers(format, width, height, &planes);
         Frame {
+            grid: *format.roi_grid(),
             format,
             width,
             height,
@@ -390,7 +406,7 @@ impl<'a> Frame<'a> {
 
     /// The region `rect` under an explicit snapping policy.
     pub fn roi_with(&self, rect: Rect, mode: Snap) -> Result<Roi<'a>, PixelError> {
-        let e = snap(self.format, self.width, self.height, rect, mode)?;
+        let e = snap(&self.grid, self.width, self.height, rect, mode)?;
         // Built where it is returned, each plane view written in place.
         let mut roi = Roi {
             requested: rect,
@@ -399,13 +415,14 @@ impl<'a> Frame<'a> {
                 width: e.w,
                 height: e.h,
                 planes: [None, None, None],
+                grid: self.grid,
                 covers: false,
             },
             origin: e,
         };
         for (p, (slot, v)) in roi.frame.planes.iter_mut().zip(&self.planes).enumerate() {
             if let Some(v) = v {
-                let (ys, xs) = plane_ranges(self.format, p, e);
+                let (ys, xs) = plane_ranges(&self.grid, p, e);
                 *slot = Some(v.region(ys, xs)?);
             }
         }
@@ -428,7 +445,7 @@ impl<'a> Frame<'a> {
     /// [`Frame::roi_ref`] under an explicit snapping policy.
     #[inline]
     pub fn roi_ref_with(&self, rect: Rect, mode: Snap) -> Result<RoiRef<'_>, PixelError> {
-        let e = snap(self.format, self.width, self.height, rect, mode)?;
+        let e = snap(&self.grid, self.width, self.height, rect, mode)?;
         Ok(RoiRef::new(self, rect, e))
     }
 
@@ -514,33 +531,29 @@ impl<'a> core::ops::Deref for Roi<'a> {
     }
 }
 
-/// [`RoiRef::plane`] for a frame whose planes did not pass [`covers`] (none
-/// that a layout makes): the checked cut, out of the fast path's way.
+/// [`RoiRef::plane`]'s checks for a frame whose planes did not pass
+/// [`covers`] (none that a layout makes), out of the fast path's way.
 #[cold]
 #[inline(never)]
-fn checked_cut<'f>(
-    v: &'f View<'_>,
-    ys: core::ops::Range<usize>,
-    xs: core::ops::Range<usize>,
-) -> Option<ViewRef<'f>> {
-    v.region_ref(ys, xs).ok()
+fn region_fits(v: &View<'_>, ys: core::ops::Range<usize>, xs: core::ops::Range<usize>) -> bool {
+    // By value: the fast path keeps the ranges in registers.
+    v.region_ref(ys, xs).is_ok()
 }
 
 /// A region of interest borrowed from its frame: [`Frame::roi_ref`].
 ///
 /// The same rectangles, snapping and plane layouts as [`Roi`]; each plane is
 /// a `Copy` [`ViewRef`] cut from the frame's plane when asked for (O(1): a
-/// few shifts and one multiply-add), and the ROI itself is three words and
-/// two rectangles, `Copy`.
+/// few loads and one multiply-add), and the ROI itself is a pointer, a
+/// rectangle and eight range ends, `Copy`.
 #[derive(Clone, Copy, Debug)]
 pub struct RoiRef<'f> {
     frame: &'f Frame<'f>,
     requested: Rect,
-    /// Inside the frame and on its chroma grid (checked when made).
-    origin: Rect,
-    /// `origin` on the chroma grid: rows `.0...1`, sample groups `.2...3`
-    /// (worked out once for every subsampled plane).
-    chroma: [usize; 4],
+    /// The effective rectangle's [`grid_ranges`] (worked out once for all
+    /// planes); the rectangle is inside the frame and on its chroma grid
+    /// (checked when made).
+    ranges: [usize; 8],
 }
 
 impl<'f> RoiRef<'f> {
@@ -549,8 +562,7 @@ impl<'f> RoiRef<'f> {
         RoiRef {
             frame,
             requested,
-            origin: e,
-            chroma: chroma_of(frame.format, e),
+            ranges: grid_ranges(&frame.grid, e),
         }
     }
 
@@ -561,7 +573,7 @@ impl<'f> RoiRef<'f> {
 
     /// The rectangle covered, on the chroma grid.
     pub fn effective(&self) -> Rect {
-        self.origin
+        rect_of(&self.ranges)
     }
 
     /// The pixel format.
@@ -571,12 +583,12 @@ impl<'f> RoiRef<'f> {
 
     /// Width in pixels (of the effective rectangle).
     pub fn width(&self) -> usize {
-        self.origin.w
+        self.ranges[3] - self.ranges[2]
     }
 
     /// Height in pixels (of the effective rectangle).
     pub fn height(&self) -> usize {
-        self.origin.h
+        self.ranges[1] - self.ranges[0]
     }
 
     /// The view of plane `p`, laid out as [`Frame::plane`] describes
@@ -584,21 +596,23 @@ impl<'f> RoiRef<'f> {
     #[inline(always)]
     pub fn plane(&self, p: usize) -> Option<ViewRef<'f>> {
         let v = self.frame.planes.get(p)?.as_ref()?;
-        let (ys, xs) = plane_cut(self.frame.format, p, self.origin, self.chroma);
-        if self.frame.covers {
-            // SAFETY: `origin` lies inside the frame (`snap` checked it
-            // against the frame's size, or against an ROI's inside the
-            // frame), so its ranges on plane `p` lie inside the frame's
-            // whole ranges: `plane_cut` rounds starts down and ends up,
-            // monotonically, and `chroma` is `chroma_of(origin)`. `covers`
-            // checked that plane `p` has two or three axes and extends at
-            // least that far on both.
-            #[allow(unsafe_code)]
-            let cut = unsafe { v.region_ref_unchecked(ys, xs) };
-            Some(cut)
-        } else {
-            checked_cut(v, ys, xs)
+        let (ys, xs) = plane_cut(&self.frame.grid, p, &self.ranges);
+        // One construction for both paths, so that the views are written
+        // straight where the caller keeps them.
+        if !(self.frame.covers || region_fits(v, ys.clone(), xs.clone())) {
+            return None;
         }
+        // SAFETY: either `region_fits` checked the region, or: the
+        // effective rectangle lies inside the frame (`snap` checked it
+        // against the frame's size, or against an ROI's inside the frame),
+        // so its ranges on plane `p` lie inside the frame's whole ranges
+        // (`grid_ranges` is monotonic: starts shifted down, ends rounded
+        // up, and `ranges` are the effective rectangle's), and `covers`
+        // checked that plane `p` has two or three axes and extends at least
+        // to the frame's ranges on both.
+        #[allow(unsafe_code)]
+        let cut = unsafe { v.region_ref_unchecked(ys, xs) };
+        Some(cut)
     }
 
     /// The rows of plane `p` as byte slices.
@@ -624,22 +638,23 @@ impl<'f> RoiRef<'f> {
     /// An ROI of this ROI, `rect` in this ROI's coordinates; the result
     /// reports rectangles in the frame's coordinates, as [`Roi::roi`].
     pub fn roi_ref(&self, rect: Rect) -> Result<RoiRef<'f>, PixelError> {
-        let f = self.frame;
-        let e = snap(f.format, self.origin.w, self.origin.h, rect, Snap::Outward)?;
-        let shift = |r: Rect| Rect::new(r.x + self.origin.x, r.y + self.origin.y, r.w, r.h);
+        let (f, origin) = (self.frame, self.effective());
+        let e = snap(&f.grid, origin.w, origin.h, rect, Snap::Outward)?;
+        let shift = |r: Rect| Rect::new(r.x + origin.x, r.y + origin.y, r.w, r.h);
         Ok(RoiRef::new(f, shift(rect), shift(e)))
     }
 
     /// The same region as a [`Roi`] of full [`View`]s borrowed for `'f`:
     /// sampling, conversion and everything else a [`Frame`] offers.
     pub fn to_roi(&self) -> Roi<'f> {
+        let origin = self.effective();
         Roi {
             requested: self.requested,
-            origin: self.origin,
+            origin,
             frame: Frame::assemble(
                 self.frame.format,
-                self.origin.w,
-                self.origin.h,
+                origin.w,
+                origin.h,
                 [0, 1, 2].map(|p| self.plane(p).map(|v| v.to_view())),
             ),
         }
@@ -745,7 +760,7 @@ impl<'a> FrameMut<'a> {
     pub fn split_rois_inline(self, rects: &[Rect], mode: Snap) -> Result<RoiMuts<'a>, PixelError> {
         let snapped: SmallVec<[Rect; INLINE_ROIS]> = rects
             .iter()
-            .map(|&r| snap(self.format, self.width, self.height, r, mode))
+            .map(|&r| snap(self.format.roi_grid(), self.width, self.height, r, mode))
             .collect::<Result<_, _>>()?;
         for (i, a) in snapped.iter().enumerate() {
             if let Some(j) = snapped[..i].iter().position(|b| b.overlaps(a)) {
@@ -771,7 +786,7 @@ impl<'a> FrameMut<'a> {
             let regions: SmallVec<[Region; INLINE_ROIS]> = snapped
                 .iter()
                 .map(|&e| {
-                    let (ys, xs) = plane_ranges(self.format, p, e);
+                    let (ys, xs) = plane_ranges(self.format.roi_grid(), p, e);
                     Region {
                         x: xs.start,
                         y: ys.start,
