@@ -426,8 +426,18 @@ impl<'a> Frame<'a> {
                 *slot = Some(v.region(ys, xs)?);
             }
         }
-        let f = &roi.frame;
-        roi.frame.covers = covers(f.format, f.width, f.height, &f.planes);
+        // Each plane view is exactly the plane's range of `e`, which sits
+        // on the chroma grid: a rectangle of `e`'s size at the origin has
+        // the same ranges, so the ROI covers its planes when the frame does
+        // (the unit tests recompute it for every format, size and layout).
+        roi.frame.covers = self.covers;
+        debug_assert_eq!(
+            roi.frame.covers,
+            self.covers && {
+                let f = &roi.frame;
+                covers(f.format, f.width, f.height, &f.planes)
+            }
+        );
         Ok(roi)
     }
 
@@ -847,7 +857,7 @@ mod tests {
     /// would cut exactly the same plane views through the checked path.
     #[test]
     fn layout_frames_cover_and_both_cuts_agree() {
-        let mut checked = 0;
+        let (mut checked, mut inner_checked) = (0, 0);
         for &f in ALL {
             for (w, h) in [(1, 1), (2, 2), (7, 5), (64, 48), (641, 479)] {
                 let tight = FrameLayout::tight(f, w, h).unwrap();
@@ -874,14 +884,31 @@ mod tests {
                     assert!(frame.covers, "{} {w}x{h}", f.name);
                     let mut slow = frame.clone();
                     slow.covers = false;
+                    // Odd and even corners and sizes, the whole frame, the
+                    // last pixel, an empty one.
+                    let (x1, y1) = (1.min(w - 1), 1.min(h - 1));
                     for rect in [
                         Rect::new(0, 0, w, h),
                         Rect::new(w / 3, h / 2, w - w / 3, h - h / 2),
+                        Rect::new(x1, y1, w - x1, h - y1),
+                        Rect::new(x1, y1, (w - x1) / 2, (h - y1) / 3),
                         Rect::new(w - 1, h - 1, 1, 1),
                         Rect::new(w / 2, h / 3, 0, 0),
                     ] {
                         let roi = frame.roi(rect).unwrap();
-                        assert!(roi.frame().covers);
+                        // An ROI's frame inherits `covers`; recompute it, for
+                        // the ROI and for an ROI of it at odd coordinates.
+                        let rf = roi.frame();
+                        assert!(rf.covers && covers(rf.format, rf.width, rf.height, &rf.planes));
+                        let e = roi.effective();
+                        let sub = Rect::new(e.w / 3 | 1, e.h / 2 | 1, e.w / 2, e.h / 3);
+                        if let Ok(inner) = roi.roi(sub) {
+                            let f2 = inner.frame();
+                            assert!(
+                                f2.covers && covers(f2.format, f2.width, f2.height, &f2.planes)
+                            );
+                            inner_checked += 1;
+                        }
                         let (a, b) = (frame.roi_ref(rect).unwrap(), slow.roi_ref(rect).unwrap());
                         assert!(a.to_roi().frame().covers);
                         for p in 0..=MAX_PLANES {
@@ -900,5 +927,6 @@ mod tests {
             }
         }
         assert!(checked > 500, "{checked} plane cuts compared");
+        assert!(inner_checked > 300, "{inner_checked} ROIs of ROIs checked");
     }
 }
