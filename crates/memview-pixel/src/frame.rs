@@ -901,7 +901,7 @@ mod tests {
                         let rf = roi.frame();
                         assert!(rf.covers && covers(rf.format, rf.width, rf.height, &rf.planes));
                         let e = roi.effective();
-                        let sub = Rect::new(e.w / 3 | 1, e.h / 2 | 1, e.w / 2, e.h / 3);
+                        let sub = Rect::new((e.w / 3) | 1, (e.h / 2) | 1, e.w / 2, e.h / 3);
                         if let Ok(inner) = roi.roi(sub) {
                             let f2 = inner.frame();
                             assert!(
