@@ -1,7 +1,8 @@
 //! `roi/analyzers`: mean, histogram and motion over ten 200x200 zones of a
 //! 1080p I420 frame, beside the same work on zones copied out first;
 //! `roi/pipeline`: an analyzer-bound runner (Sobel edges) on 1 and 2
-//! threads, beside the copying runner doing the same.
+//! threads, beside the copying runner doing the same; `roi/histogram`: the
+//! histogram beside the one-store-per-pixel floor.
 
 #![allow(clippy::unwrap_used)]
 
@@ -103,5 +104,56 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, analyzers, pipeline);
+/// `roi/histogram`: the histogram analyzer over the ten zones (of noise)
+/// beside the floor of any exact 256-bin histogram kept in memory: one
+/// store per pixel to a counter picked by the pixel's value (here a plain
+/// store of the pixel's position, with no load and no add). The analyzer's
+/// time over the floor's is how much room a faster histogram kernel could
+/// still find on one core.
+fn histogram(c: &mut Criterion) {
+    // Uniform noise, as the peers use: no runs of equal values.
+    let (_pool, leases) = memview_benches::noise_leases(1);
+    let frame = leases[0].frame();
+    let luma = frame.plane(0).unwrap();
+    let views: Vec<_> = zone_rects()
+        .iter()
+        .map(|r| luma.region(r.y..r.y + r.h, r.x..r.x + r.w).unwrap())
+        .collect();
+    let mut g = c.benchmark_group("roi/histogram");
+    let pixels: usize = views.iter().map(|v| v.shape()[0] * v.shape()[1]).sum();
+    g.throughput(Throughput::Elements(pixels as u64));
+    let mut out = memview_roi::ZoneResult::default();
+    g.bench_function("histogram_10x200x200", |b| {
+        b.iter(|| {
+            for v in &views {
+                let input = memview_roi::ZoneInput {
+                    luma: v,
+                    previous: None,
+                };
+                Histogram.analyze(std::hint::black_box(&input), &mut out);
+            }
+            std::hint::black_box(&out.histogram);
+        })
+    });
+    g.bench_function("one_store_per_pixel_floor", |b| {
+        b.iter(|| {
+            let mut t = [[0u32; 256]; 4];
+            let mut i = 0u32;
+            for v in &views {
+                for row in std::hint::black_box(v).rows().unwrap() {
+                    for c in row.chunks_exact(4) {
+                        i = i.wrapping_add(1);
+                        for (k, &p) in c.iter().enumerate() {
+                            t[k][usize::from(p)] = i;
+                        }
+                    }
+                }
+            }
+            std::hint::black_box(&t);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, analyzers, pipeline, histogram);
 criterion_main!(benches);

@@ -650,8 +650,10 @@ fn render(
         s,
         "\n## Criterion suites\n\n`cargo xtask bench` runs the full criterion suites \
          (`format/parse`, `core/view`, `core/to_bytes`, `pixel/roi`, `pixel/convert`, \
-         `capture/synthetic`, `capture/y4m`, `roi/analyzers`, `roi/pipeline`), each zero-copy \
-         figure beside its copying baseline; CI runs each once in test mode."
+         `capture/synthetic`, `capture/y4m`, `roi/analyzers`, `roi/pipeline`, \
+         `roi/histogram`), each zero-copy figure beside its copying baseline (the histogram \
+         beside the one-store-per-pixel floor of any exact histogram kept in memory); CI runs \
+         each once in test mode."
     )?;
     Ok(s)
 }
