@@ -271,9 +271,9 @@ pub struct FrameMut<'a> {
     planes: [Option<ViewMut<'a>>; MAX_PLANES],
 }
 
-/// Whether each of `planes` has two or three axes and at least the rows and
-/// sample groups that a `width x height` frame of `format` covers, as
-/// [`plane_cut`] works them out for the whole frame.
+/// Whether each of `planes` has two or three (inline) axes and at least the
+/// rows and sample groups that a `width x height` frame of `format` covers,
+/// as [`plane_cut`] works them out for the whole frame.
 fn covers(
     format: &PixelFormat,
     width: usize,
@@ -286,7 +286,12 @@ fn covers(
         let Some(v) = v else { return true };
         let (ys, xs) = plane_cut(grid, p, &g);
         let shape = v.shape();
-        (2..=3).contains(&shape.len()) && ys.end <= shape[0] && xs.end <= shape[1]
+        // Two or three axes, kept inline (what `view_ref` accepts), and
+        // long enough on both.
+        (2..=3).contains(&shape.len())
+            && v.view_ref().is_ok()
+            && ys.end <= shape[0]
+            && xs.end <= shape[1]
     })
 }
 
