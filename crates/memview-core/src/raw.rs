@@ -462,11 +462,7 @@ impl Raw {
         x: core::ops::Range<usize>,
     ) -> Result<Raw, ViewError> {
         let (shape, strides) = (self.shape(), self.strides());
-        if shape.len() < 2 {
-            return Err(region_error(shape.len(), false));
-        }
-        let first = [shape[0], shape[1]];
-        let offset = region_start(shape.len(), &first, strides, self.offset, &y, &x)?;
+        let offset = region_start(shape.len(), shape, strides, self.offset, &y, &x)?;
         Ok(Raw {
             base: self.base,
             buf_len: self.buf_len,
@@ -592,26 +588,17 @@ pub(crate) fn region_start(
     y: &core::ops::Range<usize>,
     x: &core::ops::Range<usize>,
 ) -> Result<isize, ViewError> {
-    // One branch on the fast path (this runs for every plane of every
-    // zone); which check failed is worked out only when one did.
-    let bad_y = (y.start > y.end) | (y.end > shape[0]);
-    let bad_x = (x.start > x.end) | (x.end > shape[1]);
-    if (ndim < 2) | bad_y | bad_x {
-        return Err(region_error(ndim, bad_y));
+    if ndim < 2 {
+        return Err(ViewError::BadAxis { axis: 1, ndim });
+    }
+    if y.start > y.end || y.end > shape[0] {
+        return Err(ViewError::RegionOutOfBounds { index: 0 });
+    }
+    if x.start > x.end || x.end > shape[1] {
+        return Err(ViewError::RegionOutOfBounds { index: 1 });
     }
     // Inside a validated layout: these products cannot overflow.
     Ok(offset + y.start as isize * strides[0] + x.start as isize * strides[1])
-}
-
-#[cold]
-fn region_error(ndim: usize, bad_y: bool) -> ViewError {
-    if ndim < 2 {
-        ViewError::BadAxis { axis: 1, ndim }
-    } else {
-        ViewError::RegionOutOfBounds {
-            index: usize::from(!bad_y),
-        }
-    }
 }
 
 /// How a layout splits into rows (see `View::rows`): the number of leading

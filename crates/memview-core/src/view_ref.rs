@@ -62,7 +62,7 @@ impl<'a> View<'a> {
         // Views of up to three axes keep them inline, where the handle
         // reads them.
         let Some(shape) = raw.axes.inline_shape() else {
-            return Err(too_many_axes(raw));
+            return Err(ViewError::TooManyAxesForRef { ndim: raw.ndim() });
         };
         Ok(ViewRef {
             parent: raw,
@@ -70,12 +70,6 @@ impl<'a> View<'a> {
             shape,
         })
     }
-}
-
-#[cold]
-#[inline(never)]
-fn too_many_axes(raw: &Raw) -> ViewError {
-    ViewError::TooManyAxesForRef { ndim: raw.ndim() }
 }
 
 impl<'a> View<'a> {
@@ -87,11 +81,7 @@ impl<'a> View<'a> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewRef<'_>, ViewError> {
-        let raw = self.raw();
-        match raw.axes.inline_shape() {
-            Some(shape) => ViewRef::cut(raw, raw.offset, &shape, y, x),
-            None => Err(too_many_axes(raw)),
-        }
+        self.view_ref()?.region(y, x)
     }
 }
 
@@ -181,26 +171,12 @@ impl<'v> ViewRef<'v> {
         y: core::ops::Range<usize>,
         x: core::ops::Range<usize>,
     ) -> Result<ViewRef<'v>, ViewError> {
-        ViewRef::cut(self.parent, self.offset, &self.shape, y, x)
-    }
-
-    /// Rows `y` and columns `x` of the layout `shape` at `offset` in
-    /// `parent` (whose axes are inline).
-    #[inline(always)]
-    fn cut(
-        parent: &'v Raw,
-        offset: isize,
-        shape: &[usize; AXES],
-        y: core::ops::Range<usize>,
-        x: core::ops::Range<usize>,
-    ) -> Result<ViewRef<'v>, ViewError> {
-        let strides = parent.axes.inline_strides();
-        let ndim = parent.axes.inline_len();
-        let offset = raw::region_start(ndim, shape, strides, offset, &y, &x)?;
+        let strides = self.parent.axes.inline_strides();
+        let offset = raw::region_start(self.ndim(), &self.shape, strides, self.offset, &y, &x)?;
         Ok(ViewRef {
-            parent,
+            parent: self.parent,
             offset,
-            shape: [y.end - y.start, x.end - x.start, shape[2]],
+            shape: [y.end - y.start, x.end - x.start, self.shape[2]],
         })
     }
 

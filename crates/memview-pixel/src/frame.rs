@@ -286,12 +286,9 @@ fn covers(
         let Some(v) = v else { return true };
         let (ys, xs) = plane_cut(grid, p, &g);
         let shape = v.shape();
-        // Two or three axes, kept inline (what `view_ref` accepts), and
-        // long enough on both.
-        (2..=3).contains(&shape.len())
-            && v.view_ref().is_ok()
-            && ys.end <= shape[0]
-            && xs.end <= shape[1]
+        // At least two axes, at most three kept inline (what `view_ref`
+        // accepts), and long enough on both.
+        shape.len() >= 2 && v.view_ref().is_ok() && ys.end <= shape[0] && xs.end <= shape[1]
     })
 }
 
@@ -852,6 +849,8 @@ impl<'a> RoiMut<'a> {
     }
 }
 
+// Test code: each `unwrap` below is an assertion that a valid fixture
+// (a layout of a table format, an in-frame rectangle) is accepted.
 #[cfg(test)]
 mod tests {
     use super::*;
