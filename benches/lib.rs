@@ -135,10 +135,10 @@ impl CopyingRunner {
                     {
                         let cur = Frame::from_bytes(&copy, &l).unwrap();
                         let old = prev.as_deref().map(|p| Frame::from_bytes(p, &l).unwrap());
-                        let input = ZoneInput {
-                            luma: cur.plane(0).unwrap(),
-                            previous: old.as_ref().and_then(|f| f.plane(0)),
-                        };
+                        let input = ZoneInput::new(
+                            cur.plane(0).unwrap(),
+                            old.as_ref().and_then(|f| f.plane(0)),
+                        );
                         for a in analyzers {
                             a.analyze(&input, out);
                         }

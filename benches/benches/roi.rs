@@ -126,10 +126,7 @@ fn histogram(c: &mut Criterion) {
     g.bench_function("histogram_10x200x200", |b| {
         b.iter(|| {
             for v in &views {
-                let input = memview_roi::ZoneInput {
-                    luma: v,
-                    previous: None,
-                };
+                let input = memview_roi::ZoneInput::new(v, None);
                 Histogram.analyze(std::hint::black_box(&input), &mut out);
             }
             std::hint::black_box(&out.histogram);

@@ -94,6 +94,20 @@ pub enum ViewError {
         /// The format's size.
         format_size: usize,
     },
+    /// A format whose items take no bytes (`"0B"`, `"0s"`, `""`...): a
+    /// view needs items of at least one byte.
+    ZeroSizeItem {
+        /// The format.
+        format: String,
+    },
+    /// A `tolist` result too large to build: more list entries than memory
+    /// can be reserved for (a huge view with a zero extent, such as shape
+    /// `[1 << 40, 0]`). CPython raises `MemoryError` here.
+    ListTooLarge {
+        /// The entries the nested lists would hold (saturated at
+        /// `usize::MAX`).
+        entries: usize,
+    },
     /// Shape and strides of different lengths.
     StridesMismatch,
     /// A mutable layout in which two items share bytes.
@@ -170,6 +184,14 @@ impl fmt::Display for ViewError {
             } => write!(
                 f,
                 "itemsize {itemsize} does not fit the format's size {format_size}"
+            ),
+            ZeroSizeItem { format } => write!(
+                f,
+                "format {format:?} has items of 0 bytes; a view's items need at least 1 byte"
+            ),
+            ListTooLarge { entries } => write!(
+                f,
+                "tolist: cannot reserve memory for {entries} list entries"
             ),
             StridesMismatch => f.write_str("shape and strides differ in length"),
             SelfOverlap => f.write_str("a mutable layout must not map two items to the same bytes"),

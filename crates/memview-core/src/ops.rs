@@ -85,14 +85,37 @@ fn unpack1(f: &Format, item: &[u8]) -> Value {
 
 pub(crate) fn tolist(v: &View<'_>) -> Result<List, ViewError> {
     let f = tolist_code(v)?;
+    // Every list is reserved before it is filled, fallibly: a view with a
+    // zero extent holds no items but can still ask for any number of
+    // empty lists (shape `[1 << 40, 0]`), which must be an error, not an
+    // abort.
+    let entries = list_entries(v.shape());
     let mut items = v.items().map(|it| unpack1(&f, it));
-    Ok(build(v.shape(), &mut items))
+    build(v.shape(), &mut items).ok_or(ViewError::ListTooLarge { entries })
 }
 
-fn build(shape: &[usize], items: &mut impl Iterator<Item = Value>) -> List {
+/// How many entries the nested lists of `shape` hold in all (saturating).
+fn list_entries(shape: &[usize]) -> usize {
+    let (mut level, mut total) = (1usize, 0usize);
+    for &d in shape {
+        level = level.saturating_mul(d);
+        total = total.saturating_add(level);
+    }
+    total
+}
+
+/// The nested lists, or `None` where one could not be reserved.
+fn build(shape: &[usize], items: &mut impl Iterator<Item = Value>) -> Option<List> {
     match shape.split_first() {
-        None => List::Item(items.next().unwrap_or(Value::Int(0))),
-        Some((&d, rest)) => List::List((0..d).map(|_| build(rest, items)).collect()),
+        None => Some(List::Item(items.next().unwrap_or(Value::Int(0)))),
+        Some((&d, rest)) => {
+            let mut list = Vec::new();
+            list.try_reserve_exact(d).ok()?;
+            for _ in 0..d {
+                list.push(build(rest, items)?);
+            }
+            Some(List::List(list))
+        }
     }
 }
 
@@ -126,7 +149,8 @@ fn py_eq(a: &Value, b: &Value) -> bool {
 impl PartialEq for View<'_> {
     /// memoryview's `==`: logical and element-wise, strides ignored;
     /// shapes equal up to the first zero extent; the same native single
-    /// code compares as C values (NaN is never equal, even to itself);
+    /// code compares as C values (NaN is never equal, even to itself; `?`
+    /// items compare their stored bytes, as CPython's do);
     /// anything else goes through `struct`, so `'c'` never equals `'B'`
     /// and a format struct rejects is never equal.
     fn eq(&self, other: &View<'_>) -> bool {
@@ -173,9 +197,9 @@ fn native_eq(code: Code, a: &View<'_>, b: &View<'_>) -> bool {
         Code::F64 => pairs
             .map(|(x, y)| (f64_of(x), f64_of(y)))
             .all(|(x, y)| x == y),
-        Code::Bool => pairs
-            .map(|(x, y)| (x[0] != 0, y[0] != 0))
-            .all(|(x, y)| x == y),
+        // `?` compares the stored bytes as CPython's `unpack_cmp` does
+        // (`memoryview(b'\x01').cast('?') != memoryview(b'\x02').cast('?')`),
+        // like every other native integer code.
         _ => pairs.all(|(x, y)| x == y),
     }
 }

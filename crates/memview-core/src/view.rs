@@ -598,9 +598,8 @@ fn parts(
     let f = ItemFormat::new(format)?;
     let itemsize = f.size();
     if itemsize == 0 {
-        return Err(ViewError::BadItemsize {
-            itemsize,
-            format_size: itemsize,
+        return Err(ViewError::ZeroSizeItem {
+            format: format.to_owned(),
         });
     }
     raw::validate(within.nbytes(), offset, shape, strides, itemsize)?;
@@ -720,12 +719,15 @@ pub struct Region {
 impl Region {
     /// Whether two regions share a cell.
     pub fn overlaps(&self, o: &Region) -> bool {
+        // In u128, so regions reaching past `usize::MAX` compare exactly
+        // instead of wrapping.
+        let end = |a: usize, n: usize| a as u128 + n as u128;
         let empty = self.w == 0 || self.h == 0 || o.w == 0 || o.h == 0;
         !empty
-            && self.x < o.x + o.w
-            && o.x < self.x + self.w
-            && self.y < o.y + o.h
-            && o.y < self.y + self.h
+            && (self.x as u128) < end(o.x, o.w)
+            && (o.x as u128) < end(self.x, self.w)
+            && (self.y as u128) < end(o.y, o.h)
+            && (o.y as u128) < end(self.y, self.h)
     }
 }
 

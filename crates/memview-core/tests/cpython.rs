@@ -383,3 +383,40 @@ for line in sys.stdin:
     eprintln!("memoryview equality differential: {checked} pairs ({equal} equal)");
     assert!(checked == cases.len() && equal > 300);
 }
+
+/// `?` items compare their stored bytes, as CPython's `unpack_cmp` does:
+/// two `True`s stored as 1 and 2 are not equal (issue 13). Every pair of
+/// bytes 0..=3, and 2-item views, against python3.
+#[test]
+fn bool_items_compare_stored_bytes() {
+    const EQ: &str = r#"
+import json, sys
+for line in sys.stdin:
+    a, b = json.loads(line)
+    print(json.dumps(memoryview(bytes(a)).cast("?") == memoryview(bytes(b)).cast("?")))
+"#;
+    let mut cases = Vec::new();
+    for a in 0u8..4 {
+        for b in 0u8..4 {
+            cases.push((vec![a], vec![b]));
+            cases.push((vec![a, 1], vec![b, 1]));
+        }
+    }
+    let input: String = cases
+        .iter()
+        .map(|c| json!([c.0, c.1]).to_string() + "\n")
+        .collect();
+    let Some(out) = run_python(EQ, &input) else {
+        return;
+    };
+    let mut unequal_trues = 0;
+    for ((a, b), line) in cases.iter().zip(out.lines()) {
+        let want: bool = serde_json::from_str(line).unwrap();
+        let va = View::from_bytes(a).cast("?", None).unwrap();
+        let vb = View::from_bytes(b).cast("?", None).unwrap();
+        assert_eq!(va == vb, want, "{a:?} vs {b:?}");
+        unequal_trues += usize::from(!want && a[0] != 0 && b[0] != 0);
+    }
+    assert_eq!(out.lines().count(), cases.len());
+    assert!(unequal_trues > 0, "the oracle must show True != True");
+}

@@ -323,3 +323,45 @@ fn view_ref_regions_equal_view_regions() {
     let copy = r;
     assert_eq!(copy.shape(), r.shape());
 }
+
+/// Issue 13: hostile but valid layouts give errors, never an abort.
+#[test]
+fn hostile_layouts_are_errors_not_aborts() {
+    let d = [0u8; 4];
+    // A valid empty view with a huge first extent: no items, but tolist
+    // would need that many empty lists.
+    for n in [usize::MAX, 1 << 40] {
+        let v = View::from_parts(&d, "B", 0, &[n, 0], &[0, 1]).unwrap();
+        assert_eq!(v.nbytes(), 0);
+        match v.tolist() {
+            Err(ViewError::ListTooLarge { entries }) => assert!(entries >= n.min(1 << 40)),
+            other => panic!("shape [{n}, 0]: {other:?}"),
+        }
+    }
+    // Small empty views still list as CPython does.
+    let v = View::from_parts(&d, "B", 0, &[3, 0], &[0, 1]).unwrap();
+    assert_eq!(
+        v.tolist().unwrap(),
+        memview_core::List::List(vec![memview_core::List::List(vec![]); 3])
+    );
+    // A zero-size item format says what is wrong with it.
+    for f in ["0B", "0s", "0i"] {
+        let e = View::from_parts(&d, f, 0, &[1], &[1]).unwrap_err();
+        assert_eq!(e, ViewError::ZeroSizeItem { format: f.into() });
+        let text = e.to_string();
+        assert!(text.contains("0 bytes") && text.contains(f), "{text}");
+    }
+}
+
+/// Issue 13: region overlap near `usize::MAX` neither panics nor wraps.
+#[test]
+fn region_overlap_does_not_wrap() {
+    use memview_core::Region;
+    let big = Region { x: usize::MAX - 1, y: 0, w: 10, h: 10 };
+    let at0 = Region { x: 0, y: 0, w: 10, h: 10 };
+    let near = Region { x: usize::MAX - 2, y: 5, w: 2, h: 1 };
+    assert!(!big.overlaps(&at0) && !at0.overlaps(&big));
+    assert!(big.overlaps(&near) && near.overlaps(&big));
+    let tall = Region { x: 3, y: usize::MAX, w: 1, h: usize::MAX };
+    assert!(!tall.overlaps(&at0));
+}

@@ -69,6 +69,12 @@ pub enum PixelError {
         /// Frame height.
         height: usize,
     },
+    /// A rectangle of width or height 0.
+    #[error("rectangle {rect} is empty: a zone needs a width and a height of at least 1")]
+    EmptyRect {
+        /// The rectangle.
+        rect: Rect,
+    },
     /// A rectangle off the subsampling grid, in strict mode.
     #[error("rectangle {rect} is not aligned to the {gx}x{gy} chroma grid")]
     Misaligned {

@@ -111,6 +111,9 @@ fn snap(
         width,
         height,
     };
+    if r.w == 0 || r.h == 0 {
+        return Err(PixelError::EmptyRect { rect: r });
+    }
     let x1 =
         r.x.checked_add(r.w)
             .filter(|&e| e <= width)
@@ -889,16 +892,24 @@ mod tests {
                     let mut slow = frame.clone();
                     slow.covers = false;
                     // Odd and even corners and sizes, the whole frame, the
-                    // last pixel, an empty one.
+                    // last pixel; an empty one is refused.
                     let (x1, y1) = (1.min(w - 1), 1.min(h - 1));
+                    let empty = Rect::new(w / 2, h / 3, 0, 0);
+                    assert_eq!(
+                        frame.roi(empty).err(),
+                        Some(PixelError::EmptyRect { rect: empty })
+                    );
+                    assert!(frame.roi_ref(Rect::new(0, 0, w, 0)).is_err());
                     for rect in [
                         Rect::new(0, 0, w, h),
                         Rect::new(w / 3, h / 2, w - w / 3, h - h / 2),
                         Rect::new(x1, y1, w - x1, h - y1),
                         Rect::new(x1, y1, (w - x1) / 2, (h - y1) / 3),
                         Rect::new(w - 1, h - 1, 1, 1),
-                        Rect::new(w / 2, h / 3, 0, 0),
-                    ] {
+                    ]
+                    .into_iter()
+                    .filter(|r| r.w > 0 && r.h > 0)
+                    {
                         let roi = frame.roi(rect).unwrap();
                         // An ROI's frame inherits `covers`; recompute it, for
                         // the ROI and for an ROI of it at odd coordinates.

@@ -1,6 +1,14 @@
 //! The built-in analyzers, each over row slices of the zone's luma plane.
+//!
+//! Luma samples are 8-bit bytes or 16-bit little-endian words (10-, 12-
+//! and 16-bit formats, MSB-aligned ones such as P010 included), described
+//! by [`Samples`]: every analyzer works on the sample *values*, never on
+//! the raw bytes of a deep sample. The histogram always has 256 bins; a
+//! deep format's value `v` of `depth` bits lands in bin `v >> (depth - 8)`
+//! (its mean and variance are still computed from the exact values).
 
 use memview_core::View;
+use memview_pixel::PixelFormat;
 
 /// One zone's results for one frame. Every field is preallocated; each
 /// analyzer fills its own.
@@ -10,8 +18,10 @@ pub struct ZoneResult {
     pub mean: f64,
     /// Luma variance.
     pub variance: f64,
-    /// 256-bin luma histogram.
-    pub histogram: [u32; 256],
+    /// 256-bin luma histogram (a deep format's values binned by their top
+    /// 8 bits). Counts are 64-bit: a zone can hold more than `u32::MAX`
+    /// samples.
+    pub histogram: [u64; 256],
     /// Sum of absolute luma differences against the same zone of the
     /// previous frame (0 for the first frame).
     pub motion: u64,
@@ -34,6 +44,52 @@ impl Default for ZoneResult {
     }
 }
 
+/// How the luma samples of a zone are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Samples {
+    /// Bytes per sample: 1, or 2 (little-endian).
+    pub bytes: usize,
+    /// Bits the value is shifted up by in its sample (6 for P010).
+    pub shift: u32,
+    /// Significant bits of the value (8, 10, 12, 16).
+    pub depth: u32,
+}
+
+impl Samples {
+    /// 8-bit samples, one byte each.
+    pub const U8: Samples = Samples {
+        bytes: 1,
+        shift: 0,
+        depth: 8,
+    };
+
+    /// How `format` stores its luma (or first) component, if the
+    /// analyzers can read it: a plane of its own (planar or semi-planar
+    /// YUV, gray) of 8- or 16-bit samples. Packed formats (YUYV, RGB24),
+    /// whose first plane interleaves other components, give `None`.
+    pub fn of(format: &PixelFormat) -> Option<Samples> {
+        let luma = format.components.first()?;
+        let alone = format.components.iter().filter(|c| c.plane == luma.plane).count() == 1;
+        let bytes = format.sample_bytes;
+        (alone && luma.step == bytes && (bytes == 1 || bytes == 2)).then_some(Samples {
+            bytes,
+            shift: luma.shift,
+            depth: luma.depth,
+        })
+    }
+
+    /// Why the analyzers cannot read `format`'s luma, if they cannot.
+    pub fn check(format: &PixelFormat) -> Result<Samples, String> {
+        Samples::of(format).ok_or_else(|| {
+            format!(
+                "the analyzers need a luma plane of its own (planar or semi-planar YUV, gray); \
+                 {} interleaves it with other components",
+                format.name
+            )
+        })
+    }
+}
+
 /// What an analyzer sees: the zone's luma plane now and, if there is one,
 /// in the previous frame.
 #[derive(Debug)]
@@ -42,6 +98,25 @@ pub struct ZoneInput<'a, 'f> {
     pub luma: &'a View<'f>,
     /// The same zone in the previous frame.
     pub previous: Option<&'a View<'f>>,
+    /// How the samples of both are stored.
+    pub samples: Samples,
+}
+
+impl<'a, 'f> ZoneInput<'a, 'f> {
+    /// The input for a zone of 8-bit luma.
+    pub fn new(luma: &'a View<'f>, previous: Option<&'a View<'f>>) -> ZoneInput<'a, 'f> {
+        ZoneInput {
+            luma,
+            previous,
+            samples: Samples::U8,
+        }
+    }
+}
+
+/// The value of the 16-bit little-endian sample `c`, shifted down.
+#[inline(always)]
+fn value16(c: &[u8], shift: u32) -> u64 {
+    u64::from(u16::from_le_bytes([c[0], c[1]]) >> shift)
 }
 
 /// An analysis of one zone; implementations write into their fields of the
@@ -60,12 +135,30 @@ pub trait Analyzer: Send + Sync {
 }
 
 /// Mean and variance from sums and sums of squares over `n` samples.
-fn moments(out: &mut ZoneResult, sum: u64, sq: u64, n: u64) {
+fn moments(out: &mut ZoneResult, sum: u128, sq: u128, n: u64) {
     if n > 0 {
         let mean = sum as f64 / n as f64;
         out.mean = mean;
         out.variance = sq as f64 / n as f64 - mean * mean;
     }
+}
+
+/// Sum, sum of squares and count of a zone's 16-bit sample values.
+fn sum_sq_rows16<'r>(rows: impl Iterator<Item = &'r [u8]>, shift: u32) -> (u128, u128, u64) {
+    let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
+    for row in rows {
+        // Per row in u64: a row holds at most 2^16 values below 2^16.
+        let (mut s, mut q) = (0u64, 0u64);
+        for c in row.chunks_exact(2) {
+            let v = value16(c, shift);
+            s += v;
+            q += v * v;
+        }
+        sum += u128::from(s);
+        sq += u128::from(q);
+        n += (row.len() / 2) as u64;
+    }
+    (sum, sq, n)
 }
 
 /// Luma mean and variance.
@@ -78,9 +171,13 @@ impl Analyzer for MeanVariance {
     }
 
     fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
-        let (sum, sq, n) = match input.luma.rows() {
-            Ok(rows) => crate::kernels::sum_sq_rows(rows),
-            Err(_) => (0, 0, 0),
+        let (sum, sq, n) = match (input.luma.rows(), input.samples.bytes) {
+            (Ok(rows), 2) => sum_sq_rows16(rows, input.samples.shift),
+            (Ok(rows), _) => {
+                let (s, q, n) = crate::kernels::sum_sq_rows(rows);
+                (u128::from(s), u128::from(q), n)
+            }
+            (Err(_), _) => (0, 0, 0),
         };
         moments(out, sum, sq, n);
     }
@@ -97,32 +194,51 @@ impl Analyzer for Histogram {
     }
 
     fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
+        out.histogram = [0; 256];
+        let Ok(rows) = input.luma.rows() else {
+            moments(out, 0, 0, 0);
+            return;
+        };
+        if input.samples.bytes == 2 {
+            return histogram16(rows, input.samples, out);
+        }
         // Four sub-histograms break the store-to-load chain on runs of
-        // equal values.
+        // equal values. Their u32 counts are flushed into the u64 result
+        // before any could wrap (a zone may hold 2^32 equal samples).
         let mut h = [[0u32; 256]; 4];
-        if let Ok(rows) = input.luma.rows() {
-            for row in rows {
-                let mut chunks = row.chunks_exact(4);
-                for c in &mut chunks {
-                    h[0][usize::from(c[0])] += 1;
-                    h[1][usize::from(c[1])] += 1;
-                    h[2][usize::from(c[2])] += 1;
-                    h[3][usize::from(c[3])] += 1;
-                }
-                for &b in chunks.remainder() {
-                    h[0][usize::from(b)] += 1;
-                }
+        let mut since_flush = 0usize;
+        let flush = |h: &mut [[u32; 256]; 4], out: &mut [u64; 256]| {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o += u64::from(h[0][i]) + u64::from(h[1][i]) + u64::from(h[2][i]) + u64::from(h[3][i]);
+            }
+            *h = [[0u32; 256]; 4];
+        };
+        for row in rows {
+            if since_flush > (u32::MAX as usize) - row.len() {
+                flush(&mut h, &mut out.histogram);
+                since_flush = 0;
+            }
+            since_flush += row.len();
+            let mut chunks = row.chunks_exact(4);
+            for c in &mut chunks {
+                h[0][usize::from(c[0])] += 1;
+                h[1][usize::from(c[1])] += 1;
+                h[2][usize::from(c[2])] += 1;
+                h[3][usize::from(c[3])] += 1;
+            }
+            for &b in chunks.remainder() {
+                h[0][usize::from(b)] += 1;
             }
         }
-        let (mut sum, mut sq, mut n) = (0u64, 0u64, 0u64);
-        for (i, o) in out.histogram.iter_mut().enumerate() {
-            *o = h[0][i] + h[1][i] + h[2][i] + h[3][i];
+        flush(&mut h, &mut out.histogram);
+        let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
+        for (i, &c) in out.histogram.iter().enumerate() {
             // The moments fall out of the histogram exactly: the same
             // integer sums a pass over the samples gives.
-            let (v, c) = (i as u64, u64::from(*o));
+            let (v, c) = (i as u128, u128::from(c));
             sum += v * c;
             sq += v * v * c;
-            n += c;
+            n += c as u64;
         }
         moments(out, sum, sq, n);
     }
@@ -130,6 +246,29 @@ impl Analyzer for Histogram {
     fn also_computes(&self) -> &'static [&'static str] {
         &["mean"]
     }
+}
+
+/// The histogram of 16-bit samples (value `v` of `depth` bits in bin
+/// `v >> (depth - 8)`), with the exact moments of the values in the same
+/// pass.
+fn histogram16<'r>(rows: impl Iterator<Item = &'r [u8]>, samples: Samples, out: &mut ZoneResult) {
+    let bin_shift = samples.depth.saturating_sub(8);
+    let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
+    for row in rows {
+        let (mut s, mut q) = (0u64, 0u64);
+        for c in row.chunks_exact(2) {
+            let v = value16(c, samples.shift);
+            // Values of `depth` bits; a sample with stray high bits still
+            // lands in the last bin rather than out of the table.
+            out.histogram[((v >> bin_shift) as usize).min(255)] += 1;
+            s += v;
+            q += v * v;
+        }
+        sum += u128::from(s);
+        sq += u128::from(q);
+        n += (row.len() / 2) as u64;
+    }
+    moments(out, sum, sq, n);
 }
 
 /// Motion: the sum of absolute luma differences against the previous frame.
@@ -149,7 +288,19 @@ impl Analyzer for Motion {
         let (Ok(a), Ok(b)) = (input.luma.rows(), prev.rows()) else {
             return;
         };
-        out.motion = crate::kernels::sad_rows(a, b);
+        out.motion = if input.samples.bytes == 2 {
+            let shift = input.samples.shift;
+            a.zip(b)
+                .map(|(x, y)| {
+                    x.chunks_exact(2)
+                        .zip(y.chunks_exact(2))
+                        .map(|(p, q)| value16(p, shift).abs_diff(value16(q, shift)))
+                        .sum::<u64>()
+                })
+                .sum()
+        } else {
+            crate::kernels::sad_rows(a, b)
+        };
     }
 }
 
@@ -163,7 +314,12 @@ impl Analyzer for Edges {
     }
 
     fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
+        out.edges = 0;
         let Ok(rows) = input.luma.rows() else { return };
+        if input.samples.bytes == 2 {
+            out.edges = edges16(rows, input.samples.shift);
+            return;
+        }
         let mut rows = rows.peekable();
         let (Some(mut r0), Some(mut r1)) = (rows.next(), rows.next()) else {
             return;
@@ -188,6 +344,32 @@ impl Analyzer for Edges {
         }
         out.edges = total;
     }
+}
+
+/// [`Edges`] over 16-bit samples.
+fn edges16<'r>(mut rows: impl Iterator<Item = &'r [u8]>, shift: u32) -> u64 {
+    let (Some(mut r0), Some(mut r1)) = (rows.next(), rows.next()) else {
+        return 0;
+    };
+    let mut total = 0u64;
+    for r2 in rows {
+        let w = r0.len().min(r1.len()).min(r2.len()) / 2;
+        for x in 1..w.saturating_sub(1) {
+            let p = |r: &[u8], i: usize| value16(&r[2 * i..], shift) as i64;
+            let gx = p(r0, x + 1) + 2 * p(r1, x + 1) + p(r2, x + 1)
+                - p(r0, x - 1)
+                - 2 * p(r1, x - 1)
+                - p(r2, x - 1);
+            let gy = p(r2, x - 1) + 2 * p(r2, x) + p(r2, x + 1)
+                - p(r0, x - 1)
+                - 2 * p(r0, x)
+                - p(r0, x + 1);
+            total += gx.unsigned_abs() + gy.unsigned_abs();
+        }
+        r0 = r1;
+        r1 = r2;
+    }
+    total
 }
 
 /// The analyzer called `name`, if there is one.

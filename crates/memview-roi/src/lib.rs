@@ -45,7 +45,7 @@ use memview_capture::FrameLease;
 use memview_pixel::Rect;
 use rayon::prelude::*;
 
-pub use crate::analyzers::{Analyzer, ZoneInput, ZoneResult};
+pub use crate::analyzers::{Analyzer, Samples, ZoneInput, ZoneResult};
 pub use crate::metrics::{LatencyHistogram, Percentiles};
 
 /// A zone to analyse: a name and a rectangle in frame pixels.
@@ -78,6 +78,19 @@ impl std::fmt::Display for RunnerError {
 }
 
 impl std::error::Error for RunnerError {}
+
+/// The most zones a runner takes (a budget: each zone has a preallocated
+/// result of about 2 KiB, and every zone is cut from every frame).
+pub const MAX_ZONES: usize = 4096;
+
+/// The most analysis threads a runner starts (a budget: rayon gives each a
+/// stack, and more threads than cores only add switching).
+pub const MAX_THREADS: usize = 256;
+
+/// Frames a runner keeps between calls of [`RoiRunner::process`] (the
+/// previous frame, for motion). A capture pool feeding it needs more
+/// buffers than this, or it would wait for a frame the runner holds.
+pub const FRAMES_HELD: usize = 1;
 
 /// Zones x analyzers per frame, in parallel.
 pub struct RoiRunner {
@@ -130,6 +143,17 @@ impl RoiRunner {
         analyzers: Vec<Box<dyn Analyzer>>,
         threads: usize,
     ) -> Result<RoiRunner, RunnerError> {
+        if zones.len() > MAX_ZONES {
+            return Err(RunnerError(format!(
+                "{} zones is more than the {MAX_ZONES} a runner takes",
+                zones.len()
+            )));
+        }
+        if threads > MAX_THREADS {
+            return Err(RunnerError(format!(
+                "{threads} analysis threads is more than the {MAX_THREADS} a runner starts"
+            )));
+        }
         let analyzers = fuse(analyzers);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -170,10 +194,23 @@ impl RoiRunner {
     }
 
     /// Adds a zone (allocates only if the zone list grows past its
-    /// capacity).
-    pub fn add_zone(&mut self, zone: Zone) {
+    /// capacity); refused past [`MAX_ZONES`].
+    pub fn add_zone(&mut self, zone: Zone) -> Result<(), RunnerError> {
+        if self.zones.len() >= MAX_ZONES {
+            return Err(RunnerError(format!(
+                "a runner takes at most {MAX_ZONES} zones"
+            )));
+        }
         self.zones.push(zone);
         self.results.push(ZoneResult::default());
+        Ok(())
+    }
+
+    /// Whether the analyzers can read frames of `format` (they need a luma
+    /// plane of its own, of 8- or 16-bit samples): call it when a stream
+    /// starts, to refuse a format up front rather than per zone.
+    pub fn check_format(format: &memview_pixel::PixelFormat) -> Result<Samples, RunnerError> {
+        Samples::check(format).map_err(RunnerError)
     }
 
     /// Removes zone `i`.
@@ -218,6 +255,7 @@ impl RoiRunner {
         {
             let cur = frame.frame();
             let prev = self.previous.as_ref().map(|p| p.frame());
+            let samples = Samples::of(cur.format());
             let analyzers = &self.analyzers;
             let zones = &self.zones;
             let results = &mut self.results;
@@ -226,37 +264,7 @@ impl RoiRunner {
                     .par_iter_mut()
                     .zip(zones.par_iter())
                     .for_each(|(out, zone)| {
-                        out.error = None;
-                        // Borrowed ROIs: only the luma views are made.
-                        let roi = match cur.roi_ref(zone.rect) {
-                            Ok(r) => r,
-                            Err(e) => {
-                                out.error = Some(e.to_string());
-                                return;
-                            }
-                        };
-                        let Some(luma) = roi.plane(0).map(|v| v.to_view()) else {
-                            return;
-                        };
-                        let previous = prev
-                            .and_then(|p| p.roi_ref(zone.rect).ok())
-                            .and_then(|r| r.plane(0))
-                            .map(|v| v.to_view());
-                        let input = ZoneInput {
-                            luma: &luma,
-                            previous: previous.as_ref(),
-                        };
-                        for a in analyzers {
-                            let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
-                            if let Err(panic) = run {
-                                let msg = panic
-                                    .downcast_ref::<&str>()
-                                    .map(|s| (*s).to_owned())
-                                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                                    .unwrap_or_else(|| "analyzer panicked".to_owned());
-                                out.error = Some(format!("{}: {msg}", a.name()));
-                            }
-                        }
+                        analyze_zone(out, zone, cur, prev, samples, analyzers);
                     });
             });
         }
@@ -269,5 +277,90 @@ impl RoiRunner {
     /// Lets the previous frame go (its buffer returns to the pool).
     pub fn release_previous(&mut self) {
         self.previous = None;
+    }
+}
+
+/// One zone of one frame: every analyzer, panics caught. A zone that fails
+/// (out of the frame, an unreadable format, a panicking analyzer) reports
+/// only its error: its other fields are reset, never left holding the
+/// previous frame's numbers. A zone that fails frame after frame writes
+/// each error into the same string (no allocation per frame).
+fn analyze_zone(
+    out: &mut ZoneResult,
+    zone: &Zone,
+    cur: &memview_pixel::Frame<'_>,
+    prev: Option<&memview_pixel::Frame<'_>>,
+    samples: Option<Samples>,
+    analyzers: &[Box<dyn Analyzer>],
+) {
+    let mut text = out.error.take();
+    if let Some(t) = text.as_mut() {
+        t.clear();
+    }
+    if let Err(()) = run_zone(out, zone, cur, prev, samples, analyzers, &mut text) {
+        let error = text.take();
+        *out = ZoneResult::default();
+        out.error = error;
+    }
+}
+
+/// Appends `what` to the zone's error text (`; ` between two errors).
+fn push_error(text: &mut Option<String>, what: std::fmt::Arguments<'_>) {
+    use std::fmt::Write as _;
+    let t = text.get_or_insert_with(String::new);
+    if !t.is_empty() {
+        t.push_str("; ");
+    }
+    let _ = t.write_fmt(what);
+}
+
+fn run_zone(
+    out: &mut ZoneResult,
+    zone: &Zone,
+    cur: &memview_pixel::Frame<'_>,
+    prev: Option<&memview_pixel::Frame<'_>>,
+    samples: Option<Samples>,
+    analyzers: &[Box<dyn Analyzer>],
+    text: &mut Option<String>,
+) -> Result<(), ()> {
+    let Some(samples) = samples else {
+        let why = Samples::check(cur.format()).err().unwrap_or_default();
+        push_error(text, format_args!("{why}"));
+        return Err(());
+    };
+    // Borrowed ROIs: only the luma views are made.
+    let roi = cur.roi_ref(zone.rect).map_err(|e| {
+        push_error(text, format_args!("{e}"));
+    })?;
+    let Some(luma) = roi.plane(0).map(|v| v.to_view()) else {
+        push_error(text, format_args!("the frame has no luma plane"));
+        return Err(());
+    };
+    let previous = prev
+        .and_then(|p| p.roi_ref(zone.rect).ok())
+        .and_then(|r| r.plane(0))
+        .map(|v| v.to_view());
+    let input = ZoneInput {
+        luma: &luma,
+        previous: previous.as_ref(),
+        samples,
+    };
+    let mut failed = false;
+    for a in analyzers {
+        let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
+        if let Err(panic) = run {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("analyzer panicked");
+            push_error(text, format_args!("{}: {msg}", a.name()));
+            failed = true;
+        }
+    }
+    if failed {
+        Err(())
+    } else {
+        Ok(())
     }
 }

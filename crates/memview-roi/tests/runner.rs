@@ -136,8 +136,11 @@ fn a_panicking_analyzer_is_that_zone_error_only() {
             r[0].error.as_deref(),
             Some("panicky: cannot handle narrow zones")
         );
-        assert!(r[0].mean > 0.0, "analyzers before the panic still ran");
+        // A failed zone reports its error alone: no field keeps a number
+        // that might be another frame's.
+        assert_eq!(r[0].mean, 0.0);
         assert_eq!(r[1].error, None);
+        assert!(r[1].mean > 0.0);
         assert!(r[2]
             .error
             .as_deref()
@@ -145,6 +148,41 @@ fn a_panicking_analyzer_is_that_zone_error_only() {
             .contains("leaves the 160x90 frame"));
     }
     assert_eq!(runner.frames(), 3);
+}
+
+/// Issue 13: a zone that starts failing (moved out of the frame) reports
+/// its error with every other field reset, not the previous frame's
+/// numbers beside it; moved back, it reports fresh numbers again.
+#[test]
+fn a_failing_zone_keeps_no_stale_numbers() {
+    let mut src = Synthetic::new(&I420, 160, 90, 2).unwrap();
+    let zones = vec![Zone::new("z", Rect::new(10, 10, 40, 30))];
+    let mut runner = RoiRunner::new(zones, all(), 1).unwrap();
+    let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
+    let mut next = |runner: &mut RoiRunner| {
+        let lease = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
+        runner.process(lease)[0].clone()
+    };
+    let good = next(&mut runner);
+    assert!(good.error.is_none() && good.mean > 0.0 && good.edges > 0);
+    runner.move_zone(0, Rect::new(150, 80, 40, 30));
+    for _ in 0..3 {
+        let bad = next(&mut runner);
+        assert!(bad.error.as_deref().unwrap().contains("leaves the 160x90 frame"));
+        let cleared = ZoneResult {
+            error: bad.error.clone(),
+            ..ZoneResult::default()
+        };
+        assert_eq!(bad, cleared);
+    }
+    runner.move_zone(0, Rect::new(0, 0, 0, 8));
+    assert!(next(&mut runner).error.as_deref().unwrap().contains("empty"));
+    runner.move_zone(0, Rect::new(10, 10, 40, 30));
+    let again = next(&mut runner);
+    assert!(again.error.is_none() && again.mean > 0.0);
 }
 
 struct Slow;
