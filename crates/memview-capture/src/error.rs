@@ -38,11 +38,54 @@ pub enum CaptureError {
         /// Byte offset where the frame's data started.
         offset: u64,
     },
+    /// A size an input declared (or a pool would need) that passes a
+    /// [`crate::Limits`] budget: refused before anything is allocated.
+    #[error("{what} would take {bytes} bytes, over the budget of {limit} bytes")]
+    OverBudget {
+        /// What would be too large ("a frame", "the buffer pool").
+        what: &'static str,
+        /// Bytes it would take.
+        bytes: u128,
+        /// The budget.
+        limit: usize,
+    },
+    /// The allocator refused a reservation within the budget.
+    #[error("cannot reserve {bytes} bytes of memory for the buffer pool")]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: usize,
+    },
+    /// A pool with too few buffers for its queue and consumers: the
+    /// producer would wait for a buffer only the waiting consumer could
+    /// release (a deadlock), or, keeping the latest frame, would have to
+    /// drop a frame before it knew a newer one exists.
+    #[error(
+        "a pool of {buffers} buffers is too small: {policy} with a consumer that holds \
+         {holds} frames needs at least {needed}"
+    )]
+    PoolTooSmall {
+        /// Buffers asked for.
+        buffers: usize,
+        /// Frames the consumer holds at once.
+        holds: usize,
+        /// The policy's name.
+        policy: &'static str,
+        /// Buffers needed.
+        needed: usize,
+    },
+    /// A source that sent nothing for longer than its read timeout.
+    #[error("the source stalled: nothing arrived for {:.1} s while {context}", .after.as_secs_f64())]
+    Stalled {
+        /// How long it waited.
+        after: std::time::Duration,
+        /// What was being read.
+        context: String,
+    },
     /// `ffmpeg` is not on PATH.
     #[error("ffmpeg was not found on PATH: {0}")]
     FfmpegMissing(std::io::Error),
     /// The `ffmpeg` child failed; its stderr says why.
-    #[error("ffmpeg exited with {status}: {stderr}")]
+    #[error("ffmpeg exited with {status}{}", said(.stderr))]
     Ffmpeg {
         /// How it exited.
         status: String,
@@ -77,4 +120,16 @@ pub enum CaptureError {
     /// A view error.
     #[error(transparent)]
     View(#[from] ViewError),
+}
+
+/// `: TEXT` for what a child printed, or a note that it printed nothing
+/// (a child killed by a signal often says nothing).
+fn said(stderr: &str) -> String {
+    let text = stderr.trim();
+    if text.is_empty() {
+        " and printed nothing".to_owned()
+    } else {
+        // One line in messages: the child's lines joined.
+        format!(": {}", text.lines().map(str::trim).collect::<Vec<_>>().join(" / "))
+    }
 }

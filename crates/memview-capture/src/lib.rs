@@ -40,6 +40,8 @@
 #![warn(missing_debug_implementations)]
 
 mod error;
+mod input;
+mod limits;
 // Mapping a file is `unsafe` (another process may change it); the module
 // states the contract and passes it on through `unsafe fn`s.
 #[allow(unsafe_code)]
@@ -56,8 +58,10 @@ mod y4m;
 mod tests;
 
 pub use crate::error::CaptureError;
+pub use crate::input::{open_input, TimedRead};
+pub use crate::limits::{Limits, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_POOL_BYTES};
 pub use crate::mmap::MmapSource;
 pub use crate::pool::{BufferPool, FrameLease, PoolStats, Slot, BUFFER_ALIGN};
-pub use crate::queue::{Capture, FrameQueue, Policy};
+pub use crate::queue::{Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE};
 pub use crate::source::{FrameSource, Synthetic};
 pub use crate::y4m::{raise_pipe_buffer, FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

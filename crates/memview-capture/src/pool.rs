@@ -7,7 +7,8 @@ use memview_core::{Shared, Storage, View};
 use memview_pixel::{Frame, FrameLayout};
 
 use crate::error::CaptureError;
-use crate::sync::{Arc, AtomicU64, Condvar, Mutex, Ordering};
+use crate::limits::Limits;
+use crate::sync::{Arc, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
 
 /// Alignment of every pooled buffer: a cache line, and enough for any SIMD
 /// load.
@@ -22,11 +23,20 @@ struct AlignedBuf {
 }
 
 impl AlignedBuf {
-    fn new(len: usize) -> AlignedBuf {
-        let raw = vec![0u8; len + BUFFER_ALIGN - 1].into_boxed_slice();
+    /// A zeroed buffer, reserved fallibly: a size the allocator refuses is
+    /// an error, not an abort.
+    fn new(len: usize) -> Result<AlignedBuf, CaptureError> {
+        let total = len
+            .checked_add(BUFFER_ALIGN - 1)
+            .ok_or(CaptureError::OutOfMemory { bytes: len })?;
+        let mut raw = Vec::new();
+        raw.try_reserve_exact(total)
+            .map_err(|_| CaptureError::OutOfMemory { bytes: total })?;
+        raw.resize(total, 0u8);
+        let raw = raw.into_boxed_slice();
         let misalign = raw.as_ptr() as usize % BUFFER_ALIGN;
         let start = (BUFFER_ALIGN - misalign) % BUFFER_ALIGN;
-        AlignedBuf { raw, start, len }
+        Ok(AlignedBuf { raw, start, len })
     }
 }
 
@@ -63,9 +73,24 @@ pub(crate) struct PoolInner {
     pub(crate) delivered: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) recycled: AtomicU64,
+    /// Set when the pool's consumers are gone: a producer waiting for a
+    /// free buffer gives up instead of waiting for buffers that consumers
+    /// may never release.
+    closed: AtomicBool,
 }
 
 impl PoolInner {
+    /// Wakes a producer waiting in [`BufferPool::acquire`] for good: every
+    /// later acquire returns `None` at once.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.notify();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     fn notify(&self) {
         // A poisoned lock only means another thread panicked while holding
         // it; the counter is still usable.
@@ -105,10 +130,41 @@ impl fmt::Debug for BufferPool {
 }
 
 impl BufferPool {
-    /// `count` buffers of `len` bytes each (both at least 1).
+    /// `count` buffers of `len` bytes each (both at least 1), within the
+    /// default [`Limits`].
     pub fn new(count: usize, len: usize) -> Result<BufferPool, CaptureError> {
+        BufferPool::with_limits(count, len, &Limits::DEFAULT)
+    }
+
+    /// `count` buffers of `len` bytes each, refused before anything is
+    /// allocated if a frame or the whole pool would pass `limits`, and
+    /// reserved fallibly ([`CaptureError::OutOfMemory`] where the
+    /// allocator says no).
+    pub fn with_limits(count: usize, len: usize, limits: &Limits) -> Result<BufferPool, CaptureError> {
         if count == 0 || len == 0 {
             return Err(CaptureError::EmptyPool);
+        }
+        if len > limits.max_frame_bytes {
+            return Err(CaptureError::OverBudget {
+                what: "a frame",
+                bytes: len as u128,
+                limit: limits.max_frame_bytes,
+            });
+        }
+        let total = count as u128 * len as u128;
+        if total > limits.max_pool_bytes as u128 {
+            return Err(CaptureError::OverBudget {
+                what: "the buffer pool",
+                bytes: total,
+                limit: limits.max_pool_bytes,
+            });
+        }
+        let mut buffers = Vec::new();
+        buffers
+            .try_reserve_exact(count)
+            .map_err(|_| CaptureError::OutOfMemory { bytes: len })?;
+        for _ in 0..count {
+            buffers.push(Shared::from(AlignedBuf::new(len)?));
         }
         let inner = Arc::new(PoolInner {
             released: Mutex::new(0),
@@ -117,11 +173,10 @@ impl BufferPool {
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
         });
         Ok(BufferPool {
-            buffers: (0..count)
-                .map(|_| Shared::from(AlignedBuf::new(len)))
-                .collect(),
+            buffers,
             leases: (0..count)
                 .map(|_| {
                     Arc::new(LeaseInner {
@@ -195,10 +250,15 @@ impl BufferPool {
     }
 
     /// A free buffer to fill, waiting up to `timeout` for a lease to be
-    /// released (`None` waits as long as it takes).
+    /// released (`None` waits as long as it takes). `None` on timeout, or
+    /// at once once the pool is closed (its [`crate::Capture`] dropped:
+    /// consumers may hold every buffer for good).
     pub fn acquire(&mut self, timeout: Option<Duration>) -> Option<Slot<'_>> {
         let start = std::time::Instant::now();
         loop {
+            if self.inner.is_closed() {
+                return None;
+            }
             // Read the release counter before scanning: a release between
             // the scan and the wait changes it, so no wake-up is lost.
             let seen = *lock_counter(&self.inner.released);
@@ -210,7 +270,7 @@ impl BufferPool {
                 None => Duration::from_secs(3600),
             };
             let mut guard = lock_counter(&self.inner.released);
-            while *guard == seen {
+            while *guard == seen && !self.inner.is_closed() {
                 guard = match self.inner.cond.wait_timeout(guard, left) {
                     Ok((g, r)) if r.timed_out() => {
                         drop(g);

@@ -3,8 +3,10 @@
 
 use std::collections::VecDeque;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::error::CaptureError;
+use crate::limits::Limits;
 use crate::pool::{BufferPool, FrameLease, PoolInner, PoolStats};
 use crate::source::FrameSource;
 use crate::sync::{Arc, Condvar, Mutex, Ordering};
@@ -20,6 +22,36 @@ pub enum Policy {
     /// Drop the oldest waiting frame, keeping only the latest (lowest
     /// latency for live analysis).
     KeepLatest,
+}
+
+impl Policy {
+    /// The policy's name, as `memview run` and errors say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Block => "block",
+            Policy::DropNewest => "drop-newest",
+            Policy::KeepLatest => "keep-latest",
+        }
+    }
+
+    /// The fewest buffers a pool needs under this policy for a consumer
+    /// that holds up to `holds` frames at once (the one it works on
+    /// included; at least 1 is assumed):
+    /// - `Block`, `DropNewest`: `holds`, so the producer always gets a
+    ///   buffer once the consumer lets its oldest frame go (with fewer, a
+    ///   consumer waiting for the next frame holds every buffer: a
+    ///   deadlock);
+    /// - `KeepLatest`: `holds + 2`, so a newer frame is always captured
+    ///   into a free buffer before the waiting one is dropped (with fewer,
+    ///   the waiting frame would be dropped first, and lost for nothing at
+    ///   the end of the stream).
+    pub fn min_buffers(self, holds: usize) -> usize {
+        let holds = holds.max(1);
+        match self {
+            Policy::Block | Policy::DropNewest => holds,
+            Policy::KeepLatest => holds + 2,
+        }
+    }
 }
 
 struct State {
@@ -127,6 +159,27 @@ impl FrameQueue {
         had
     }
 
+    /// Whether the queue was closed (by the producer at the end of the
+    /// stream, or by a consumer stopping it).
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.inner.state).closed
+    }
+
+    /// Stops the stream now: closed, and the frames still waiting dropped
+    /// (counted as dropped), so the next [`FrameQueue::recv`] ends it.
+    pub(crate) fn stop(&self) {
+        let waiting = {
+            let mut s = lock(&self.inner.state);
+            s.closed = true;
+            let n = s.items.len() as u64;
+            self.inner.pool.dropped.fetch_add(n, Ordering::Relaxed);
+            std::mem::take(&mut s.items)
+        };
+        self.inner.not_empty.notify_all();
+        self.inner.not_full.notify_all();
+        drop(waiting);
+    }
+
     /// Ends the stream, with the error that ended it, if any.
     pub(crate) fn close(&self, error: Option<CaptureError>) {
         let mut s = lock(&self.inner.state);
@@ -141,6 +194,22 @@ impl FrameQueue {
     /// The next frame, waiting for it; `None` at the end of the stream, or
     /// the error that ended it (once), after every frame before it.
     pub fn recv(&self) -> Option<Result<FrameLease, CaptureError>> {
+        match self.recv_until(None) {
+            Some(Ok(lease)) => Some(Ok(lease)),
+            Some(Err(RecvError::Source(e))) => Some(Err(e)),
+            // No deadline: only the two answers above, or the end.
+            Some(Err(RecvError::Timeout(_))) | None => None,
+        }
+    }
+
+    /// [`FrameQueue::recv`], waiting at most `timeout`:
+    /// `Some(Err(RecvError::Timeout))` if no frame came in time (the
+    /// stream goes on; call again).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<FrameLease, RecvError>> {
+        self.recv_until(Some((Instant::now(), timeout)))
+    }
+
+    fn recv_until(&self, deadline: Option<(Instant, Duration)>) -> Option<Result<FrameLease, RecvError>> {
         let i = &self.inner;
         let mut s = lock(&i.state);
         loop {
@@ -150,43 +219,165 @@ impl FrameQueue {
                 return Some(Ok(lease));
             }
             if s.closed {
-                return s.error.take().map(Err);
+                return s.error.take().map(|e| Err(RecvError::Source(e)));
             }
-            s = match i.not_empty.wait(s) {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
+            s = match deadline {
+                None => match i.not_empty.wait(s) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                },
+                Some((start, timeout)) => {
+                    let Some(left) = timeout.checked_sub(start.elapsed()) else {
+                        return Some(Err(RecvError::Timeout(timeout)));
+                    };
+                    match i.not_empty.wait_timeout(s, left) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    }
+                }
             };
         }
     }
 }
 
+/// Why [`Capture::recv_timeout`] gave no frame.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// The source failed; the stream has ended.
+    #[error(transparent)]
+    Source(CaptureError),
+    /// No frame arrived within the timeout; the stream goes on.
+    #[error("no frame arrived within {:.1} s", .0.as_secs_f64())]
+    Timeout(Duration),
+}
+
+/// How a [`Capture`] is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaptureOptions {
+    /// Buffers in the pool.
+    pub buffers: usize,
+    /// Frames the queue holds for the consumer (under `KeepLatest` at most
+    /// `buffers - consumer_holds - 1`, so a buffer is always free for the
+    /// next frame).
+    pub queue: usize,
+    /// What to do when the consumer falls behind.
+    pub policy: Policy,
+    /// The most frames the consumer holds at once, the one it works on
+    /// included (a `memview_roi::RoiRunner` holds 2: the frame and the
+    /// previous one). The pool must have [`Policy::min_buffers`].
+    pub consumer_holds: usize,
+    /// Memory budgets for the pool.
+    pub limits: Limits,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> CaptureOptions {
+        CaptureOptions {
+            buffers: 3,
+            queue: 2,
+            policy: Policy::Block,
+            consumer_holds: 1,
+            limits: Limits::DEFAULT,
+        }
+    }
+}
+
+/// Stops a [`Capture`] from another thread (a signal handler's thread, a
+/// UI): the consumer's next `recv` ends the stream, and a producer waiting
+/// for a buffer gives up. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Stopper {
+    queue: FrameQueue,
+}
+
+impl Stopper {
+    /// Ends the stream now (frames still queued are dropped and counted).
+    pub fn stop(&self) {
+        self.queue.stop();
+        self.queue.inner.pool.close();
+    }
+}
+
+/// How long dropping a [`Capture`] waits for its thread: a source blocked
+/// in a read with no timeout (a FIFO with no writer) cannot be woken, so
+/// after this the thread is left to finish on its own, owning the source.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// A source running on its own capture thread, delivering frames through a
-/// [`FrameQueue`] under a [`Policy`]. Dropping it stops the thread.
+/// [`FrameQueue`] under a [`Policy`]. Dropping it stops the thread
+/// promptly, whatever consumers still hold (see [`CLOSE_GRACE`]).
 #[derive(Debug)]
 pub struct Capture {
     queue: FrameQueue,
     stats: Arc<PoolInner>,
     thread: Option<JoinHandle<()>>,
+    /// Told when the thread has ended (in a mutex: `Capture` is `Sync`).
+    done: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Capture {
     /// Starts `source` with a pool of `buffers` frames and a queue of
-    /// `depth` frames.
+    /// `depth` frames, for a consumer that holds one frame at a time.
     pub fn start<S: FrameSource + 'static>(
-        mut source: S,
+        source: S,
         buffers: usize,
         depth: usize,
         policy: Policy,
     ) -> Result<Capture, CaptureError> {
-        let mut pool = BufferPool::new(buffers, source.frame_len())?;
+        Capture::with_options(
+            source,
+            CaptureOptions {
+                buffers,
+                queue: depth,
+                policy,
+                ..CaptureOptions::default()
+            },
+        )
+    }
+
+    /// Starts `source` as `options` say. A pool too small for the policy
+    /// and the consumer ([`Policy::min_buffers`]) is refused here, rather
+    /// than deadlocking or losing frames later; a pool over the memory
+    /// budget is refused before it is allocated.
+    pub fn with_options<S: FrameSource + 'static>(
+        mut source: S,
+        options: CaptureOptions,
+    ) -> Result<Capture, CaptureError> {
+        let CaptureOptions {
+            buffers,
+            queue,
+            policy,
+            consumer_holds,
+            limits,
+        } = options;
+        let needed = policy.min_buffers(consumer_holds);
+        if buffers < needed {
+            return Err(CaptureError::PoolTooSmall {
+                buffers,
+                holds: consumer_holds.max(1),
+                policy: policy.name(),
+                needed,
+            });
+        }
+        let depth = match policy {
+            Policy::KeepLatest => queue.min(buffers - consumer_holds.max(1) - 1),
+            Policy::Block | Policy::DropNewest => queue,
+        };
+        let mut pool = BufferPool::with_limits(buffers, source.frame_len(), &limits)?;
         let queue = FrameQueue::new(depth, policy, pool.inner().clone());
         let q = queue.clone();
         let stats = pool.inner().clone();
+        let (tell, done) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("memview-capture".into())
             .spawn(move || {
                 let err = run(&mut source, &mut pool, &q, policy).err();
                 q.close(err);
+                // Drop the source (an ffmpeg child is killed and reaped)
+                // before saying so.
+                drop(source);
+                let _ = tell.send(());
             })
             .map_err(|e| CaptureError::Io {
                 context: "starting the capture thread".into(),
@@ -196,12 +387,26 @@ impl Capture {
             queue,
             stats,
             thread: Some(thread),
+            done: std::sync::Mutex::new(done),
         })
     }
 
     /// The next frame; `None` at the end of the stream.
     pub fn recv(&self) -> Option<Result<FrameLease, CaptureError>> {
         self.queue.recv()
+    }
+
+    /// The next frame, waiting at most `timeout`; `Some(Err(Timeout))` if
+    /// none came (the stream goes on), `None` at the end of the stream.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<FrameLease, RecvError>> {
+        self.queue.recv_timeout(timeout)
+    }
+
+    /// A handle that stops the capture from another thread.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            queue: self.queue.clone(),
+        }
     }
 
     /// The pool's counters so far.
@@ -218,11 +423,23 @@ impl Capture {
 
 impl Drop for Capture {
     fn drop(&mut self) {
-        self.queue.close(None);
-        // Drain so a blocked producer wakes and sees the queue closed.
-        while let Some(Ok(_)) = self.queue.recv() {}
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        // Close the queue (a producer blocked on a full queue wakes) and the
+        // pool (a producer waiting for a buffer that consumers hold wakes).
+        self.stopper().stop();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // A source blocked in a read cannot be woken; past the grace
+        // period the thread is left to end on its own.
+        let done = match self.done.get_mut() {
+            Ok(d) => d,
+            Err(p) => p.into_inner(),
+        };
+        match done.recv_timeout(CLOSE_GRACE) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = thread.join();
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
     }
 }
@@ -234,14 +451,17 @@ pub(crate) fn run(
     policy: Policy,
 ) -> Result<(), CaptureError> {
     loop {
+        if q.is_closed() {
+            return Ok(());
+        }
         if pool.free() == 0 {
             match policy {
                 Policy::Block => {}
                 Policy::KeepLatest => {
-                    // Free a buffer by dropping the oldest waiting frame.
-                    if !q.drop_oldest() && pool.try_acquire().is_none() {
-                        // Every buffer is held by consumers: wait for one.
-                    }
+                    // A consumer holding more frames than it declared:
+                    // free a buffer by dropping the oldest waiting frame
+                    // (with the declared holds a buffer is always free).
+                    q.drop_oldest();
                 }
                 Policy::DropNewest => {
                     if !source.skip()? {
@@ -252,8 +472,9 @@ pub(crate) fn run(
                 }
             }
         }
+        // `None`: the pool was closed (the capture stopped).
         let Some(slot) = pool.acquire(None) else {
-            continue;
+            return Ok(());
         };
         match source.next_frame(slot)? {
             Some(lease) => {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use memview_pixel::{FrameLayout, PixelFormat};
 
 use crate::error::CaptureError;
+use crate::input::{io_error, open_input, TimedRead};
+use crate::limits::Limits;
 use crate::pool::{FrameLease, Slot};
 use crate::source::FrameSource;
 
@@ -81,13 +83,28 @@ impl Y4mHeader {
     }
 
     /// Parses a header line (without its newline) that starts at byte 0.
+    /// Every byte must be printable ASCII (a CR before the newline, a DOS
+    /// line ending, is named as such), every tag may appear once, and an
+    /// error names the byte offset of the token it is about.
     pub fn parse(line: &[u8]) -> Result<Y4mHeader, CaptureError> {
         const MAGIC: &[u8] = b"YUV4MPEG2";
         if !line.starts_with(MAGIC) {
             return Err(y4m_err("missing YUV4MPEG2 signature", 0));
         }
-        let text = std::str::from_utf8(line)
-            .map_err(|e| y4m_err("header is not ASCII", e.valid_up_to() as u64))?;
+        if line.last() == Some(&b'\r') {
+            return Err(y4m_err(
+                "header ends in CR LF (a DOS line ending); YUV4MPEG2 headers end in LF",
+                line.len() as u64 - 1,
+            ));
+        }
+        if let Some(at) = line.iter().position(|&b| !(b' '..=b'~').contains(&b)) {
+            return Err(y4m_err(
+                format!("header byte {:#04x} is not printable ASCII", line[at]),
+                at as u64,
+            ));
+        }
+        // Printable ASCII throughout: every byte index is a char boundary.
+        let text = std::str::from_utf8(line).map_err(|e| y4m_err("header is not ASCII", e.valid_up_to() as u64))?;
         let (mut w, mut h) = (None, None);
         let mut hdr = Y4mHeader {
             width: 0,
@@ -100,54 +117,95 @@ impl Y4mHeader {
             layout: FrameLayout::tight(&memview_pixel::format::I420, 2, 2)?,
             len: line.len() + 1,
         };
+        if line.len() > MAGIC.len() && line[MAGIC.len()] != b' ' {
+            return Err(y4m_err("expected a space after YUV4MPEG2", MAGIC.len() as u64));
+        }
+        let mut seen = [false; 128];
+        let mut colorspace_at = 0u64;
         let mut off = MAGIC.len();
         for tok in text[MAGIC.len()..].split(' ') {
             let at = off as u64;
             off += tok.len() + 1;
-            let Some(tag) = tok.chars().next() else {
+            let Some(&tag) = tok.as_bytes().first() else {
                 continue;
             };
             let v = &tok[1..];
+            // X tags are extensions and may repeat; the others may not.
+            if tag != b'X' && std::mem::replace(&mut seen[usize::from(tag & 0x7f)], true) {
+                return Err(y4m_err(format!("duplicate {} tag", char::from(tag)), at));
+            }
             match tag {
-                'W' => {
+                b'W' => {
                     w = Some(
                         v.parse::<usize>()
                             .map_err(|_| y4m_err(format!("bad width {v:?}"), at))?,
                     )
                 }
-                'H' => {
+                b'H' => {
                     h = Some(
                         v.parse::<usize>()
                             .map_err(|_| y4m_err(format!("bad height {v:?}"), at))?,
                     )
                 }
-                'F' => hdr.rate = ratio(v, at, "frame rate")?,
-                'A' => hdr.aspect = ratio(v, at, "aspect ratio")?,
-                'I' => {
+                b'F' => hdr.rate = ratio(v, at, "frame rate")?,
+                b'A' => hdr.aspect = ratio(v, at, "aspect ratio")?,
+                b'I' => {
                     hdr.interlace = match v {
                         "p" | "t" | "b" | "m" | "?" => v.chars().next().unwrap_or('?'),
                         _ => return Err(y4m_err(format!("bad interlacing {v:?}"), at)),
                     }
                 }
-                'C' => hdr.colorspace = v.to_owned(),
-                'X' => match v {
+                b'C' => {
+                    hdr.colorspace = v.to_owned();
+                    colorspace_at = at;
+                }
+                b'X' => match v {
                     "COLORRANGE=FULL" => hdr.full_range = Some(true),
                     "COLORRANGE=LIMITED" => hdr.full_range = Some(false),
                     // Other extensions are for other readers.
                     _ => {}
                 },
-                other => return Err(y4m_err(format!("unknown header tag {other:?}"), at)),
+                other => {
+                    return Err(y4m_err(
+                        format!("unknown header tag {:?}", char::from(other)),
+                        at,
+                    ))
+                }
             }
         }
         let (Some(width), Some(height)) = (w, h) else {
             return Err(y4m_err("header lacks W or H", line.len() as u64));
         };
-        let format = PixelFormat::from_y4m(&hdr.colorspace)
-            .ok_or_else(|| y4m_err(format!("unsupported colour space C{}", hdr.colorspace), 0))?;
+        let format = PixelFormat::from_y4m(&hdr.colorspace).ok_or_else(|| {
+            y4m_err(
+                format!("unsupported colour space C{}", hdr.colorspace),
+                colorspace_at,
+            )
+        })?;
         hdr.width = width;
         hdr.height = height;
         hdr.layout = FrameLayout::tight(format, width, height)?;
         Ok(hdr)
+    }
+
+    /// Refuses a header whose frames would pass the frame budget, before
+    /// anything is sized from it.
+    pub fn check_limits(&self, limits: &Limits) -> Result<(), CaptureError> {
+        let bytes = self.layout.len();
+        if bytes > limits.max_frame_bytes {
+            return Err(y4m_err(
+                format!(
+                    "the header declares {}x{} {} frames of {bytes} bytes, over the frame budget \
+                     of {} bytes",
+                    self.width,
+                    self.height,
+                    self.layout.format().name,
+                    limits.max_frame_bytes
+                ),
+                0,
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -182,10 +240,7 @@ fn read_line<R: Read>(
         .by_ref()
         .take(MAX_HEADER as u64 + 1)
         .read_until(b'\n', line)
-        .map_err(|e| CaptureError::Io {
-            context: format!("reading the {what} at byte {offset}"),
-            source: e,
-        })?;
+        .map_err(|e| io_error(format!("reading the {what} at byte {offset}"), e))?;
     if n == 0 {
         return Ok(false);
     }
@@ -204,21 +259,34 @@ fn read_line<R: Read>(
 }
 
 impl<R: Read> Y4mSource<R> {
-    /// Reads the stream header from `reader`.
+    /// Reads the stream header from `reader`, within the default
+    /// [`Limits`].
     pub fn new(reader: R) -> Result<Y4mSource<R>, CaptureError> {
+        Y4mSource::with_limits(reader, &Limits::DEFAULT)
+    }
+
+    /// Reads the stream header from `reader` and refuses frames larger
+    /// than `limits` allow, before any buffer is sized from the header.
+    /// (The read timeout of `limits` applies where the reader is a
+    /// [`TimedRead`]; [`Y4mSource::open_with`] and
+    /// [`Y4mSource::stdin_with`] make one.)
+    pub fn with_limits(reader: R, limits: &Limits) -> Result<Y4mSource<R>, CaptureError> {
         let mut reader = BufReader::with_capacity(1 << 20, reader);
         let mut line = Vec::with_capacity(MAX_HEADER + 1);
         match read_line(&mut reader, &mut line, 0, "stream header") {
             Ok(true) => {}
             Ok(false) => return Err(y4m_err("empty stream: no YUV4MPEG2 header", 0)),
-            // Whatever the line's problem, a stream that is not Y4M at all
-            // is best reported as such.
+            // I/O errors and stalls are what they are.
+            Err(e @ (CaptureError::Io { .. } | CaptureError::Stalled { .. })) => return Err(e),
+            // Whatever else is wrong with the line, a stream that is not
+            // Y4M at all is best reported as such.
             Err(_) if !line.starts_with(b"YUV4MPEG2") => {
                 return Err(y4m_err("missing YUV4MPEG2 signature", 0))
             }
             Err(e) => return Err(e),
         }
         let header = Y4mHeader::parse(&line)?;
+        header.check_limits(limits)?;
         Ok(Y4mSource {
             offset: header.len as u64,
             reader,
@@ -238,6 +306,12 @@ impl<R: Read> Y4mSource<R> {
         let at = self.offset;
         if !read_line(&mut self.reader, &mut self.line, at, "FRAME header")? {
             return Ok(false);
+        }
+        if self.line == b"FRAME\r" {
+            return Err(y4m_err(
+                "FRAME header ends in CR LF (a DOS line ending); Y4M lines end in LF",
+                at,
+            ));
         }
         if !(self.line.starts_with(b"FRAME") && (self.line.len() == 5 || self.line[5] == b' ')) {
             return Err(y4m_err(
@@ -266,10 +340,10 @@ impl<R: Read> Y4mSource<R> {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(CaptureError::Io {
-                        context: format!("reading frame {} at byte {start}", self.index),
-                        source: e,
-                    })
+                    return Err(io_error(
+                        format!("reading frame {} at byte {start}", self.index),
+                        e,
+                    ))
                 }
             }
         }
@@ -319,10 +393,7 @@ impl<R: Read + Send> FrameSource for Y4mSource<R> {
         }
         let len = self.header.layout.len() as u64;
         let copied = std::io::copy(&mut self.reader.by_ref().take(len), &mut std::io::sink())
-            .map_err(|e| CaptureError::Io {
-                context: format!("skipping frame {}", self.index),
-                source: e,
-            })?;
+            .map_err(|e| io_error(format!("skipping frame {}", self.index), e))?;
         if copied < len {
             return Err(CaptureError::Truncated {
                 index: self.index,
@@ -358,25 +429,35 @@ pub fn raise_pipe_buffer<T>(_fd: T) -> Option<usize> {
     None
 }
 
-impl Y4mSource<std::io::Stdin> {
-    /// Reads Y4M from standard input, with its pipe buffer raised.
+impl Y4mSource<TimedRead<std::io::Stdin>> {
+    /// Reads Y4M from standard input, with its pipe buffer raised, within
+    /// the default [`Limits`] (no read timeout).
     pub fn stdin() -> Result<Self, CaptureError> {
+        Y4mSource::stdin_with(&Limits::DEFAULT)
+    }
+
+    /// Reads Y4M from standard input within `limits`: a stdin that sends
+    /// nothing for the read timeout is a [`CaptureError::Stalled`].
+    pub fn stdin_with(limits: &Limits) -> Result<Self, CaptureError> {
         let stdin = std::io::stdin();
         #[cfg(target_os = "linux")]
         let _ = raise_pipe_buffer(&stdin);
-        Y4mSource::new(stdin)
+        Y4mSource::with_limits(TimedRead::new(stdin, limits.read_timeout), limits)
     }
 }
 
-impl Y4mSource<std::fs::File> {
-    /// Opens a Y4M file.
+impl Y4mSource<TimedRead<std::fs::File>> {
+    /// Opens a Y4M file (or FIFO) within the default [`Limits`].
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, CaptureError> {
-        let p = path.as_ref();
-        let f = std::fs::File::open(p).map_err(|e| CaptureError::Io {
-            context: format!("opening {}", p.display()),
-            source: e,
-        })?;
-        Y4mSource::new(f)
+        Y4mSource::open_with(path, &Limits::DEFAULT)
+    }
+
+    /// Opens a Y4M file within `limits`. A directory is refused by name; a
+    /// FIFO is opened without blocking, and a FIFO or pipe that sends
+    /// nothing for the read timeout is a [`CaptureError::Stalled`].
+    pub fn open_with(path: impl AsRef<std::path::Path>, limits: &Limits) -> Result<Self, CaptureError> {
+        let f = open_input(path.as_ref(), limits.read_timeout)?;
+        Y4mSource::with_limits(f, limits)
     }
 }
 
@@ -387,7 +468,7 @@ const STDERR_KEEP: usize = 4096;
 /// stdout and reads that. The child is killed and reaped on drop; a child
 /// that dies mid-stream is an error carrying its stderr, never a hang.
 pub struct FfmpegSource {
-    y4m: Y4mSource<ChildStdout>,
+    y4m: Y4mSource<TimedRead<ChildStdout>>,
     child: Child,
     stderr: StdArc<StdMutex<Vec<u8>>>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -410,8 +491,21 @@ impl FfmpegSource {
     }
 
     /// Starts ffmpeg with its input given as arguments (`-f lavfi -i
-    /// testsrc2`, `-f v4l2 -i /dev/video0`, ...).
+    /// testsrc2`, `-f v4l2 -i /dev/video0`, ...), within the default
+    /// [`Limits`].
     pub fn spawn_args(input: &[&str], pix_fmt: Option<&str>) -> Result<FfmpegSource, CaptureError> {
+        FfmpegSource::spawn_with(input, pix_fmt, &Limits::DEFAULT)
+    }
+
+    /// Starts ffmpeg within `limits`: frames over the budget are refused
+    /// from its header, and a child that writes nothing for the read
+    /// timeout (a network input with no sender) is killed and reported as
+    /// [`CaptureError::Stalled`].
+    pub fn spawn_with(
+        input: &[&str],
+        pix_fmt: Option<&str>,
+        limits: &Limits,
+    ) -> Result<FfmpegSource, CaptureError> {
         let mut cmd = Command::new("ffmpeg");
         cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
             .args(input);
@@ -456,7 +550,7 @@ impl FfmpegSource {
         };
         let _ = raise_pipe_buffer(&stdout);
         Ok(FfmpegSource {
-            y4m: match Y4mSource::new(stdout) {
+            y4m: match Y4mSource::with_limits(TimedRead::new(stdout, limits.read_timeout), limits) {
                 Ok(y) => y,
                 Err(e) => {
                     let _ = child.kill();
@@ -500,6 +594,12 @@ impl FfmpegSource {
     /// Turns an end-of-stream or read error into ffmpeg's own account of
     /// what happened, if it failed.
     fn child_error(&mut self, err: Option<CaptureError>) -> Result<(), CaptureError> {
+        // A stalled child is still running: stop it, and report the stall.
+        if let Some(e @ CaptureError::Stalled { .. }) = err {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return Err(e);
+        }
         let status = match self.child.wait() {
             Ok(s) => s,
             Err(e) => {

@@ -50,8 +50,18 @@ impl V4l2Device {
         let fd = OwnedFd::from(file);
         let mut cap = sys::Capability::zeroed();
         // SAFETY: QUERYCAP takes a `v4l2_capability`.
-        unsafe { sys::ioctl(fd.as_fd(), sys::VIDIOC_QUERYCAP, &mut cap) }
-            .map_err(v4l2("VIDIOC_QUERYCAP"))?;
+        unsafe { sys::ioctl(fd.as_fd(), sys::VIDIOC_QUERYCAP, &mut cap) }.map_err(|e| {
+            // ENOTTY (and EINVAL from some drivers): the file does not
+            // answer V4L2 ioctls at all.
+            if matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL)) {
+                CaptureError::V4l2Setup(format!(
+                    "{} is not a V4L2 device (it does not answer VIDIOC_QUERYCAP)",
+                    path.display()
+                ))
+            } else {
+                v4l2("VIDIOC_QUERYCAP")(e)
+            }
+        })?;
         let caps = if cap.capabilities & sys::CAP_DEVICE_CAPS != 0 {
             cap.device_caps
         } else {
