@@ -49,6 +49,16 @@ pub enum CaptureError {
         /// The budget.
         limit: usize,
     },
+    /// A count past its documented limit.
+    #[error("{count} {what} is more than the {limit} allowed")]
+    TooMany {
+        /// What is counted ("synthetic boxes").
+        what: &'static str,
+        /// How many were asked for.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The allocator refused a reservation within the budget.
     #[error("cannot reserve {bytes} bytes of memory for the buffer pool")]
     OutOfMemory {

@@ -135,13 +135,25 @@ pub struct Synthetic {
 }
 
 impl Synthetic {
-    /// `boxes` moving boxes on a `width x height` frame of `format`.
+    /// The most boxes a synthetic source draws (a budget: each is painted
+    /// into every frame).
+    pub const MAX_BOXES: usize = 4096;
+
+    /// `boxes` moving boxes (at most [`Synthetic::MAX_BOXES`]) on a `width
+    /// x height` frame of `format`.
     pub fn new(
         format: &'static PixelFormat,
         width: usize,
         height: usize,
         boxes: usize,
     ) -> Result<Synthetic, CaptureError> {
+        if boxes > Synthetic::MAX_BOXES {
+            return Err(CaptureError::TooMany {
+                what: "synthetic boxes",
+                count: boxes,
+                limit: Synthetic::MAX_BOXES,
+            });
+        }
         let layout = FrameLayout::tight(format, width, height)?;
         let mut s = 0x9e37_79b9_7f4a_7c15u64;
         let mut rnd = move |n: u64| {

@@ -5,3 +5,4 @@
 mod alloc;
 mod pool;
 mod y4m;
+mod faults;

@@ -62,3 +62,40 @@ fn loom_block_delivers_every_frame_once() {
 fn loom_keep_latest_conserves_buffers() {
     model(Policy::KeepLatest);
 }
+
+/// Issue 13: the consumer holds every buffer and stops the stream. Under
+/// every interleaving the producer (waiting for a buffer, or about to)
+/// wakes and returns: loom fails the model if any thread blocks for good.
+fn close_while_held(policy: Policy) {
+    loom::model(move || {
+        let mut src = Synthetic::new(&memview_pixel::format::GRAY8, 4, 2, 1)
+            .unwrap()
+            .with_frames(4);
+        let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
+        let inner = pool.inner().clone();
+        let q = FrameQueue::new(1, policy, pool.inner().clone());
+        let qp = q.clone();
+        let producer = thread::spawn(move || {
+            let r = run(&mut src, &mut pool, &qp, policy);
+            qp.close(r.err());
+        });
+        // Hold the first frame (and the second, if it comes before the
+        // stream ends), then stop.
+        let first = q.recv().unwrap().unwrap();
+        let second = q.recv();
+        q.stop();
+        inner.close();
+        producer.join().unwrap();
+        drop((first, second));
+    });
+}
+
+#[test]
+fn loom_close_while_every_buffer_is_held_block() {
+    close_while_held(Policy::Block);
+}
+
+#[test]
+fn loom_close_while_every_buffer_is_held_keep_latest() {
+    close_while_held(Policy::KeepLatest);
+}
