@@ -140,6 +140,9 @@ fn said(stderr: &str) -> String {
         " and printed nothing".to_owned()
     } else {
         // One line in messages: the child's lines joined.
-        format!(": {}", text.lines().map(str::trim).collect::<Vec<_>>().join(" / "))
+        format!(
+            ": {}",
+            text.lines().map(str::trim).collect::<Vec<_>>().join(" / ")
+        )
     }
 }

@@ -114,7 +114,10 @@ pub fn open_input(path: &Path, timeout: Option<Duration>) -> Result<TimedRead<Fi
     if meta.is_dir() {
         return Err(CaptureError::Io {
             context: opening(),
-            source: io::Error::new(io::ErrorKind::IsADirectory, "it is a directory, not a stream"),
+            source: io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a directory, not a stream",
+            ),
         });
     }
     let mut options = std::fs::OpenOptions::new();

@@ -62,6 +62,8 @@ pub use crate::input::{open_input, TimedRead};
 pub use crate::limits::{Limits, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_POOL_BYTES};
 pub use crate::mmap::MmapSource;
 pub use crate::pool::{BufferPool, FrameLease, PoolStats, Slot, BUFFER_ALIGN};
-pub use crate::queue::{Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE};
+pub use crate::queue::{
+    Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE,
+};
 pub use crate::source::{FrameSource, Synthetic};
 pub use crate::y4m::{raise_pipe_buffer, FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

@@ -140,7 +140,11 @@ impl BufferPool {
     /// allocated if a frame or the whole pool would pass `limits`, and
     /// reserved fallibly ([`CaptureError::OutOfMemory`] where the
     /// allocator says no).
-    pub fn with_limits(count: usize, len: usize, limits: &Limits) -> Result<BufferPool, CaptureError> {
+    pub fn with_limits(
+        count: usize,
+        len: usize,
+        limits: &Limits,
+    ) -> Result<BufferPool, CaptureError> {
         if count == 0 || len == 0 {
             return Err(CaptureError::EmptyPool);
         }

@@ -209,7 +209,10 @@ impl FrameQueue {
         self.recv_until(Some((Instant::now(), timeout)))
     }
 
-    fn recv_until(&self, deadline: Option<(Instant, Duration)>) -> Option<Result<FrameLease, RecvError>> {
+    fn recv_until(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Option<Result<FrameLease, RecvError>> {
         let i = &self.inner;
         let mut s = lock(&i.state);
         loop {
@@ -368,7 +371,10 @@ impl Capture {
         let queue = FrameQueue::new(depth, policy, pool.inner().clone());
         let q = queue.clone();
         let stats = pool.inner().clone();
-        let (tell, done) = std::sync::mpsc::channel();
+        // Bounded: its one slot is allocated here, so the thread's last
+        // word allocates nothing (a run counting allocations may still be
+        // in its steady state).
+        let (tell, done) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("memview-capture".into())
             .spawn(move || {

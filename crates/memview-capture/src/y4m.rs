@@ -104,7 +104,8 @@ impl Y4mHeader {
             ));
         }
         // Printable ASCII throughout: every byte index is a char boundary.
-        let text = std::str::from_utf8(line).map_err(|e| y4m_err("header is not ASCII", e.valid_up_to() as u64))?;
+        let text = std::str::from_utf8(line)
+            .map_err(|e| y4m_err("header is not ASCII", e.valid_up_to() as u64))?;
         let (mut w, mut h) = (None, None);
         let mut hdr = Y4mHeader {
             width: 0,
@@ -118,7 +119,10 @@ impl Y4mHeader {
             len: line.len() + 1,
         };
         if line.len() > MAGIC.len() && line[MAGIC.len()] != b' ' {
-            return Err(y4m_err("expected a space after YUV4MPEG2", MAGIC.len() as u64));
+            return Err(y4m_err(
+                "expected a space after YUV4MPEG2",
+                MAGIC.len() as u64,
+            ));
         }
         let mut seen = [false; 128];
         let mut colorspace_at = 0u64;
@@ -455,7 +459,10 @@ impl Y4mSource<TimedRead<std::fs::File>> {
     /// Opens a Y4M file within `limits`. A directory is refused by name; a
     /// FIFO is opened without blocking, and a FIFO or pipe that sends
     /// nothing for the read timeout is a [`CaptureError::Stalled`].
-    pub fn open_with(path: impl AsRef<std::path::Path>, limits: &Limits) -> Result<Self, CaptureError> {
+    pub fn open_with(
+        path: impl AsRef<std::path::Path>,
+        limits: &Limits,
+    ) -> Result<Self, CaptureError> {
         let f = open_input(path.as_ref(), limits.read_timeout)?;
         Y4mSource::with_limits(f, limits)
     }

@@ -12,7 +12,11 @@ use memview_capture::{
 use memview_pixel::format::I420;
 
 /// Runs `f` on a thread and fails if it does not finish within `limit`.
-fn within<T: Send + 'static>(limit: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -31,17 +35,33 @@ fn tmp(name: &str) -> std::path::PathBuf {
 fn hostile_headers_are_errors_with_offsets() {
     for (input, want, at) in [
         // A multi-byte character at the start of a token (once a panic).
-        (&b"YUV4MPEG2 W64 H48 \xc3\xa9x\n"[..], "not printable ASCII", Some(18)),
+        (
+            &b"YUV4MPEG2 W64 H48 \xc3\xa9x\n"[..],
+            "not printable ASCII",
+            Some(18),
+        ),
         (b"YUV4MPEG2 W64 H48 C420jpeg\r\n", "CR LF", Some(26)),
         (b"YUV4MPEG2 W64 H48 W32\n", "duplicate W tag", Some(18)),
-        (b"YUV4MPEG2 W64 H48 C420jpeg C420\n", "duplicate C tag", Some(27)),
-        (b"YUV4MPEG2 W64 H48 Cfoo\n", "unsupported colour space Cfoo", Some(18)),
+        (
+            b"YUV4MPEG2 W64 H48 C420jpeg C420\n",
+            "duplicate C tag",
+            Some(27),
+        ),
+        (
+            b"YUV4MPEG2 W64 H48 Cfoo\n",
+            "unsupported colour space Cfoo",
+            Some(18),
+        ),
         (b"YUV4MPEG2 W64 H48 \x01\n", "not printable ASCII", Some(18)),
         (b"YUV4MPEG2W64 H48\n", "space after YUV4MPEG2", Some(9)),
     ] {
         let err = Y4mSource::new(input).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(want), "{:?}: {text}", String::from_utf8_lossy(input));
+        assert!(
+            text.contains(want),
+            "{:?}: {text}",
+            String::from_utf8_lossy(input)
+        );
         if let (Some(at), CaptureError::Y4m { offset, .. }) = (at, &err) {
             assert_eq!(*offset, at, "{text}");
         }
@@ -86,7 +106,9 @@ fn oversize_headers_and_pools_are_refused_before_allocating() {
 
 #[test]
 fn directories_are_named_as_such() {
-    let err = Y4mSource::open(std::env::temp_dir()).unwrap_err().to_string();
+    let err = Y4mSource::open(std::env::temp_dir())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("directory"), "{err}");
     assert!(!err.contains("signature"), "{err}");
 }
@@ -105,9 +127,11 @@ fn a_stalled_fifo_times_out() {
     let limits = Limits::DEFAULT.with_read_timeout(Some(Duration::from_millis(300)));
     // No writer at all.
     let p = path.clone();
-    let err = within(Duration::from_secs(10), "opening a FIFO with no writer", move || {
-        Y4mSource::open_with(&p, &limits).map(|_| ())
-    })
+    let err = within(
+        Duration::from_secs(10),
+        "opening a FIFO with no writer",
+        move || Y4mSource::open_with(&p, &limits).map(|_| ()),
+    )
     .unwrap_err();
     assert!(matches!(err, CaptureError::Stalled { .. }), "{err}");
     assert!(err.to_string().contains("stalled"), "{err}");
@@ -120,18 +144,22 @@ fn a_stalled_fifo_times_out() {
         std::thread::sleep(Duration::from_secs(3));
     });
     let p = path.clone();
-    let (frames, err) = within(Duration::from_secs(10), "reading a stalled FIFO", move || {
-        let mut src = Y4mSource::open_with(&p, &limits).unwrap();
-        let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
-        let mut frames = 0;
-        loop {
-            match src.next_frame(pool.try_acquire().unwrap()) {
-                Ok(Some(_)) => frames += 1,
-                Ok(None) => return (frames, None),
-                Err(e) => return (frames, Some(e)),
+    let (frames, err) = within(
+        Duration::from_secs(10),
+        "reading a stalled FIFO",
+        move || {
+            let mut src = Y4mSource::open_with(&p, &limits).unwrap();
+            let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
+            let mut frames = 0;
+            loop {
+                match src.next_frame(pool.try_acquire().unwrap()) {
+                    Ok(Some(_)) => frames += 1,
+                    Ok(None) => return (frames, None),
+                    Err(e) => return (frames, Some(e)),
+                }
             }
-        }
-    });
+        },
+    );
     assert_eq!(frames, 1);
     let err = err.expect("a stall must be an error, not a clean end");
     assert!(matches!(err, CaptureError::Stalled { .. }), "{err}");
@@ -254,12 +282,18 @@ fn recv_timeout_tells_a_slow_source_from_the_end() {
         .with_frames(2);
     let cap = Capture::start(src, 3, 2, Policy::Block).unwrap();
     // Frame 0 comes at once, frame 1 half a second later.
-    assert!(matches!(cap.recv_timeout(Duration::from_secs(5)), Some(Ok(_))));
+    assert!(matches!(
+        cap.recv_timeout(Duration::from_secs(5)),
+        Some(Ok(_))
+    ));
     assert!(matches!(
         cap.recv_timeout(Duration::from_millis(50)),
         Some(Err(RecvError::Timeout(_)))
     ));
-    assert!(matches!(cap.recv_timeout(Duration::from_secs(5)), Some(Ok(_))));
+    assert!(matches!(
+        cap.recv_timeout(Duration::from_secs(5)),
+        Some(Ok(_))
+    ));
     assert!(cap.recv_timeout(Duration::from_secs(5)).is_none());
 }
 

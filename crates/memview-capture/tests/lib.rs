@@ -3,6 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alloc;
+mod faults;
 mod pool;
 mod y4m;
-mod faults;

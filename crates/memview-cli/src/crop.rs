@@ -1,12 +1,44 @@
 //! `memview crop` and `memview probe`: Y4M streams, zone by zone.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use memview_capture::{BufferPool, CaptureError, FfmpegSource, FrameSource, Y4mHeader, Y4mSource};
+use memview_capture::{
+    BufferPool, CaptureError, FfmpegSource, FrameSource, Limits, Y4mHeader, Y4mSource,
+};
 use memview_pixel::{Rect, Snap};
 use serde_json::json;
+
+use crate::output::{quiet_if_closed, FileId, Output};
+use crate::signals::Signals;
+
+/// What every stream-reading subcommand takes besides its input.
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// Seconds a read may wait for data before the input counts as
+    /// stalled (a FIFO or pipe that stopped sending); 0 waits forever.
+    #[arg(long, default_value_t = 10.0)]
+    source_timeout: f64,
+    /// The largest frame the input may declare, in bytes.
+    #[arg(long, default_value_t = memview_capture::DEFAULT_MAX_FRAME_BYTES)]
+    max_frame_bytes: usize,
+}
+
+impl InputArgs {
+    fn limits(&self) -> Result<Limits, String> {
+        let t = self.source_timeout;
+        if !(t >= 0.0 && t.is_finite()) {
+            return Err(format!("--source-timeout {t}: give seconds, 0 or more"));
+        }
+        Ok(Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_pool_bytes: self.max_frame_bytes.saturating_mul(2),
+            read_timeout: (t > 0.0).then(|| Duration::from_secs_f64(t)),
+        })
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct CropArgs {
@@ -16,9 +48,12 @@ pub struct CropArgs {
     #[arg(long = "zone", value_parser = crate::run::parse_rect, required = true)]
     zone: Vec<Rect>,
     /// Output Y4M file; with several zones a pattern with `%d` (the zone's
-    /// index), such as `zone_%d.y4m`.
+    /// index), such as `zone_%d.y4m`. Never the input; a regular file
+    /// appears only once it holds frames.
     #[arg(short = 'o', long)]
     output: String,
+    #[command(flatten)]
+    input_args: InputArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -28,75 +63,139 @@ pub struct ProbeArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    input_args: InputArgs,
 }
 
-/// A source and its stream header.
-fn open(input: &str) -> Result<(Box<dyn FrameSource>, Y4mHeader), CaptureError> {
+/// A source, its stream header, and the input's file.
+fn open(
+    input: &str,
+    limits: &Limits,
+) -> Result<(Box<dyn FrameSource>, Y4mHeader, Option<FileId>), CaptureError> {
     if let Some(i) = input.strip_prefix("ffmpeg:") {
-        let s = FfmpegSource::spawn(i, None)?;
+        let s = FfmpegSource::spawn_with(&["-i", i], None, limits)?;
         let h = s.header().clone();
-        return Ok((Box::new(s), h));
+        return Ok((Box::new(s), h, FileId::of_path(Path::new(i))));
     }
     if input == "-" {
-        let s = Y4mSource::stdin()?;
+        let s = Y4mSource::stdin_with(limits)?;
         let h = s.header().clone();
-        return Ok((Box::new(s), h));
+        return Ok((Box::new(s), h, FileId::of_stdin()));
     }
-    let s = Y4mSource::open(input)?;
+    let s = Y4mSource::open_with(input, limits)?;
     let h = s.header().clone();
-    Ok((Box::new(s), h))
+    Ok((Box::new(s), h, FileId::of_path(Path::new(input))))
+}
+
+/// Refuses a zone that ffmpeg's crop filter would not cut as given: it
+/// rounds x, y, w and h down to the chroma grid (a 65x47 zone of an odd
+/// 4:2:0 frame comes out 64x46), so a zone off the grid, or outside the
+/// frame, is an error that names what ffmpeg would write.
+fn check_zone(z: Rect, h: &Y4mHeader) -> Result<(), String> {
+    let (gx, gy) = h.layout.format().grid();
+    let inside = z.x.checked_add(z.w).is_some_and(|e| e <= h.width)
+        && z.y.checked_add(z.h).is_some_and(|e| e <= h.height);
+    if !inside {
+        return Err(format!(
+            "zone {},{},{},{} leaves the {}x{} frame",
+            z.x, z.y, z.w, z.h, h.width, h.height
+        ));
+    }
+    let down = |v: usize, g: usize| v / g * g;
+    let snapped = Rect::new(down(z.x, gx), down(z.y, gy), down(z.w, gx), down(z.h, gy));
+    if snapped != z {
+        let hint = if snapped.w == 0 || snapped.h == 0 {
+            "nothing".to_owned()
+        } else {
+            format!("{},{},{},{}", snapped.x, snapped.y, snapped.w, snapped.h)
+        };
+        return Err(format!(
+            "zone {},{},{},{} is not on the {gx}x{gy} chroma grid of {}: ffmpeg's crop filter \
+             would cut {hint} instead; give a zone on the grid",
+            z.x,
+            z.y,
+            z.w,
+            z.h,
+            h.layout.format().name
+        ));
+    }
+    Ok(())
 }
 
 pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     if args.zone.len() > 1 && !args.output.contains("%d") {
         return Err("with several zones, -o needs a pattern with %d (such as zone_%d.y4m)".into());
     }
-    let (mut src, header) = open(&args.input)?;
+    let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
+    let limits = args.input_args.limits()?;
+    let (mut src, header, input) = open(&args.input, &limits)?;
+    for z in &args.zone {
+        check_zone(*z, &header)?;
+    }
+    let paths: Vec<String> = (0..args.zone.len())
+        .map(|i| args.output.replace("%d", &i.to_string()))
+        .collect();
+    for (i, p) in paths.iter().enumerate() {
+        if paths[..i].contains(p) {
+            return Err(format!(
+                "zones {i} and {} would both write {p}",
+                paths[..i].iter().position(|q| q == p).unwrap_or(0)
+            )
+            .into());
+        }
+    }
     let mut outs = Vec::with_capacity(args.zone.len());
-    for (i, z) in args.zone.iter().enumerate() {
-        let path = args.output.replace("%d", &i.to_string());
-        let f = File::create(&path).map_err(|e| format!("cannot create {path}: {e}"))?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
+    for (z, path) in args.zone.iter().zip(&paths) {
+        let mut w = Output::create(path, &[input])?;
         w.write_all(header.to_line(z.w, z.h).as_bytes())?;
         outs.push(w);
     }
-    let mut pool = BufferPool::new(2, src.frame_len())?;
+    let mut pool = BufferPool::with_limits(2, src.frame_len(), &limits)?;
     let mut buf = Vec::new();
     let mut frames = 0u64;
-    loop {
-        let Some(slot) = pool.acquire(None) else {
-            continue;
-        };
-        let Some(lease) = src.next_frame(slot)? else {
-            break;
-        };
-        for (z, out) in args.zone.iter().zip(&mut outs) {
-            // Strict: a rectangle off the chroma grid is an error here, not
-            // silently grown (ffmpeg would round it differently).
-            let roi = lease.frame().roi_with(*z, Snap::Strict)?;
-            buf.resize(roi.tight_len(), 0);
-            roi.copy_to(&mut buf)?;
-            out.write_all(b"FRAME\n")?;
-            out.write_all(&buf)?;
+    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
+        while signals.received().is_none() {
+            let Some(slot) = pool.acquire(None) else {
+                return Err("the frame pool closed".into());
+            };
+            let Some(lease) = src.next_frame(slot)? else {
+                break;
+            };
+            for (z, out) in args.zone.iter().zip(&mut outs) {
+                // On the grid (checked above): Strict cuts it exactly.
+                let roi = lease.frame().roi_with(*z, Snap::Strict)?;
+                buf.resize(roi.tight_len(), 0);
+                roi.copy_to(&mut buf)?;
+                out.write_all(b"FRAME\n")?;
+                out.write_all(&buf)?;
+            }
+            frames += 1;
         }
-        frames += 1;
+        Ok(())
+    })();
+    // The frames cut so far are kept (whole frames only), as after a
+    // signal; a run that failed before its first frame leaves nothing.
+    if frames > 0 || result.is_ok() {
+        for o in outs {
+            o.commit()?;
+        }
     }
-    for mut o in outs {
-        o.flush()?;
-    }
+    result?;
     eprintln!("memview crop: {frames} frames, {} zones", args.zone.len());
-    Ok(ExitCode::SUCCESS)
+    Ok(signals.exit_code().unwrap_or(ExitCode::SUCCESS))
 }
 
 pub fn probe(args: &ProbeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let (mut src, h) = open(&args.input)?;
+    let (mut src, h, _) = open(&args.input, &args.input_args.limits()?)?;
     let mut frames = 0u64;
     while src.skip()? {
         frames += 1;
     }
     let format = h.layout.format();
-    if args.json {
-        println!(
+    let mut out = io::stdout().lock();
+    let r = if args.json {
+        writeln!(
+            out,
             "{}",
             json!({
                 "format": format.name,
@@ -108,24 +207,26 @@ pub fn probe(args: &ProbeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 "frames": frames,
                 "frame_bytes": h.layout.len(),
             })
-        );
+        )
     } else {
-        let mut out = io::stdout().lock();
-        writeln!(
-            out,
-            "{}: {} ({}) {}x{}",
-            args.input, format.name, h.colorspace, h.width, h.height
-        )?;
-        if h.rate.1 != 0 {
+        (|| {
             writeln!(
                 out,
-                "  frame rate {}/{} = {:.3} fps",
-                h.rate.0,
-                h.rate.1,
-                f64::from(h.rate.0) / f64::from(h.rate.1)
+                "{}: {} ({}) {}x{}",
+                args.input, format.name, h.colorspace, h.width, h.height
             )?;
-        }
-        writeln!(out, "  {frames} frames of {} bytes", h.layout.len())?;
-    }
+            if h.rate.1 != 0 {
+                writeln!(
+                    out,
+                    "  frame rate {}/{} = {:.3} fps",
+                    h.rate.0,
+                    h.rate.1,
+                    f64::from(h.rate.0) / f64::from(h.rate.1)
+                )?;
+            }
+            writeln!(out, "  {frames} frames of {} bytes", h.layout.len())
+        })()
+    };
+    quiet_if_closed(r.and_then(|()| out.flush()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -39,10 +39,19 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> io::Result<ExitCode> {
+    // A closed stdout (`memview fmt ... | head -1`) ends the job quietly.
+    match answer_all(args) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        r => r,
+    }
+}
+
+fn answer_all(args: &Args) -> io::Result<ExitCode> {
     let dialect = Dialect::from(args.dialect);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut all_ok = true;
+    let (mut lines, mut failed) = (0u64, 0u64);
     if args.batch {
         let stdin = io::stdin();
         let mut line = Vec::new();
@@ -54,19 +63,35 @@ pub fn run(args: &Args) -> io::Result<ExitCode> {
             }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\n', '\r']);
+            lines += 1;
             let answer = match serde_json::from_str::<Value>(text) {
-                Ok(Value::String(f)) => json_answer(&f, dialect),
-                Ok(_) | Err(_) => json!({
-                    "format": Value::Null,
-                    "line": text,
-                    "error": {
-                        "kind": "bad-input",
-                        "offset": 0,
-                        "message": "input line is not a json string",
-                    },
-                }),
+                Ok(Value::String(f)) => {
+                    if Format::parse(&f, dialect).is_err() {
+                        failed += 1;
+                    }
+                    json_answer(&f, dialect)
+                }
+                Ok(_) | Err(_) => {
+                    failed += 1;
+                    json!({
+                        "format": Value::Null,
+                        "line": text,
+                        "error": {
+                            "kind": "bad-input",
+                            "offset": 0,
+                            "message": "input line is not a json string",
+                        },
+                    })
+                }
             };
             writeln!(out, "{answer}")?;
+        }
+        out.flush()?;
+        if failed > 0 {
+            // Every line was answered; the status and one line on stderr
+            // say that some were errors.
+            eprintln!("memview fmt: {failed} of {lines} input lines are not valid formats");
+            return Ok(ExitCode::FAILURE);
         }
     } else {
         for f in &args.formats {

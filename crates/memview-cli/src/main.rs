@@ -11,7 +11,9 @@
 mod alloc;
 mod crop;
 mod fmt;
+mod output;
 mod run;
+mod signals;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -54,7 +56,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("memview: {e}");
+            // One line, whatever the error carries (a child's stderr).
+            let text = e.to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("memview: {}", line.join(" / "));
             ExitCode::FAILURE
         }
     }

@@ -3,55 +3,72 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use memview_capture::{Capture, FfmpegSource, FrameSource, Policy, Synthetic, Y4mSource};
+use memview_capture::{
+    Capture, CaptureOptions, FfmpegSource, FrameSource, Limits, Policy, Synthetic, Y4mHeader,
+    Y4mSource,
+};
 use memview_pixel::format::I420;
 use memview_pixel::Rect;
 use memview_roi::{analyzers, Analyzer, RoiRunner, Zone};
 use serde_json::json;
 
 use crate::alloc;
+use crate::output::{FileId, Output};
+use crate::signals::Signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where frames come from: `synthetic`, a `.y4m` file, `-` (Y4M on
-    /// stdin), `ffmpeg:INPUT` (anything ffmpeg decodes), or
+    /// Where frames come from: `synthetic`, a `.y4m` file (or FIFO), `-`
+    /// (Y4M on stdin), `ffmpeg:INPUT` (anything ffmpeg decodes), or
     /// `v4l2:/dev/videoN` (a camera, zero-copy from the driver's buffers).
     #[arg(long, default_value = "synthetic")]
     source: String,
-    /// Frame size of the synthetic source, or the size asked of a V4L2
-    /// device (the driver may pick the nearest it has).
-    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
-    size: (usize, usize),
-    /// The V4L2 pixel format to ask for (a fourcc with a luma plane:
-    /// NV12, YU12, GREY, ...).
-    #[arg(long, default_value = "NV12")]
-    pixel_format: String,
+    /// Frame size of the synthetic source (default 1920x1080), or the size
+    /// asked of a V4L2 device (default 640x480; the driver may pick the
+    /// nearest it has). Other sources take their size from their header.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(usize, usize)>,
+    /// The V4L2 pixel format to ask for (a fourcc with a planar luma:
+    /// NV12, YU12, GREY, ...; default NV12).
+    #[arg(long)]
+    pixel_format: Option<String>,
     /// Frame rate to ask of a V4L2 device, frames per second.
     #[arg(long)]
     fps: Option<u32>,
     /// A zone `x,y,w,h` (repeatable); without any, `--zones` zones.
     #[arg(long = "zone", value_parser = parse_rect)]
     zone: Vec<Rect>,
-    /// How many zones when none is given: the synthetic source's moving
-    /// objects, or a grid over other sources' frames.
-    #[arg(long, default_value_t = 10)]
-    zones: usize,
+    /// How many zones when none is given (default 10, at most 4096): the
+    /// synthetic source's moving objects, or a grid over other sources'
+    /// frames.
+    #[arg(long, conflicts_with = "zone", value_parser = clap::value_parser!(u64).range(1..=memview_roi::MAX_ZONES as u64))]
+    zones: Option<u64>,
     /// Analyzers, comma-separated: mean, histogram, motion, edges.
     #[arg(long, default_value = "mean,histogram,motion")]
     analyzers: String,
-    /// Frames to process (the source may end sooner).
+    /// Frames to process (the source may end sooner); 0: until the source
+    /// ends.
     #[arg(long, default_value_t = 600)]
     frames: u64,
-    /// Analysis threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    /// Analysis threads (0: one per core; at most 256).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=memview_roi::MAX_THREADS as u64))]
+    threads: u64,
     /// Pace the synthetic source at 60 frames/s and keep only the latest
     /// frame when analysis falls behind.
     #[arg(long)]
     realtime: bool,
+    /// Seconds a read from the source may wait for data before the run
+    /// ends as stalled (a FIFO, pipe or ffmpeg child that stopped
+    /// sending); 0 waits forever.
+    #[arg(long, default_value_t = 10.0)]
+    source_timeout: f64,
+    /// The largest frame a source may declare, in bytes (a hostile header
+    /// can claim 65536x65536); the frame pool may take 4 of them.
+    #[arg(long, default_value_t = memview_capture::DEFAULT_MAX_FRAME_BYTES)]
+    max_frame_bytes: usize,
     /// Print one JSON object with the summary on the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -59,17 +76,113 @@ pub struct Args {
     /// and write the masked frames to `-o`.
     #[arg(long, requires = "output")]
     mask: bool,
-    /// Where `--mask` writes its Y4M stream.
-    #[arg(short = 'o', long)]
+    /// Where `--mask` writes its Y4M stream (never over the input; a
+    /// regular file appears only once it holds frames).
+    #[arg(short = 'o', long, requires = "mask")]
     output: Option<String>,
+}
+
+/// Frames the pool holds: the runner keeps two (the frame and the
+/// previous one), the queue two, and under `--realtime` one more is free
+/// for the newest frame.
+fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
+    let policy = if args.realtime {
+        Policy::KeepLatest
+    } else {
+        Policy::Block
+    };
+    let holds = memview_roi::FRAMES_HELD + 1;
+    CaptureOptions {
+        buffers: policy.min_buffers(holds).max(3),
+        queue: 2,
+        policy,
+        consumer_holds: holds,
+        limits: Limits {
+            max_pool_bytes: limits.max_frame_bytes.saturating_mul(4),
+            ..limits
+        },
+    }
+}
+
+impl Args {
+    fn limits(&self) -> Result<Limits, String> {
+        let t = self.source_timeout;
+        if !(t >= 0.0 && t.is_finite()) {
+            return Err(format!("--source-timeout {t}: give seconds, 0 or more"));
+        }
+        Ok(Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_pool_bytes: memview_capture::DEFAULT_MAX_POOL_BYTES,
+            read_timeout: (t > 0.0).then(|| Duration::from_secs_f64(t)),
+        })
+    }
+
+    /// Refuses flags that do nothing for this source, rather than ignoring
+    /// them.
+    fn check_applies(&self, kind: SourceKind) -> Result<(), String> {
+        let only = |flag: &str, given: bool, ok: bool, to: &str| {
+            if given && !ok {
+                Err(format!(
+                    "{flag} applies only to {to} sources, not to {}",
+                    self.source
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        only(
+            "--size",
+            self.size.is_some(),
+            matches!(kind, SourceKind::Synthetic | SourceKind::V4l2),
+            "synthetic and v4l2:",
+        )?;
+        only(
+            "--pixel-format",
+            self.pixel_format.is_some(),
+            kind == SourceKind::V4l2,
+            "v4l2:",
+        )?;
+        only(
+            "--fps",
+            self.fps.is_some(),
+            kind == SourceKind::V4l2,
+            "v4l2:",
+        )?;
+        only(
+            "--realtime",
+            self.realtime,
+            kind == SourceKind::Synthetic,
+            "synthetic",
+        )?;
+        Ok(())
+    }
+
+    fn zone_count(&self) -> usize {
+        self.zones.map_or(10, |n| n as usize)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceKind {
+    Synthetic,
+    Ffmpeg,
+    V4l2,
+    Y4m,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
     let (w, h) = s.split_once('x').ok_or("size must be WxH")?;
-    Ok((
-        w.parse().map_err(|_| "bad width")?,
-        h.parse().map_err(|_| "bad height")?,
-    ))
+    let side = |v: &str, what: &str| -> Result<usize, String> {
+        let n: usize = v.parse().map_err(|_| format!("bad {what} {v:?}"))?;
+        if n == 0 || n > memview_pixel::MAX_DIMENSION {
+            return Err(format!(
+                "{what} {n} is not 1 to {}",
+                memview_pixel::MAX_DIMENSION
+            ));
+        }
+        Ok(n)
+    };
+    Ok((side(w, "width")?, side(h, "height")?))
 }
 
 pub(crate) fn parse_rect(s: &str) -> Result<Rect, String> {
@@ -82,18 +195,27 @@ pub(crate) fn parse_rect(s: &str) -> Result<Rect, String> {
         })
         .collect::<Result<_, _>>()?;
     match v[..] {
+        [_, _, 0, _] | [_, _, _, 0] => Err(format!(
+            "empty zone {s:?}: a zone needs a width and a height of at least 1"
+        )),
         [x, y, w, h] => Ok(Rect::new(x, y, w, h)),
         _ => Err(format!("bad zone {s:?}: expected x,y,w,h")),
     }
 }
 
-/// A grid of `n` zones of up to 200x200 over a `w x h` frame.
-fn grid(n: usize, w: usize, h: usize) -> Vec<Rect> {
+/// A grid of `n` zones of up to 200x200 over a `w x h` frame, or why `n`
+/// zones do not fit.
+fn grid(n: usize, w: usize, h: usize) -> Result<Vec<Rect>, String> {
     let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
     let rows = n.div_ceil(cols).max(1);
     let (cw, ch) = (w / cols, h / rows);
+    if cw == 0 || ch == 0 {
+        return Err(format!(
+            "{n} zones do not fit a {w}x{h} frame as a {cols}x{rows} grid"
+        ));
+    }
     let (zw, zh) = (cw.min(200), ch.min(200));
-    (0..n)
+    Ok((0..n)
         .map(|i| {
             Rect::new(
                 (i % cols) * cw + (cw - zw) / 2,
@@ -102,17 +224,61 @@ fn grid(n: usize, w: usize, h: usize) -> Vec<Rect> {
                 zh,
             )
         })
-        .collect()
+        .collect())
+}
+
+/// The zones: the user's, each checked against the frame, or a grid.
+fn zones_for(args: &Args, l: &memview_pixel::FrameLayout) -> Result<Vec<Rect>, String> {
+    if args.zone.is_empty() {
+        return grid(args.zone_count(), l.width(), l.height());
+    }
+    for z in &args.zone {
+        let inside = z.x.checked_add(z.w).is_some_and(|e| e <= l.width())
+            && z.y.checked_add(z.h).is_some_and(|e| e <= l.height());
+        if !inside {
+            return Err(format!(
+                "zone {},{},{},{} leaves the {}x{} frame",
+                z.x,
+                z.y,
+                z.w,
+                z.h,
+                l.width(),
+                l.height()
+            ));
+        }
+    }
+    Ok(args.zone.clone())
+}
+
+/// What a run needs to know of its source besides its frames.
+struct SourceInfo<'a> {
+    label: String,
+    /// The stream header, for the mask output (rate, interlacing, aspect,
+    /// colour space and range carried over).
+    header: Option<Y4mHeader>,
+    /// The input's file, so no output overwrites it.
+    input: Option<FileId>,
+    tracker: Option<Synthetic>,
+    /// Frames the source lost before the pool saw them (a camera's
+    /// sequence gaps).
+    source_drops: Option<&'a dyn Fn() -> u64>,
 }
 
 fn run_source<S: FrameSource + 'static>(
     args: &Args,
     source: S,
     zones: Vec<Rect>,
-    mut tracker: Option<Synthetic>,
-    label: &str,
-    source_drops: Option<&dyn Fn() -> u64>,
+    info: SourceInfo<'_>,
+    signals: &Signals,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let SourceInfo {
+        label,
+        header,
+        input,
+        mut tracker,
+        source_drops,
+    } = info;
+    let label = label.as_str();
     let analyzers: Vec<Box<dyn Analyzer>> = args
         .analyzers
         .split(',')
@@ -122,25 +288,26 @@ fn run_source<S: FrameSource + 'static>(
         })
         .collect::<Result<_, _>>()?;
     let names: Vec<&str> = analyzers.iter().map(|a| a.name()).collect();
+    let capture_layout = source.layout().clone();
+    RoiRunner::check_format(capture_layout.format()).map_err(|e| format!("{label}: {e}"))?;
     let zones: Vec<Zone> = zones
         .into_iter()
         .enumerate()
         .map(|(i, r)| Zone::new(format!("zone{i}"), r))
         .collect();
     let nzones = zones.len();
-    let mut runner = RoiRunner::new(zones, analyzers, args.threads)?;
-    let policy = if args.realtime {
-        Policy::KeepLatest
-    } else {
-        Policy::Block
-    };
-    let capture_layout = source.layout().clone();
-    let capture = Capture::start(source, 3, 2, policy)?;
+    let mut runner = RoiRunner::new(zones, analyzers, args.threads as usize)?;
+    let capture = Capture::with_options(source, pool_options(args, args.limits()?))?;
+    signals.stop_on_signal(capture.stopper());
+    // Outputs only once the stream is running: a run refused before it
+    // leaves nothing behind.
+    let mut masked = MaskOut::new(args, &capture_layout, header.as_ref(), input)?;
     // A progress bar on a terminal. Drawing it allocates; that is not the
     // pipeline's doing, so it is left out of the allocation counts.
+    let limit = (args.frames > 0).then_some(args.frames);
     let bar = io::stderr().is_terminal().then(|| {
         alloc::uncounted(|| {
-            let bar = ProgressBar::new(args.frames);
+            let bar = ProgressBar::new(limit.unwrap_or(0));
             if let Ok(style) = ProgressStyle::with_template(
                 "{bar:40.cyan/blue} {pos}/{len} frames, {per_sec}, eta {eta}",
             ) {
@@ -149,16 +316,15 @@ fn run_source<S: FrameSource + 'static>(
             bar
         })
     });
-    let warmup = 10u64.min(args.frames / 4);
+    let warmup = limit.map_or(10, |l| 10u64.min(l / 4));
     let start = Instant::now();
     let (mut allocs_at, mut steady_start) = (alloc::counts(), start);
     let mut frames = 0u64;
     let (mut mean_luma, mut motion) = (0.0f64, 0u64);
     let mut zone_errors = 0u64;
     let mut rects: Vec<Rect> = runner.zones().iter().map(|z| z.rect).collect();
-    let mut masked = MaskOut::new(args, &capture_layout)?;
-    let loop_result: Result<(), memview_capture::CaptureError> = runner.run(|runner| {
-        while frames < args.frames {
+    let loop_result: Result<(), Box<dyn std::error::Error + Send + Sync>> = runner.run(|runner| {
+        while limit.is_none_or(|l| frames < l) {
             let Some(frame) = capture.recv() else { break };
             let frame = frame?;
             // Zones follow the synthetic boxes: a perfect detector.
@@ -175,10 +341,7 @@ fn run_source<S: FrameSource + 'static>(
             }
             if let Some(m) = masked.as_mut() {
                 m.write(&frame, &rects)
-                    .map_err(|e| memview_capture::CaptureError::Io {
-                        context: "writing masked frames".into(),
-                        source: io::Error::other(e.to_string()),
-                    })?;
+                    .map_err(|e| format!("writing masked frames: {e}"))?;
             }
             let results = runner.process(frame);
             frames += 1;
@@ -202,6 +365,7 @@ fn run_source<S: FrameSource + 'static>(
     // A source that fails ends the run: the frames before the fault were
     // analysed, and the summary says so before the error is reported.
     let source_error = loop_result.err();
+    let interrupted = signals.received();
     if let Some(bar) = bar {
         alloc::uncounted(|| bar.finish_and_clear());
     }
@@ -219,6 +383,13 @@ fn run_source<S: FrameSource + 'static>(
     // Frames the pool's policy dropped, and those the source lost before
     // (a camera driver's sequence gaps).
     let dropped = stats.dropped + source_drops.map_or(0, |f| f());
+    // The masked output is named once it holds the frames written: after
+    // a fault or a signal too (whole frames only), but not when a run
+    // failed before its first frame.
+    let mask_error = match masked {
+        Some(m) if frames > 0 || source_error.is_none() => m.finish().err(),
+        _ => None,
+    };
     let summary = json!({
         "frames": frames,
         "seconds": elapsed,
@@ -237,72 +408,91 @@ fn run_source<S: FrameSource + 'static>(
         "source": label,
         "last_frame": {"mean_luma": mean_luma, "motion_sad": motion},
         "error": source_error.as_ref().map(ToString::to_string),
+        "signal": interrupted.map(Signals::name),
     });
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
-        "memview run: {label}, {nzones} zones x {} ({}), {} threads",
-        names.len(),
-        names.join(", "),
-        runner.threads()
-    )?;
-    let fps = frames as f64 / elapsed.max(1e-9);
-    match steady_fps {
-        Some(s) => writeln!(
-            out,
-            "  frames            {frames} in {elapsed:.2} s = {fps:.0} frames/s ({s:.0} after warm-up)"
-        )?,
-        None => writeln!(out, "  frames            {frames} in {elapsed:.2} s = {fps:.0} frames/s")?,
-    }
-    writeln!(
-        out,
-        "  latency per frame p50 {:.0} us, p95 {:.0} us, p99 {:.0} us",
-        p.p50, p.p95, p.p99
-    )?;
-    writeln!(out, "  dropped           {dropped}")?;
-    match (allocs_per_frame, bytes_per_frame) {
-        (Some(a), Some(b)) => writeln!(
-            out,
-            "  allocations       {a:.2} per frame after {warmup} warm-up frames ({b:.0} bytes)"
-        )?,
-        _ => writeln!(
-            out,
-            "  allocations       n/a: {frames} frames, not past the {warmup} warm-up frames"
-        )?,
-    }
-    writeln!(
-        out,
-        "  heap peak         {:.1} MiB; RSS peak {}",
-        alloc::peak() as f64 / 1048576.0,
-        alloc::rss_peak().map_or("n/a".into(), |r| format!("{:.1} MiB", r as f64 / 1048576.0))
-    )?;
-    if zone_errors > 0 {
-        writeln!(out, "  zone errors       {zone_errors}")?;
-    }
-    if let Some(m) = masked {
-        m.finish()?;
+    let printed = print_summary(args, &summary, |out| {
         writeln!(
             out,
-            "  masked frames     {}",
-            args.output.as_deref().unwrap_or("")
+            "memview run: {label}, {nzones} zones x {} ({}), {} threads",
+            names.len(),
+            names.join(", "),
+            runner.threads()
         )?;
+        let fps = frames as f64 / elapsed.max(1e-9);
+        match steady_fps {
+            Some(s) => writeln!(
+                out,
+                "  frames            {frames} in {elapsed:.2} s = {fps:.0} frames/s ({s:.0} after warm-up)"
+            )?,
+            None => writeln!(out, "  frames            {frames} in {elapsed:.2} s = {fps:.0} frames/s")?,
+        }
+        writeln!(
+            out,
+            "  latency per frame p50 {:.0} us, p95 {:.0} us, p99 {:.0} us",
+            p.p50, p.p95, p.p99
+        )?;
+        writeln!(out, "  dropped           {dropped}")?;
+        match (allocs_per_frame, bytes_per_frame) {
+            (Some(a), Some(b)) => writeln!(
+                out,
+                "  allocations       {a:.2} per frame after {warmup} warm-up frames ({b:.0} bytes)"
+            )?,
+            _ => writeln!(
+                out,
+                "  allocations       n/a: {frames} frames, not past the {warmup} warm-up frames"
+            )?,
+        }
+        writeln!(
+            out,
+            "  heap peak         {:.1} MiB; RSS peak {}",
+            alloc::peak() as f64 / 1048576.0,
+            alloc::rss_peak().map_or("n/a".into(), |r| format!("{:.1} MiB", r as f64 / 1048576.0))
+        )?;
+        if zone_errors > 0 {
+            writeln!(out, "  zone errors       {zone_errors}")?;
+        }
+        if let (Some(path), None) = (args.output.as_deref().filter(|_| args.mask), &mask_error) {
+            writeln!(out, "  masked frames     {path}")?;
+        }
+        if let Some(e) = &source_error {
+            writeln!(out, "  stopped by        {e}")?;
+        }
+        if let Some(sig) = interrupted {
+            writeln!(out, "  stopped by        {}", Signals::name(sig))?;
+        }
+        Ok(())
+    });
+    if let Some(e) = mask_error {
+        return Err(format!("writing masked frames: {e}").into());
     }
-    if let Some(e) = &source_error {
-        writeln!(out, "  stopped by        {e}")?;
+    printed?;
+    if let Some(e) = source_error {
+        return Err(e);
     }
-    if args.json {
-        writeln!(out, "{summary}")?;
-    }
-    match source_error {
-        Some(e) => Err(e.into()),
-        None => Ok(ExitCode::SUCCESS),
-    }
+    Ok(signals.exit_code().unwrap_or(ExitCode::SUCCESS))
+}
+
+/// Prints the summary (and the JSON line), ending quietly if stdout is
+/// closed.
+fn print_summary(
+    args: &Args,
+    summary: &serde_json::Value,
+    text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let r = text(&mut out).and_then(|()| {
+        if args.json {
+            writeln!(out, "{summary}")?;
+        }
+        out.flush()
+    });
+    crate::output::quiet_if_closed(r)
 }
 
 /// The `--mask` output: each frame copied, its zones pixelated in place in
 /// parallel, written as Y4M.
 struct MaskOut {
-    out: io::BufWriter<std::fs::File>,
+    out: Output,
     buf: Vec<u8>,
     layout: memview_pixel::FrameLayout,
 }
@@ -311,6 +501,8 @@ impl MaskOut {
     fn new(
         args: &Args,
         layout: &memview_pixel::FrameLayout,
+        header: Option<&Y4mHeader>,
+        input: Option<FileId>,
     ) -> Result<Option<MaskOut>, Box<dyn std::error::Error>> {
         let (true, Some(path)) = (args.mask, args.output.as_deref()) else {
             return Ok(None);
@@ -321,17 +513,26 @@ impl MaskOut {
             .ok_or("--mask writes Y4M, which cannot carry this pixel format")?;
         let tight =
             memview_pixel::FrameLayout::tight(layout.format(), layout.width(), layout.height())?;
-        let f = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
-        let mut out = io::BufWriter::with_capacity(1 << 20, f);
-        writeln!(
-            out,
-            "YUV4MPEG2 W{} H{} F60:1 Ip A1:1 C{tag}",
-            layout.width(),
-            layout.height()
-        )?;
+        let mut out = Output::create(path, &[input])?;
+        // The source's own header where it has one (frame rate,
+        // interlacing, aspect, colour space with its chroma siting,
+        // range); the synthetic source's 60 fps otherwise.
+        let line = match header {
+            Some(h) => h.to_line(layout.width(), layout.height()),
+            None => format!(
+                "YUV4MPEG2 W{} H{} F60:1 Ip A1:1 C{tag}\n",
+                layout.width(),
+                layout.height()
+            ),
+        };
+        out.write_all(line.as_bytes())?;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(tight.len())
+            .map_err(|_| format!("cannot reserve {} bytes for the mask buffer", tight.len()))?;
+        buf.resize(tight.len(), 0);
         Ok(Some(MaskOut {
             out,
-            buf: vec![0; tight.len()],
+            buf,
             layout: tight,
         }))
     }
@@ -340,7 +541,7 @@ impl MaskOut {
         &mut self,
         frame: &memview_capture::FrameLease,
         zones: &[Rect],
-    ) -> Result<(), Box<dyn std::error::Error>> {
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         frame.frame().copy_to(&mut self.buf)?;
         let mut f = memview_pixel::FrameMut::from_bytes(&mut self.buf, &self.layout)?;
         memview_roi::mask::mask_all(&mut f, zones, 16)?;
@@ -349,112 +550,122 @@ impl MaskOut {
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
+    fn finish(self) -> io::Result<()> {
+        self.out.commit()
     }
 }
 
 pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
+    let limits = args.limits()?;
     let src = args.source.as_str();
     if src == "synthetic" {
-        let (w, h) = args.size;
-        let mut s = Synthetic::new(&I420, w, h, args.zones.max(1))?.with_frames(args.frames);
+        args.check_applies(SourceKind::Synthetic)?;
+        let (w, h) = args.size.unwrap_or((1920, 1080));
+        let mut s = Synthetic::new(&I420, w, h, args.zone_count())?;
+        if args.frames > 0 {
+            s = s.with_frames(args.frames);
+        }
         if args.realtime {
             s = s.realtime(60, 1);
         }
         let (zones, tracker) = if args.zone.is_empty() {
             (
-                s.boxes().into_iter().take(args.zones).collect(),
+                s.boxes().into_iter().take(args.zone_count()).collect(),
                 Some(s.clone()),
             )
         } else {
-            (args.zone.clone(), None)
+            (zones_for(args, s.layout())?, None)
         };
-        return run_source(
-            args,
-            s,
-            zones,
+        let info = SourceInfo {
+            label: format!("synthetic {w}x{h} I420"),
+            header: None,
+            input: None,
             tracker,
-            &format!("synthetic {w}x{h} I420"),
-            None,
-        );
+            source_drops: None,
+        };
+        return run_source(args, s, zones, info, &signals);
     }
     if let Some(input) = src.strip_prefix("ffmpeg:") {
-        let s = FfmpegSource::spawn(input, Some("yuv420p"))?;
-        let l = s.layout().clone();
-        let zones = if args.zone.is_empty() {
-            grid(args.zones, l.width(), l.height())
-        } else {
-            args.zone.clone()
+        args.check_applies(SourceKind::Ffmpeg)?;
+        let s = FfmpegSource::spawn_with(&["-i", input], Some("yuv420p"), &limits)?;
+        let zones = zones_for(args, s.layout())?;
+        let info = SourceInfo {
+            label: src.to_owned(),
+            header: Some(s.header().clone()),
+            input: FileId::of_path(std::path::Path::new(input)),
+            tracker: None,
+            source_drops: None,
         };
-        return run_source(args, s, zones, None, src, None);
+        return run_source(args, s, zones, info, &signals);
     }
     if let Some(path) = src.strip_prefix("v4l2:") {
-        return run_v4l2(args, path);
+        args.check_applies(SourceKind::V4l2)?;
+        return run_v4l2(args, path, &signals);
     }
+    args.check_applies(SourceKind::Y4m)?;
     if src == "-" {
-        let s = Y4mSource::stdin()?;
-        let l = s.layout().clone();
-        let zones = if args.zone.is_empty() {
-            grid(args.zones, l.width(), l.height())
-        } else {
-            args.zone.clone()
+        let s = Y4mSource::stdin_with(&limits)?;
+        let zones = zones_for(args, s.layout())?;
+        let info = SourceInfo {
+            label: "stdin (y4m)".into(),
+            header: Some(s.header().clone()),
+            input: FileId::of_stdin(),
+            tracker: None,
+            source_drops: None,
         };
-        return run_source(args, s, zones, None, "stdin (y4m)", None);
+        return run_source(args, s, zones, info, &signals);
     }
-    let s = Y4mSource::open(src)?;
-    let l = s.layout().clone();
-    let zones = if args.zone.is_empty() {
-        grid(args.zones, l.width(), l.height())
-    } else {
-        args.zone.clone()
+    let s = Y4mSource::open_with(src, &limits)?;
+    let zones = zones_for(args, s.layout())?;
+    let info = SourceInfo {
+        label: src.to_owned(),
+        header: Some(s.header().clone()),
+        input: FileId::of_path(std::path::Path::new(src)),
+        tracker: None,
+        source_drops: None,
     };
-    run_source(args, s, zones, None, src, None)
+    run_source(args, s, zones, info, &signals)
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-fn run_v4l2(args: &Args, path: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
+fn run_v4l2(
+    args: &Args,
+    path: &str,
+    signals: &Signals,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
     use memview_capture::v4l2::V4l2Source;
-    let cc: [u8; 4] = args
-        .pixel_format
+    let fourcc = args.pixel_format.as_deref().unwrap_or("NV12");
+    let cc: [u8; 4] = fourcc
         .as_bytes()
         .try_into()
-        .map_err(|_| format!("--pixel-format {:?} is not a fourcc", args.pixel_format))?;
-    let format = memview_pixel::PixelFormat::from_fourcc(cc).ok_or_else(|| {
-        format!(
-            "--pixel-format {}: not a raw format memview lays out",
-            args.pixel_format
-        )
-    })?;
-    if format
-        .components
-        .iter()
-        .any(|c| c.plane == 0 && c.is_chroma())
-    {
-        return Err(format!(
-            "--pixel-format {}: the analyzers need a planar luma (NV12, YU12, GREY, ...)",
-            args.pixel_format
-        )
-        .into());
-    }
-    let (w, h) = args.size;
+        .map_err(|_| format!("--pixel-format {fourcc:?} is not a fourcc"))?;
+    let format = memview_pixel::PixelFormat::from_fourcc(cc)
+        .ok_or_else(|| format!("--pixel-format {fourcc}: not a raw format memview lays out"))?;
+    RoiRunner::check_format(format).map_err(|e| format!("--pixel-format {fourcc}: {e}"))?;
+    let (w, h) = args.size.unwrap_or((640, 480));
     let dim = |v: usize| u32::try_from(v).map_err(|_| "--size too large");
     let rate = args.fps.map(|f| (f, 1));
-    let s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, 6)?;
+    let mut s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, 6)?;
+    if let Some(t) = args.limits()?.read_timeout {
+        s = s.with_timeout(t);
+    }
     let l = s.layout().clone();
-    let zones = if args.zone.is_empty() {
-        grid(args.zones, l.width(), l.height())
-    } else {
-        args.zone.clone()
-    };
-    let label = format!("{path} {}x{} {}", l.width(), l.height(), args.pixel_format);
+    let zones = zones_for(args, &l)?;
     let counters = s.counters();
     let gaps = move || counters.get().dropped();
-    run_source(args, s, zones, None, &label, Some(&gaps))
+    let info = SourceInfo {
+        label: format!("{path} {}x{} {fourcc}", l.width(), l.height()),
+        header: None,
+        input: None,
+        tracker: None,
+        source_drops: Some(&gaps),
+    };
+    run_source(args, s, zones, info, signals)
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-fn run_v4l2(_: &Args, _: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
+fn run_v4l2(_: &Args, _: &str, _: &Signals) -> Result<ExitCode, Box<dyn std::error::Error>> {
     Err(
         "this memview was built without the v4l2 feature (Linux only); try ffmpeg:/dev/videoN"
             .into(),

@@ -98,7 +98,9 @@ fn crop_equals_ffmpeg_crop() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("not aligned"));
-    let _ = std::fs::remove_file(tmp("bad.y4m"));
+    let text = String::from_utf8_lossy(&bad.stderr);
+    assert!(text.contains("not on the 2x2 chroma grid"), "{text}");
+    // And it leaves no file behind (it once left a header-only one).
+    assert!(!std::path::Path::new(&tmp("bad.y4m")).exists());
     std::fs::remove_file(&src).unwrap();
 }

@@ -5,11 +5,13 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn batch(dialect: &str, input: &str) -> (Vec<serde_json::Value>, bool) {
+/// The answers, whether the run succeeded, and its stderr.
+fn batch(dialect: &str, input: &str) -> (Vec<serde_json::Value>, bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_memview"))
         .args(["fmt", "--json", "--batch", "--dialect", dialect])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -24,16 +26,23 @@ fn batch(dialect: &str, input: &str) -> (Vec<serde_json::Value>, bool) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    (lines, out.status.success())
+    (
+        lines,
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn batch_answers_every_line_in_order() {
-    let (out, ok) = batch(
+    let (out, ok, err) = batch(
         "struct",
         "\"lc0l\"\n\"2 h\"\n\"h\\u0000\"\n42\nnot json\n\"\\u00e9\"\n",
     );
-    assert!(ok);
+    // Every line is answered; five failed, and the status and one line on
+    // stderr say so (issue 13: it once exited 0 silently).
+    assert!(!ok);
+    assert_eq!(err.trim(), "memview fmt: 5 of 6 input lines are not valid formats");
     assert_eq!(out.len(), 6);
     assert_eq!(
         out[0],
@@ -50,8 +59,10 @@ fn batch_answers_every_line_in_order() {
 
 #[test]
 fn pep3118_dialect_and_exit_status() {
-    let (out, ok) = batch("pep3118", "\"T{<i:x:<d:y:}\"\n\"T{i\"\n");
-    assert!(ok);
+    let (out, ok, _) = batch("pep3118", "\"T{<i:x:<d:y:}\"\n\"T{i\"\n");
+    assert!(!ok);
+    let (good, ok, err) = batch("pep3118", "\"T{<i:x:<d:y:}\"\n\"<hH\"\n");
+    assert!(ok && err.is_empty() && good.len() == 2, "{err}");
     assert_eq!(out[0]["size"], 12);
     assert_eq!(out[1]["error"]["kind"], "unbalanced-brace");
     let status = Command::new(env!("CARGO_BIN_EXE_memview"))

@@ -104,7 +104,7 @@ fn errors_are_one_line_and_a_failure_status() {
         let err = String::from_utf8(memview(args).stderr).unwrap();
         assert!(err.contains(what), "{args:?}: {err}");
     };
-    says(&["run", "--source", "v4l2:/dev/null"], "VIDIOC_QUERYCAP");
+    says(&["run", "--source", "v4l2:/dev/null"], "/dev/null is not a V4L2 device");
     says(
         &[
             "run",
@@ -113,7 +113,7 @@ fn errors_are_one_line_and_a_failure_status() {
             "--pixel-format",
             "YUYV",
         ],
-        "planar luma",
+        "luma plane of its own",
     );
     says(
         &["run", "--source", "v4l2:/dev/null", "--pixel-format", "NV1"],

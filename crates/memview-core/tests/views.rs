@@ -357,11 +357,31 @@ fn hostile_layouts_are_errors_not_aborts() {
 #[test]
 fn region_overlap_does_not_wrap() {
     use memview_core::Region;
-    let big = Region { x: usize::MAX - 1, y: 0, w: 10, h: 10 };
-    let at0 = Region { x: 0, y: 0, w: 10, h: 10 };
-    let near = Region { x: usize::MAX - 2, y: 5, w: 2, h: 1 };
+    let big = Region {
+        x: usize::MAX - 1,
+        y: 0,
+        w: 10,
+        h: 10,
+    };
+    let at0 = Region {
+        x: 0,
+        y: 0,
+        w: 10,
+        h: 10,
+    };
+    let near = Region {
+        x: usize::MAX - 2,
+        y: 5,
+        w: 2,
+        h: 1,
+    };
     assert!(!big.overlaps(&at0) && !at0.overlaps(&big));
     assert!(big.overlaps(&near) && near.overlaps(&big));
-    let tall = Region { x: 3, y: usize::MAX, w: 1, h: usize::MAX };
+    let tall = Region {
+        x: 3,
+        y: usize::MAX,
+        w: 1,
+        h: usize::MAX,
+    };
     assert!(!tall.overlaps(&at0));
 }

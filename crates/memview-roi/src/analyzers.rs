@@ -69,7 +69,12 @@ impl Samples {
     /// whose first plane interleaves other components, give `None`.
     pub fn of(format: &PixelFormat) -> Option<Samples> {
         let luma = format.components.first()?;
-        let alone = format.components.iter().filter(|c| c.plane == luma.plane).count() == 1;
+        let alone = format
+            .components
+            .iter()
+            .filter(|c| c.plane == luma.plane)
+            .count()
+            == 1;
         let bytes = format.sample_bytes;
         (alone && luma.step == bytes && (bytes == 1 || bytes == 2)).then_some(Samples {
             bytes,
@@ -209,7 +214,10 @@ impl Analyzer for Histogram {
         let mut since_flush = 0usize;
         let flush = |h: &mut [[u32; 256]; 4], out: &mut [u64; 256]| {
             for (i, o) in out.iter_mut().enumerate() {
-                *o += u64::from(h[0][i]) + u64::from(h[1][i]) + u64::from(h[2][i]) + u64::from(h[3][i]);
+                *o += u64::from(h[0][i])
+                    + u64::from(h[1][i])
+                    + u64::from(h[2][i])
+                    + u64::from(h[3][i]);
             }
             *h = [[0u32; 256]; 4];
         };

@@ -172,7 +172,10 @@ mod tests {
         let mut h = LatencyHistogram::new();
         h.record(Duration::from_micros(20_001));
         let p = h.percentiles();
-        assert!(p.p50 <= p.max && p.p99 <= p.max && p.max == 20_001.0, "{p:?}");
+        assert!(
+            p.p50 <= p.max && p.p99 <= p.max && p.max == 20_001.0,
+            "{p:?}"
+        );
         let mut h = LatencyHistogram::new();
         h.record(Duration::from_nanos(1_500));
         let p = h.percentiles();

@@ -107,7 +107,12 @@ fn deep_luma_is_analysed_by_value() {
                     let want = naive(&cur[i], prev.as_ref().map(|p| p[i].as_slice()), s);
                     let at = format!("{} zone {i} histogram {with_hist}", format.name);
                     assert_eq!(g.error, None, "{at}");
-                    assert!((g.mean - want.mean).abs() < 1e-9, "{at}: {} vs {}", g.mean, want.mean);
+                    assert!(
+                        (g.mean - want.mean).abs() < 1e-9,
+                        "{at}: {} vs {}",
+                        g.mean,
+                        want.mean
+                    );
                     assert!((g.variance - want.variance).abs() < 1e-6, "{at}");
                     above_a_byte |= want.mean > 255.0;
                     assert_eq!((g.motion, g.edges), (want.motion, want.edges), "{at}");
@@ -127,9 +132,13 @@ fn packed_luma_is_refused_up_front_and_per_zone() {
     let e = RoiRunner::check_format(&YUYV).unwrap_err().to_string();
     assert!(e.contains("YUYV") && e.contains("luma"), "{e}");
     let mut src = Synthetic::new(&YUYV, 64, 32, 1).unwrap();
-    let mut runner = RoiRunner::new(vec![Zone::new("z", Rect::new(0, 0, 16, 16))], all(), 1).unwrap();
+    let mut runner =
+        RoiRunner::new(vec![Zone::new("z", Rect::new(0, 0, 16, 16))], all(), 1).unwrap();
     let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
-    let lease = src.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    let lease = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
     let r = &runner.process(lease)[0];
     assert!(r.error.as_deref().unwrap().contains("interleaves"), "{r:?}");
     assert_eq!(r.mean, 0.0);
@@ -159,7 +168,11 @@ fn naive_mask(format: &'static PixelFormat, bytes: &mut [u8], layout: &FrameLayo
         let n = pl.row_bytes / c.step;
         let at = |y: usize, x: usize| pl.offset + y * pl.stride + c.offset + x * c.step;
         let get = |b: &[u8], i: usize| {
-            let v = if sb == 2 { u16::from_le_bytes([b[i], b[i + 1]]) } else { u16::from(b[i]) };
+            let v = if sb == 2 {
+                u16::from_le_bytes([b[i], b[i + 1]])
+            } else {
+                u16::from(b[i])
+            };
             u64::from(v >> c.shift)
         };
         for y0 in (0..pl.rows).step_by(bh) {
@@ -193,7 +206,10 @@ fn the_mask_masks_deep_formats() {
         let layout = FrameLayout::tight(format, w, h).unwrap();
         let mut src = Synthetic::new(format, w, h, 2).unwrap();
         let mut pool = BufferPool::new(1, src.frame_len()).unwrap();
-        let lease = src.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+        let lease = src
+            .next_frame(pool.try_acquire().unwrap())
+            .unwrap()
+            .unwrap();
         let mut orig = vec![0u8; layout.len()];
         lease.frame().copy_to(&mut orig).unwrap();
         let zone = Rect::new(16, 8, 48, 40);
@@ -210,7 +226,12 @@ fn the_mask_masks_deep_formats() {
         let got_frame = memview_pixel::Frame::from_bytes(&got, &layout).unwrap();
         let got_zone = got_frame.roi(zone).unwrap().to_vec();
         assert_eq!(got_zone, zone_bytes, "{}", format.name);
-        assert_ne!(got_zone, frame.roi(zone).unwrap().to_vec(), "{} unmasked", format.name);
+        assert_ne!(
+            got_zone,
+            frame.roi(zone).unwrap().to_vec(),
+            "{} unmasked",
+            format.name
+        );
         // Outside the zone nothing changed.
         let outside = Rect::new(0, 0, w, 8);
         assert_eq!(
@@ -229,7 +250,9 @@ fn the_mask_masks_deep_formats() {
 fn the_mask_takes_thousands_of_overlapping_zones() {
     let layout = FrameLayout::tight(&memview_pixel::format::I420, 256, 128).unwrap();
     let mut bytes: Vec<u8> = (0..layout.len()).map(|i| (i * 7 % 251) as u8).collect();
-    let zones: Vec<Rect> = (0..3000).map(|i| Rect::new(i % 50, i % 30, 60, 40)).collect();
+    let zones: Vec<Rect> = (0..3000)
+        .map(|i| Rect::new(i % 50, i % 30, 60, 40))
+        .collect();
     let mut f = FrameMut::from_bytes(&mut bytes, &layout).unwrap();
     mask::mask_all(&mut f, &zones, 8).unwrap();
     // Zones past usize::MAX are refused, not wrapped into an overlap.

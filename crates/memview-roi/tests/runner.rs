@@ -171,7 +171,11 @@ fn a_failing_zone_keeps_no_stale_numbers() {
     runner.move_zone(0, Rect::new(150, 80, 40, 30));
     for _ in 0..3 {
         let bad = next(&mut runner);
-        assert!(bad.error.as_deref().unwrap().contains("leaves the 160x90 frame"));
+        assert!(bad
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("leaves the 160x90 frame"));
         let cleared = ZoneResult {
             error: bad.error.clone(),
             ..ZoneResult::default()
@@ -179,7 +183,11 @@ fn a_failing_zone_keeps_no_stale_numbers() {
         assert_eq!(bad, cleared);
     }
     runner.move_zone(0, Rect::new(0, 0, 0, 8));
-    assert!(next(&mut runner).error.as_deref().unwrap().contains("empty"));
+    assert!(next(&mut runner)
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("empty"));
     runner.move_zone(0, Rect::new(10, 10, 40, 30));
     let again = next(&mut runner);
     assert!(again.error.is_none() && again.mean > 0.0);
