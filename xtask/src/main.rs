@@ -175,10 +175,28 @@ const ASAN_CRATES: &[&str] = &[
     "memview-roi",
 ];
 
+/// Whether `cargo +nightly` runs (rustup has a nightly toolchain).
+fn has_nightly() -> bool {
+    Command::new("cargo")
+        .args(["+nightly", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 fn asan() -> Result<()> {
     step("AddressSanitizer");
     if ASAN_CRATES.is_empty() {
         eprintln!("no crate has unsafe code yet");
+        return Ok(());
+    }
+    // As the fuzz and vivid steps: skip loudly without the tool, fail in CI.
+    if !has_nightly() {
+        if in_ci() {
+            bail!("the nightly toolchain is missing (rustup toolchain install nightly); CI must run AddressSanitizer");
+        }
+        eprintln!(
+            "\n*** SKIPPING AddressSanitizer: no nightly toolchain (rustup toolchain install nightly) ***\n"
+        );
         return Ok(());
     }
     for krate in ASAN_CRATES {

@@ -174,7 +174,7 @@ impl Synthetic {
                     h,
                     dx: rnd(9) as i64 - 4,
                     dy: rnd(7) as i64 - 3,
-                    shade: 150 + (i as u16 * 23) % 90,
+                    shade: 150 + ((i * 23) % 90) as u16,
                 }
             })
             .collect();

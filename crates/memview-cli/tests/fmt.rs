@@ -42,7 +42,10 @@ fn batch_answers_every_line_in_order() {
     // Every line is answered; five failed, and the status and one line on
     // stderr say so (issue 13: it once exited 0 silently).
     assert!(!ok);
-    assert_eq!(err.trim(), "memview fmt: 5 of 6 input lines are not valid formats");
+    assert_eq!(
+        err.trim(),
+        "memview fmt: 5 of 6 input lines are not valid formats"
+    );
     assert_eq!(out.len(), 6);
     assert_eq!(
         out[0],
