@@ -7,7 +7,11 @@ use memview_format::{Dialect, Format, Item};
 
 fuzz_target!(|input: (bool, Vec<Item>)| {
     let (pep, items) = input;
-    let d = if pep { Dialect::Pep3118 } else { Dialect::Struct };
+    let d = if pep {
+        Dialect::Pep3118
+    } else {
+        Dialect::Struct
+    };
     // Reject what cannot be judged: ASTs the printed form cannot represent.
     let Ok(f) = Format::from_items(d, items.clone()) else {
         return;

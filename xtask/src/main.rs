@@ -37,7 +37,12 @@ tasks:
 ";
 
 /// Fuzz targets, all run by `fuzz` and briefly by `ci`.
-const FUZZ_TARGETS: &[&str] = &["format_parse", "format_ast_roundtrip"];
+const FUZZ_TARGETS: &[&str] = &[
+    "format_parse",
+    "format_ast_roundtrip",
+    "y4m_stream",
+    "view_ops",
+];
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);

@@ -421,7 +421,13 @@ impl Raw {
             if i < 0 || i >= d {
                 return Err(ViewError::IndexOutOfBounds { dim: dim + 1 });
             }
-            offset += i * s;
+            // Checked: in a layout with no items (another axis of extent
+            // 0) the strides are unbounded (found by the view_ops fuzz
+            // target).
+            offset = i
+                .checked_mul(s)
+                .and_then(|d| offset.checked_add(d))
+                .ok_or(ViewError::Overflow)?;
         }
         self.offset = offset;
         self.axes.remove_front(idx.len());
@@ -597,8 +603,15 @@ pub(crate) fn region_start(
     if x.start > x.end || x.end > shape[1] {
         return Err(ViewError::RegionOutOfBounds { index: 1 });
     }
-    // Inside a validated layout: these products cannot overflow.
-    Ok(offset + y.start as isize * strides[0] + x.start as isize * strides[1])
+    // Checked: a start at the end of an axis (an empty region), or any
+    // start in a layout with no items, is not an item the layout's
+    // validation bounded, so its offset can leave isize (found by the
+    // view_ops fuzz target).
+    let step = |i: usize, s: isize| isize::try_from(i).ok().and_then(|i| i.checked_mul(s));
+    step(y.start, strides[0])
+        .and_then(|a| step(x.start, strides[1]).and_then(|b| a.checked_add(b)))
+        .and_then(|d| offset.checked_add(d))
+        .ok_or(ViewError::Overflow)
 }
 
 /// How a layout splits into rows (see `View::rows`): the number of leading
@@ -697,11 +710,17 @@ impl OffsetWalker {
         for step in 0..k {
             let ax = if self.c_order { k - 1 - step } else { step };
             self.idx[ax] += 1;
-            self.next += self.strides[ax];
+            // Wrapping: stepping past the end of an axis can leave isize
+            // (an extent-1 axis may have any stride), but the carry below
+            // comes back to a valid offset, which wrapping arithmetic gives
+            // exactly (found by the view_ops fuzz target).
+            self.next = self.next.wrapping_add(self.strides[ax]);
             if self.idx[ax] < self.shape[ax] {
                 break;
             }
-            self.next -= self.strides[ax] * self.shape[ax] as isize;
+            self.next = self
+                .next
+                .wrapping_sub(self.strides[ax].wrapping_mul(self.shape[ax] as isize));
             self.idx[ax] = 0;
         }
     }

@@ -385,3 +385,41 @@ fn region_overlap_does_not_wrap() {
     };
     assert!(!tall.overlaps(&at0));
 }
+
+/// Found by the view_ops fuzz target: an extent-1 axis may carry any
+/// stride, and walking past it once overflowed isize (a debug panic) on
+/// the way to the carry.
+#[test]
+fn walks_over_extent_one_axes_with_huge_strides() {
+    let d: Vec<u8> = (0..8).collect();
+    for big in [isize::MAX, isize::MIN, isize::MAX / 2 + 3] {
+        let v = View::from_parts(&d, "B", 2, &[3, 1], &[2, big]).unwrap();
+        let items: Vec<u8> = v.items().flatten().copied().collect();
+        assert_eq!(items, [2, 4, 6]);
+        assert_eq!(v.to_bytes(MemOrder::F), [2, 4, 6]);
+        let t = v.transpose();
+        assert_eq!(t.to_bytes(MemOrder::C), [2, 4, 6]);
+        let w = View::from_parts(&d, "B", 1, &[1, 2, 1], &[big, 3, big]).unwrap();
+        assert_eq!(w.to_bytes(MemOrder::C), [1, 4]);
+        assert_eq!(w.to_bytes(MemOrder::F), [1, 4]);
+    }
+}
+
+/// Found by the view_ops fuzz target: an empty region at the end of an
+/// axis, or any region of a layout with no items, has an offset no
+/// validation bounded; it is an overflow error, never a wrap or a panic.
+#[test]
+fn regions_past_huge_strides_do_not_overflow() {
+    let d = [0u8; 4];
+    let v = View::from_parts(&d, "B", 1, &[1, 2], &[isize::MAX, 1]).unwrap();
+    assert!(v.region(0..1, 0..2).is_ok());
+    assert_eq!(v.region(1..1, 0..2).unwrap_err(), ViewError::Overflow);
+    assert_eq!(v.region_ref(1..1, 0..2).unwrap_err(), ViewError::Overflow);
+    let e = View::from_parts(&d, "B", 0, &[usize::MAX, 0], &[isize::MAX, 1]).unwrap();
+    assert_eq!(e.region(7..9, 0..0).unwrap_err(), ViewError::Overflow);
+    assert_eq!(e.region(0..0, 0..0).unwrap().shape(), &[0, 0]);
+    // Indexing such a layout, likewise.
+    let z = View::from_parts(&d, "B", 0, &[3, 0], &[isize::MAX, 1]).unwrap();
+    assert_eq!(z.index(&[2]).unwrap_err(), ViewError::Overflow);
+    assert_eq!(z.index(&[0]).unwrap().shape(), &[0]);
+}
