@@ -321,7 +321,9 @@ pub struct Capture {
 
 impl Capture {
     /// Starts `source` with a pool of `buffers` frames and a queue of
-    /// `depth` frames, for a consumer that holds one frame at a time.
+    /// `depth` frames, for a consumer that holds up to two frames at once
+    /// (a `memview_roi::RoiRunner`: the frame it works on and the previous
+    /// one). Use [`Capture::with_options`] to say otherwise.
     pub fn start<S: FrameSource + 'static>(
         source: S,
         buffers: usize,
@@ -334,6 +336,7 @@ impl Capture {
                 buffers,
                 queue: depth,
                 policy,
+                consumer_holds: 2,
                 ..CaptureOptions::default()
             },
         )

@@ -95,7 +95,7 @@ fn recycled_synthetic_frames_equal_fresh_ones() {
 fn policies_bound_memory_and_count_drops() {
     for policy in [Policy::Block, Policy::DropNewest, Policy::KeepLatest] {
         let src = Synthetic::new(&I420, 64, 48, 2).unwrap().with_frames(200);
-        let cap = Capture::start(src, 3, 2, policy).unwrap();
+        let cap = Capture::start(src, 4, 2, policy).unwrap();
         let mut seen = Vec::new();
         while let Some(f) = cap.recv() {
             let f = f.unwrap();

@@ -68,23 +68,22 @@ pub struct ProbeArgs {
 }
 
 /// A source, its stream header, and the input's file.
-fn open(
-    input: &str,
-    limits: &Limits,
-) -> Result<(Box<dyn FrameSource>, Y4mHeader, Option<FileId>), CaptureError> {
+struct Opened(Box<dyn FrameSource>, Y4mHeader, Option<FileId>);
+
+fn open(input: &str, limits: &Limits) -> Result<Opened, CaptureError> {
     if let Some(i) = input.strip_prefix("ffmpeg:") {
         let s = FfmpegSource::spawn_with(&["-i", i], None, limits)?;
         let h = s.header().clone();
-        return Ok((Box::new(s), h, FileId::of_path(Path::new(i))));
+        return Ok(Opened(Box::new(s), h, FileId::of_path(Path::new(i))));
     }
     if input == "-" {
         let s = Y4mSource::stdin_with(limits)?;
         let h = s.header().clone();
-        return Ok((Box::new(s), h, FileId::of_stdin()));
+        return Ok(Opened(Box::new(s), h, FileId::of_stdin()));
     }
     let s = Y4mSource::open_with(input, limits)?;
     let h = s.header().clone();
-    Ok((Box::new(s), h, FileId::of_path(Path::new(input))))
+    Ok(Opened(Box::new(s), h, FileId::of_path(Path::new(input))))
 }
 
 /// Refuses a zone that ffmpeg's crop filter would not cut as given: it
@@ -128,7 +127,7 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let limits = args.input_args.limits()?;
-    let (mut src, header, input) = open(&args.input, &limits)?;
+    let Opened(mut src, header, input) = open(&args.input, &limits)?;
     for z in &args.zone {
         check_zone(*z, &header)?;
     }
@@ -186,7 +185,7 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
 }
 
 pub fn probe(args: &ProbeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let (mut src, h, _) = open(&args.input, &args.input_args.limits()?)?;
+    let Opened(mut src, h, _) = open(&args.input, &args.input_args.limits()?)?;
     let mut frames = 0u64;
     while src.skip()? {
         frames += 1;

@@ -53,7 +53,7 @@ impl Output {
         let p = Path::new(path);
         let existing = std::fs::metadata(p).ok();
         if let Some(id) = FileId::of_path(p) {
-            if inputs.iter().any(|i| *i == Some(id)) {
+            if inputs.contains(&Some(id)) {
                 return Err(format!(
                     "output {path} is the input: refusing to overwrite it"
                 ));

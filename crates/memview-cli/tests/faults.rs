@@ -660,3 +660,36 @@ fn deep_video_is_masked_and_measured() {
     assert_eq!(luma(&masked, 16, 16), luma(&masked, 31, 31));
     assert_eq!(luma(&masked, 5, 5), luma(&clip, 5, 5));
 }
+
+/// `ffmpeg:udp://` with no sender: ffmpeg waits forever, memview does not
+/// (the read timeout ends the run, and the child is killed).
+#[test]
+fn an_ffmpeg_network_input_with_no_sender_times_out() {
+    if memview_testkit::ffmpeg(&["-version"]).is_none() {
+        return;
+    }
+    // A loopback port nobody sends to.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let src = format!("ffmpeg:udp://127.0.0.1:{port}");
+    let child = Command::new(BIN)
+        .args(["run", "--source", &src, "--source-timeout", "1.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_within(child, Duration::from_secs(30), "udp with no sender");
+    fails_with(&out, "stalled", "udp with no sender");
+    // No ffmpeg is left listening on that port.
+    let needle = format!("127.0.0.1:{port}");
+    let left: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(&needle))
+        .collect();
+    assert!(left.is_empty(), "ffmpeg left running");
+}

@@ -193,6 +193,26 @@ fn a_failing_zone_keeps_no_stale_numbers() {
     assert!(again.error.is_none() && again.mean > 0.0);
 }
 
+/// Issue 13: one buffer under Block feeding a runner (which keeps the
+/// previous frame) deadlocked after the first frame; it is refused up
+/// front, and two buffers run to the end.
+#[test]
+fn a_pool_too_small_for_the_runner_is_refused() {
+    let src = Synthetic::new(&I420, 64, 48, 1).unwrap().with_frames(5);
+    let err = Capture::start(src, 1, 1, Policy::Block).unwrap_err();
+    assert!(err.to_string().contains("too small"), "{err}");
+    let src = Synthetic::new(&I420, 64, 48, 1).unwrap().with_frames(5);
+    let capture = Capture::start(src, 2, 1, Policy::Block).unwrap();
+    let mut runner =
+        RoiRunner::new(vec![Zone::new("z", Rect::new(0, 0, 16, 16))], all(), 1).unwrap();
+    let mut n = 0;
+    while let Some(f) = capture.recv() {
+        runner.process(f.unwrap());
+        n += 1;
+    }
+    assert_eq!(n, 5);
+}
+
 struct Slow;
 
 impl Analyzer for Slow {
@@ -212,7 +232,7 @@ fn a_slow_analyzer_drops_frames_with_bounded_memory() {
         .with_frames(300);
     let zones = vec![Zone::new("a", Rect::new(0, 0, 32, 32))];
     let mut runner = RoiRunner::new(zones, vec![Box::new(Slow)], 1).unwrap();
-    let capture = Capture::start(src, 3, 1, Policy::KeepLatest).unwrap();
+    let capture = Capture::start(src, 4, 1, Policy::KeepLatest).unwrap();
     let mut n = 0u64;
     while let Some(f) = capture.recv() {
         runner.process(f.unwrap());
