@@ -592,6 +592,23 @@ fn a_truncated_stream_keeps_the_frames_before_it() {
     let o = run(&["run", "--source", s(&clip), "--json"]);
     fails_with(&o, "truncated frame 3", "run truncated");
     assert_eq!(summary(&o)["frames"], 3);
+    // A masked run whose very first frame is cut short leaves no file (it
+    // once left a header-only one).
+    let first = d.join("first.y4m");
+    std::fs::write(&first, &bytes[..100]).unwrap();
+    let masked = d.join("masked.y4m");
+    fails_with(
+        &run(&["run", "--source", s(&first), "--mask", "-o", s(&masked)]),
+        "truncated frame 0",
+        "mask of a truncated first frame",
+    );
+    assert!(!masked.exists());
+    let names: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "files left: {names:?}");
 }
 
 /// Deep video: the mask masks 10-bit frames (it once wrote them back
