@@ -17,17 +17,21 @@ use crate::signals::Signals;
 /// What every stream-reading subcommand takes besides its input.
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
-    /// Seconds a read may wait for data before the input counts as
-    /// stalled (a FIFO or pipe that stopped sending); 0 waits forever.
+    /// Seconds a read may wait for data before the source counts as
+    /// stalled (a FIFO, pipe or ffmpeg child that stopped sending); 0
+    /// waits forever.
     #[arg(long, default_value_t = 10.0)]
     source_timeout: f64,
-    /// The largest frame the input may declare, in bytes.
+    /// The largest frame a source may declare, in bytes (a hostile header
+    /// can claim 65536x65536); `run`'s pool may take 4 such frames,
+    /// `crop`'s 2.
     #[arg(long, default_value_t = memview_capture::DEFAULT_MAX_FRAME_BYTES)]
     max_frame_bytes: usize,
 }
 
 impl InputArgs {
-    fn limits(&self) -> Result<Limits, String> {
+    /// The budgets these flags give (a pool of two frames).
+    pub(crate) fn limits(&self) -> Result<Limits, String> {
         let t = self.source_timeout;
         if !(t >= 0.0 && t.is_finite()) {
             return Err(format!("--source-timeout {t}: give seconds, 0 or more"));

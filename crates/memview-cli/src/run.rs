@@ -3,7 +3,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use memview_capture::{
@@ -60,15 +60,8 @@ pub struct Args {
     /// frame when analysis falls behind.
     #[arg(long)]
     realtime: bool,
-    /// Seconds a read from the source may wait for data before the run
-    /// ends as stalled (a FIFO, pipe or ffmpeg child that stopped
-    /// sending); 0 waits forever.
-    #[arg(long, default_value_t = 10.0)]
-    source_timeout: f64,
-    /// The largest frame a source may declare, in bytes (a hostile header
-    /// can claim 65536x65536); the frame pool may take 4 of them.
-    #[arg(long, default_value_t = memview_capture::DEFAULT_MAX_FRAME_BYTES)]
-    max_frame_bytes: usize,
+    #[command(flatten)]
+    input: crate::crop::InputArgs,
     /// Print one JSON object with the summary on the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -106,15 +99,7 @@ fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
 
 impl Args {
     fn limits(&self) -> Result<Limits, String> {
-        let t = self.source_timeout;
-        if !(t >= 0.0 && t.is_finite()) {
-            return Err(format!("--source-timeout {t}: give seconds, 0 or more"));
-        }
-        Ok(Limits {
-            max_frame_bytes: self.max_frame_bytes,
-            max_pool_bytes: memview_capture::DEFAULT_MAX_POOL_BYTES,
-            read_timeout: (t > 0.0).then(|| Duration::from_secs_f64(t)),
-        })
+        self.input.limits()
     }
 
     /// Refuses flags that do nothing for this source, rather than ignoring

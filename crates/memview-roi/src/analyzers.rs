@@ -325,53 +325,38 @@ impl Analyzer for Edges {
         out.edges = 0;
         let Ok(rows) = input.luma.rows() else { return };
         if input.samples.bytes == 2 {
-            out.edges = edges16(rows, input.samples.shift);
+            let shift = input.samples.shift;
+            out.edges = sobel(rows, 2, |r, i| value16(&r[2 * i..], shift) as i64);
             return;
         }
-        let mut rows = rows.peekable();
-        let (Some(mut r0), Some(mut r1)) = (rows.next(), rows.next()) else {
-            return;
-        };
-        let mut total = 0u64;
-        for r2 in rows {
-            let w = r0.len().min(r1.len()).min(r2.len());
-            for x in 1..w.saturating_sub(1) {
-                let p = |r: &[u8], i: usize| i32::from(r[i]);
-                let gx = p(r0, x + 1) + 2 * p(r1, x + 1) + p(r2, x + 1)
-                    - p(r0, x - 1)
-                    - 2 * p(r1, x - 1)
-                    - p(r2, x - 1);
-                let gy = p(r2, x - 1) + 2 * p(r2, x) + p(r2, x + 1)
-                    - p(r0, x - 1)
-                    - 2 * p(r0, x)
-                    - p(r0, x + 1);
-                total += u64::from(gx.unsigned_abs() + gy.unsigned_abs());
-            }
-            r0 = r1;
-            r1 = r2;
-        }
-        out.edges = total;
+        out.edges = sobel(rows, 1, |r, i| i64::from(r[i]));
     }
 }
 
-/// [`Edges`] over 16-bit samples.
-fn edges16<'r>(mut rows: impl Iterator<Item = &'r [u8]>, shift: u32) -> u64 {
+/// The sum of Sobel |gx| + |gy| over the interior of rows of samples of
+/// `bytes` bytes each, sample `i` of a row read by `at` (inlined: one
+/// loop for 8- and 16-bit samples).
+#[inline(always)]
+fn sobel<'r>(
+    mut rows: impl Iterator<Item = &'r [u8]>,
+    bytes: usize,
+    at: impl Fn(&[u8], usize) -> i64,
+) -> u64 {
     let (Some(mut r0), Some(mut r1)) = (rows.next(), rows.next()) else {
         return 0;
     };
     let mut total = 0u64;
     for r2 in rows {
-        let w = r0.len().min(r1.len()).min(r2.len()) / 2;
+        let w = r0.len().min(r1.len()).min(r2.len()) / bytes;
         for x in 1..w.saturating_sub(1) {
-            let p = |r: &[u8], i: usize| value16(&r[2 * i..], shift) as i64;
-            let gx = p(r0, x + 1) + 2 * p(r1, x + 1) + p(r2, x + 1)
-                - p(r0, x - 1)
-                - 2 * p(r1, x - 1)
-                - p(r2, x - 1);
-            let gy = p(r2, x - 1) + 2 * p(r2, x) + p(r2, x + 1)
-                - p(r0, x - 1)
-                - 2 * p(r0, x)
-                - p(r0, x + 1);
+            let gx = at(r0, x + 1) + 2 * at(r1, x + 1) + at(r2, x + 1)
+                - at(r0, x - 1)
+                - 2 * at(r1, x - 1)
+                - at(r2, x - 1);
+            let gy = at(r2, x - 1) + 2 * at(r2, x) + at(r2, x + 1)
+                - at(r0, x - 1)
+                - 2 * at(r0, x)
+                - at(r0, x + 1);
             total += gx.unsigned_abs() + gy.unsigned_abs();
         }
         r0 = r1;

@@ -8,6 +8,8 @@ use memview_pixel::{FrameLayout, FrameMut, PixelFormat, Rect};
 use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
 use memview_roi::{mask, Analyzer, RoiRunner, Samples, Zone, ZoneInput, ZoneResult};
 
+use crate::reference::naive;
+
 /// The zone's luma values (shifted down), row by row, read the slow way.
 fn values(frame: &memview_pixel::Frame<'_>, r: Rect, s: Samples) -> Vec<Vec<u64>> {
     let roi = frame.roi(r).unwrap();
@@ -21,40 +23,6 @@ fn values(frame: &memview_pixel::Frame<'_>, r: Rect, s: Samples) -> Vec<Vec<u64>
                 .collect()
         })
         .collect()
-}
-
-fn naive(cur: &[Vec<u64>], prev: Option<&[Vec<u64>]>, s: Samples) -> ZoneResult {
-    let px: Vec<f64> = cur.iter().flatten().map(|&v| v as f64).collect();
-    let n = px.len() as f64;
-    let mean = px.iter().sum::<f64>() / n;
-    let mut r = ZoneResult {
-        mean,
-        variance: px.iter().map(|v| v * v).sum::<f64>() / n - mean * mean,
-        ..ZoneResult::default()
-    };
-    for &v in cur.iter().flatten() {
-        r.histogram[(v >> (s.depth - 8)) as usize] += 1;
-    }
-    r.motion = prev.map_or(0, |p| {
-        cur.iter()
-            .flatten()
-            .zip(p.iter().flatten())
-            .map(|(&a, &b)| a.abs_diff(b))
-            .sum()
-    });
-    for y in 1..cur.len() - 1 {
-        for x in 1..cur[y].len() - 1 {
-            let p = |dy: usize, xx: usize| cur[y + dy - 1][xx] as i64;
-            let gx = p(0, x + 1) + 2 * p(1, x + 1) + p(2, x + 1)
-                - p(0, x - 1)
-                - 2 * p(1, x - 1)
-                - p(2, x - 1);
-            let gy =
-                p(2, x - 1) + 2 * p(2, x) + p(2, x + 1) - p(0, x - 1) - 2 * p(0, x) - p(0, x + 1);
-            r.edges += (gx.abs() + gy.abs()) as u64;
-        }
-    }
-    r
 }
 
 fn all() -> Vec<Box<dyn Analyzer>> {
@@ -104,7 +72,7 @@ fn deep_luma_is_analysed_by_value() {
                     .collect();
                 let got = runner.process(lease).to_vec();
                 for (i, g) in got.iter().enumerate() {
-                    let want = naive(&cur[i], prev.as_ref().map(|p| p[i].as_slice()), s);
+                    let want = naive(&cur[i], prev.as_ref().map(|p| p[i].as_slice()), s.depth - 8);
                     let at = format!("{} zone {i} histogram {with_hist}", format.name);
                     assert_eq!(g.error, None, "{at}");
                     assert!(

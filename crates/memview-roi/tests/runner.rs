@@ -29,38 +29,15 @@ fn copy_zone(frame: &memview_pixel::Frame<'_>, r: Rect) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The naive reference over 8-bit samples.
 fn naive(cur: &[Vec<u8>], prev: Option<&[Vec<u8>]>) -> ZoneResult {
-    let px: Vec<f64> = cur.iter().flatten().map(|&b| f64::from(b)).collect();
-    let n = px.len() as f64;
-    let mean = px.iter().sum::<f64>() / n;
-    let mut r = ZoneResult {
-        mean,
-        variance: px.iter().map(|v| v * v).sum::<f64>() / n - mean * mean,
-        ..ZoneResult::default()
+    let wide = |rows: &[Vec<u8>]| -> Vec<Vec<u64>> {
+        rows.iter()
+            .map(|r| r.iter().map(|&b| u64::from(b)).collect())
+            .collect()
     };
-    for &b in cur.iter().flatten() {
-        r.histogram[b as usize] += 1;
-    }
-    r.motion = prev.map_or(0, |p| {
-        cur.iter()
-            .flatten()
-            .zip(p.iter().flatten())
-            .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-            .sum()
-    });
-    for y in 1..cur.len() - 1 {
-        for x in 1..cur[y].len() - 1 {
-            let p = |dy: usize, xx: usize| i64::from(cur[y + dy - 1][xx]);
-            let gx = p(0, x + 1) + 2 * p(1, x + 1) + p(2, x + 1)
-                - p(0, x - 1)
-                - 2 * p(1, x - 1)
-                - p(2, x - 1);
-            let gy =
-                p(2, x - 1) + 2 * p(2, x) + p(2, x + 1) - p(0, x - 1) - 2 * p(0, x) - p(0, x + 1);
-            r.edges += (gx.abs() + gy.abs()) as u64;
-        }
-    }
-    r
+    let prev = prev.map(wide);
+    crate::reference::naive(&wide(cur), prev.as_deref(), 0)
 }
 
 #[test]
