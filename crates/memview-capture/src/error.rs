@@ -70,8 +70,8 @@ pub enum CaptureError {
     /// release (a deadlock), or, keeping the latest frame, would have to
     /// drop a frame before it knew a newer one exists.
     #[error(
-        "a pool of {buffers} buffers is too small: {policy} with a consumer that holds \
-         {holds} frames needs at least {needed}"
+        "a {buffers}-buffer pool is too small: {policy} with a consumer that holds up to \
+         {holds} frames needs at least {needed} buffers"
     )]
     PoolTooSmall {
         /// Buffers asked for.

@@ -116,6 +116,9 @@ impl FrameQueue {
         let mut s = lock(&i.state);
         loop {
             if s.closed {
+                // Captured after the consumer stopped: dropped, so every
+                // captured frame is delivered or dropped exactly once.
+                i.pool.dropped.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
             if s.items.len() < i.depth {

@@ -132,9 +132,10 @@ fn children(parent: u32, name: &str) -> Vec<u32> {
     out
 }
 
+/// Sends `sig` (`-INT`, `-9`) with the shell's own `kill`.
 fn signal(pid: u32, sig: &str) {
-    assert!(Command::new("kill")
-        .args([sig, &pid.to_string()])
+    assert!(Command::new("sh")
+        .args(["-c", &format!("kill {sig} {pid}")])
         .status()
         .unwrap()
         .success());

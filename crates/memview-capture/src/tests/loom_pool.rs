@@ -87,6 +87,15 @@ fn close_while_held(policy: Policy) {
         inner.close();
         producer.join().unwrap();
         drop((first, second));
+        // Conservation: every frame captured was delivered or dropped
+        // exactly once, stopped ones included.
+        use crate::sync::Ordering::Relaxed;
+        let (captured, delivered, dropped) = (
+            inner.captured.load(Relaxed),
+            inner.delivered.load(Relaxed),
+            inner.dropped.load(Relaxed),
+        );
+        assert_eq!(captured, delivered + dropped);
     });
 }
 
