@@ -93,8 +93,11 @@ impl<'a> View<'a> {
     ///
     /// # Safety
     ///
-    /// The view has two or three axes, `y.start <= y.end <= shape[0]` and
-    /// `x.start <= x.end <= shape[1]`. The returned view is read through
+    /// The view has two or three axes, `y.start <= y.end <= shape[0]`,
+    /// `x.start <= x.end <= shape[1]`, and the region's offset fits in
+    /// `isize` (true of any region of a view that has items; an empty
+    /// region at the end of an axis of huge stride may not, which
+    /// [`View::region_ref`] reports as an overflow). The returned view is read through
     /// raw pointers by safe code (`rows`, `copy_into`, `to_view`), so a
     /// region outside the view would read outside its buffer.
     #[inline(always)]
