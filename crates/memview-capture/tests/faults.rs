@@ -278,10 +278,10 @@ fn keep_latest_delivers_the_last_frame() {
 fn recv_timeout_tells_a_slow_source_from_the_end() {
     let src = Synthetic::new(&I420, 64, 48, 1)
         .unwrap()
-        .realtime(2, 1)
+        .realtime(1, 1)
         .with_frames(2);
     let cap = Capture::start(src, 3, 2, Policy::Block).unwrap();
-    // Frame 0 comes at once, frame 1 half a second later.
+    // Frame 0 comes at once, frame 1 a second later.
     assert!(matches!(
         cap.recv_timeout(Duration::from_secs(5)),
         Some(Ok(_))
