@@ -75,16 +75,16 @@ pub struct Args {
     output: Option<String>,
 }
 
-/// Frames the pool holds: the runner keeps two (the frame and the
-/// previous one), the queue two, and under `--realtime` one more is free
-/// for the newest frame.
+/// The pool: the runner holds up to two frames (the frame and the previous
+/// one), the queue two, and under `--realtime` one more is free for the
+/// newest frame.
 fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
     let policy = if args.realtime {
         Policy::KeepLatest
     } else {
         Policy::Block
     };
-    let holds = memview_roi::FRAMES_HELD + 1;
+    let holds = memview_roi::FRAMES_HELD;
     CaptureOptions {
         buffers: policy.min_buffers(holds).max(3),
         queue: 2,

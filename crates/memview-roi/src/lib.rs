@@ -87,10 +87,11 @@ pub const MAX_ZONES: usize = 4096;
 /// stack, and more threads than cores only add switching).
 pub const MAX_THREADS: usize = 256;
 
-/// Frames a runner keeps between calls of [`RoiRunner::process`] (the
-/// previous frame, for motion). A capture pool feeding it needs more
-/// buffers than this, or it would wait for a frame the runner holds.
-pub const FRAMES_HELD: usize = 1;
+/// The most frames a runner holds at once: the frame it is processing and
+/// the previous one, kept for motion. Give it as the capture's
+/// `consumer_holds` (`memview_capture::CaptureOptions`), so the pool
+/// feeding the runner never waits for a frame the runner holds.
+pub const FRAMES_HELD: usize = 2;
 
 /// Zones x analyzers per frame, in parallel.
 pub struct RoiRunner {
@@ -254,9 +255,12 @@ impl RoiRunner {
         let start = Instant::now();
         {
             let cur = frame.frame();
-            let prev = self.previous.as_ref().map(|p| p.frame());
-            let samples = Samples::of(cur.format());
-            let analyzers = &self.analyzers;
+            let job = FrameJob {
+                cur,
+                prev: self.previous.as_ref().map(|p| p.frame()),
+                samples: Samples::of(cur.format()),
+                analyzers: &self.analyzers,
+            };
             let zones = &self.zones;
             let results = &mut self.results;
             self.pool.install(|| {
@@ -264,7 +268,7 @@ impl RoiRunner {
                     .par_iter_mut()
                     .zip(zones.par_iter())
                     .for_each(|(out, zone)| {
-                        analyze_zone(out, zone, cur, prev, samples, analyzers);
+                        job.analyze_zone(out, zone);
                     });
             });
         }
@@ -280,27 +284,81 @@ impl RoiRunner {
     }
 }
 
-/// One zone of one frame: every analyzer, panics caught. A zone that fails
-/// (out of the frame, an unreadable format, a panicking analyzer) reports
-/// only its error: its other fields are reset, never left holding the
-/// previous frame's numbers. A zone that fails frame after frame writes
-/// each error into the same string (no allocation per frame).
-fn analyze_zone(
-    out: &mut ZoneResult,
-    zone: &Zone,
-    cur: &memview_pixel::Frame<'_>,
-    prev: Option<&memview_pixel::Frame<'_>>,
+/// What every zone of one frame is analysed with.
+struct FrameJob<'a, 'f> {
+    cur: &'a memview_pixel::Frame<'f>,
+    prev: Option<&'a memview_pixel::Frame<'f>>,
+    /// How the frame's luma is stored; `None` if the analyzers cannot
+    /// read it.
     samples: Option<Samples>,
-    analyzers: &[Box<dyn Analyzer>],
-) {
-    let mut text = out.error.take();
-    if let Some(t) = text.as_mut() {
-        t.clear();
+    analyzers: &'a [Box<dyn Analyzer>],
+}
+
+impl FrameJob<'_, '_> {
+    /// One zone: every analyzer, panics caught. A zone that fails (out of
+    /// the frame, an unreadable format, a panicking analyzer) reports only
+    /// its error: its other fields are reset, never left holding the
+    /// previous frame's numbers. A zone that fails frame after frame writes
+    /// each error into the same string (no allocation per frame).
+    fn analyze_zone(&self, out: &mut ZoneResult, zone: &Zone) {
+        let mut text = out.error.take();
+        if let Some(t) = text.as_mut() {
+            t.clear();
+        }
+        if let Err(()) = self.run_zone(out, zone, &mut text) {
+            let error = text.take();
+            *out = ZoneResult::default();
+            out.error = error;
+        }
     }
-    if let Err(()) = run_zone(out, zone, cur, prev, samples, analyzers, &mut text) {
-        let error = text.take();
-        *out = ZoneResult::default();
-        out.error = error;
+
+    fn run_zone(
+        &self,
+        out: &mut ZoneResult,
+        zone: &Zone,
+        text: &mut Option<String>,
+    ) -> Result<(), ()> {
+        let Some(samples) = self.samples else {
+            let why = Samples::check(self.cur.format()).err().unwrap_or_default();
+            push_error(text, format_args!("{why}"));
+            return Err(());
+        };
+        // Borrowed ROIs: only the luma views are made.
+        let roi = self.cur.roi_ref(zone.rect).map_err(|e| {
+            push_error(text, format_args!("{e}"));
+        })?;
+        let Some(luma) = roi.plane(0).map(|v| v.to_view()) else {
+            push_error(text, format_args!("the frame has no luma plane"));
+            return Err(());
+        };
+        let previous = self
+            .prev
+            .and_then(|p| p.roi_ref(zone.rect).ok())
+            .and_then(|r| r.plane(0))
+            .map(|v| v.to_view());
+        let input = ZoneInput {
+            luma: &luma,
+            previous: previous.as_ref(),
+            samples,
+        };
+        let mut failed = false;
+        for a in self.analyzers {
+            let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
+            if let Err(panic) = run {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("analyzer panicked");
+                push_error(text, format_args!("{}: {msg}", a.name()));
+                failed = true;
+            }
+        }
+        if failed {
+            Err(())
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -312,55 +370,4 @@ fn push_error(text: &mut Option<String>, what: std::fmt::Arguments<'_>) {
         t.push_str("; ");
     }
     let _ = t.write_fmt(what);
-}
-
-fn run_zone(
-    out: &mut ZoneResult,
-    zone: &Zone,
-    cur: &memview_pixel::Frame<'_>,
-    prev: Option<&memview_pixel::Frame<'_>>,
-    samples: Option<Samples>,
-    analyzers: &[Box<dyn Analyzer>],
-    text: &mut Option<String>,
-) -> Result<(), ()> {
-    let Some(samples) = samples else {
-        let why = Samples::check(cur.format()).err().unwrap_or_default();
-        push_error(text, format_args!("{why}"));
-        return Err(());
-    };
-    // Borrowed ROIs: only the luma views are made.
-    let roi = cur.roi_ref(zone.rect).map_err(|e| {
-        push_error(text, format_args!("{e}"));
-    })?;
-    let Some(luma) = roi.plane(0).map(|v| v.to_view()) else {
-        push_error(text, format_args!("the frame has no luma plane"));
-        return Err(());
-    };
-    let previous = prev
-        .and_then(|p| p.roi_ref(zone.rect).ok())
-        .and_then(|r| r.plane(0))
-        .map(|v| v.to_view());
-    let input = ZoneInput {
-        luma: &luma,
-        previous: previous.as_ref(),
-        samples,
-    };
-    let mut failed = false;
-    for a in analyzers {
-        let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
-        if let Err(panic) = run {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("analyzer panicked");
-            push_error(text, format_args!("{}: {msg}", a.name()));
-            failed = true;
-        }
-    }
-    if failed {
-        Err(())
-    } else {
-        Ok(())
-    }
 }

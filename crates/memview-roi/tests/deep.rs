@@ -8,7 +8,7 @@ use memview_pixel::{FrameLayout, FrameMut, PixelFormat, Rect};
 use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
 use memview_roi::{mask, Analyzer, RoiRunner, Samples, Zone, ZoneInput, ZoneResult};
 
-use crate::reference::naive;
+use crate::reference::{all, box_zones, naive};
 
 /// The zone's luma values (shifted down), row by row, read the slow way.
 fn values(frame: &memview_pixel::Frame<'_>, r: Rect, s: Samples) -> Vec<Vec<u64>> {
@@ -25,28 +25,13 @@ fn values(frame: &memview_pixel::Frame<'_>, r: Rect, s: Samples) -> Vec<Vec<u64>
         .collect()
 }
 
-fn all() -> Vec<Box<dyn Analyzer>> {
-    vec![
-        Box::new(MeanVariance),
-        Box::new(Histogram),
-        Box::new(Motion),
-        Box::new(Edges),
-    ]
-}
-
 #[test]
 fn deep_luma_is_analysed_by_value() {
     for format in [&I420P10LE, &P010LE, &GRAY16LE] {
         let s = Samples::of(format).unwrap();
         assert_eq!(s.bytes, 2, "{}", format.name);
         let mut src = Synthetic::new(format, 160, 96, 3).unwrap();
-        let zones: Vec<Zone> = src
-            .boxes()
-            .into_iter()
-            .chain([Rect::new(2, 4, 50, 30)])
-            .enumerate()
-            .map(|(i, r)| Zone::new(format!("z{i}"), r))
-            .collect();
+        let zones = box_zones(&src, Rect::new(2, 4, 50, 30));
         // One runner with the mean pass, one with the histogram (which
         // computes the moments for both): both must give exact moments.
         // The synthetic boxes sit far above 255 in 10 bits: a byte reading

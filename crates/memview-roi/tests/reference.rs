@@ -1,6 +1,29 @@
 //! The naive single-threaded reference the analyzers are held to.
 
-use memview_roi::ZoneResult;
+use memview_capture::Synthetic;
+use memview_pixel::Rect;
+use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
+use memview_roi::{Analyzer, Zone, ZoneResult};
+
+/// Every built-in analyzer.
+pub fn all() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(MeanVariance),
+        Box::new(Histogram),
+        Box::new(Motion),
+        Box::new(Edges),
+    ]
+}
+
+/// A zone around each of `src`'s boxes (where they start), and `extra`.
+pub fn box_zones(src: &Synthetic, extra: Rect) -> Vec<Zone> {
+    src.boxes()
+        .into_iter()
+        .chain([extra])
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("z{i}"), r))
+        .collect()
+}
 
 /// The results every built-in analyzer must give for a zone's sample
 /// values `cur` (and `prev`, the previous frame's), computed the slow way;

@@ -6,17 +6,10 @@ use std::time::Duration;
 use memview_capture::{BufferPool, Capture, FrameSource, Policy, Synthetic};
 use memview_pixel::format::I420;
 use memview_pixel::Rect;
-use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
+use memview_roi::analyzers::{Histogram, MeanVariance};
 use memview_roi::{Analyzer, RoiRunner, Zone, ZoneInput, ZoneResult};
 
-fn all() -> Vec<Box<dyn Analyzer>> {
-    vec![
-        Box::new(MeanVariance),
-        Box::new(Histogram),
-        Box::new(Motion),
-        Box::new(Edges),
-    ]
-}
+use crate::reference::{all, box_zones};
 
 /// The zone's luma copied out, row by row.
 fn copy_zone(frame: &memview_pixel::Frame<'_>, r: Rect) -> Vec<Vec<u8>> {
@@ -43,13 +36,7 @@ fn naive(cur: &[Vec<u8>], prev: Option<&[Vec<u8>]>) -> ZoneResult {
 #[test]
 fn results_equal_a_naive_reference() {
     let mut src = Synthetic::new(&I420, 320, 180, 6).unwrap();
-    let zones: Vec<Zone> = src
-        .boxes()
-        .into_iter()
-        .chain([Rect::new(3, 5, 40, 31)])
-        .enumerate()
-        .map(|(i, r)| Zone::new(format!("z{i}"), r))
-        .collect();
+    let zones = box_zones(&src, Rect::new(3, 5, 40, 31));
     let mut runner = RoiRunner::new(zones.clone(), all(), 2).unwrap();
     let mut pool = BufferPool::new(4, src.frame_len()).unwrap();
     let mut prev: Option<Vec<Vec<Vec<u8>>>> = None;

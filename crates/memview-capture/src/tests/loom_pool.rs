@@ -66,6 +66,8 @@ fn loom_keep_latest_conserves_buffers() {
 /// Issue 13: the consumer holds every buffer and stops the stream. Under
 /// every interleaving the producer (waiting for a buffer, or about to)
 /// wakes and returns: loom fails the model if any thread blocks for good.
+/// (Its `unwrap()`s are the model's assertions on fixed, valid fixtures,
+/// as in the models above.)
 fn close_while_held(policy: Policy) {
     loom::model(move || {
         let mut src = Synthetic::new(&memview_pixel::format::GRAY8, 4, 2, 1)
