@@ -8,8 +8,8 @@
 use memview_capture::{BufferPool, FrameLease};
 use memview_pixel::format::I420;
 use memview_pixel::{Frame, FrameLayout, Rect};
-use memview_roi::analyzers::{Histogram, MeanVariance, Motion, ZoneInput, ZoneResult};
-use memview_roi::Analyzer;
+use memview_roi::analyzers::{Histogram, MeanVariance, Motion};
+use memview_roi::{AnyOutput, BoxedAnalyzer, FrameInfo, Zone, ZoneInput};
 use rayon::prelude::*;
 
 /// Frame width of every 1080p workload.
@@ -69,12 +69,8 @@ pub fn noise_leases(n: usize) -> (BufferPool, Vec<FrameLease>) {
 }
 
 /// Mean/variance, histogram and motion: `memview run`'s default analyzers.
-pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
-    vec![
-        Box::new(MeanVariance),
-        Box::new(Histogram),
-        Box::new(Motion),
-    ]
+pub fn default_analyzers() -> Vec<BoxedAnalyzer> {
+    vec![MeanVariance.into(), Histogram.into(), Motion.into()]
 }
 
 /// The copying runner, built from the same parts as `RoiRunner`: per
@@ -84,23 +80,30 @@ pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
 /// parallel on its own rayon pool.
 #[allow(missing_debug_implementations)]
 pub struct CopyingRunner {
-    zones: Vec<Rect>,
-    analyzers: Vec<Box<dyn Analyzer>>,
+    zones: Vec<Zone>,
+    analyzers: Vec<BoxedAnalyzer>,
     previous: Vec<Option<Vec<u8>>>,
-    results: Vec<ZoneResult>,
+    results: Vec<Vec<Box<dyn AnyOutput>>>,
     pool: std::sync::Arc<rayon::ThreadPool>,
 }
 
 impl CopyingRunner {
     /// A runner on `threads` threads.
-    pub fn new(zones: Vec<Rect>, analyzers: Vec<Box<dyn Analyzer>>, threads: usize) -> Self {
+    pub fn new(zones: Vec<Rect>, analyzers: Vec<BoxedAnalyzer>, threads: usize) -> Self {
         let n = zones.len();
+        // The same fused passes as `RoiRunner`: only the copies differ.
+        let analyzers = memview_roi::fuse(analyzers);
         CopyingRunner {
-            zones,
-            // The same fused passes as `RoiRunner`: only the copies differ.
-            analyzers: memview_roi::fuse(analyzers),
+            zones: zones
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| Zone::new(format!("z{i}"), r))
+                .collect(),
+            results: (0..n)
+                .map(|_| analyzers.iter().map(|a| a.output(&I420)).collect())
+                .collect(),
+            analyzers,
             previous: vec![None; n],
-            results: vec![ZoneResult::default(); n],
             pool: std::sync::Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
@@ -118,7 +121,14 @@ impl CopyingRunner {
     }
 
     /// Copies every zone of `frame` out and analyses the copies.
-    pub fn process(&mut self, frame: &Frame<'_>) -> &[ZoneResult] {
+    pub fn process(&mut self, frame: &Frame<'_>) -> &[Vec<Box<dyn AnyOutput>>] {
+        let info = FrameInfo {
+            width: frame.width(),
+            height: frame.height(),
+            format: frame.format(),
+            ..FrameInfo::default()
+        };
+        let info = &info;
         let analyzers = &self.analyzers;
         let zones = &self.zones;
         let previous = &mut self.previous;
@@ -128,19 +138,22 @@ impl CopyingRunner {
                 .par_iter_mut()
                 .zip(previous.par_iter_mut())
                 .zip(zones.par_iter())
-                .for_each(|((out, prev), rect)| {
-                    let roi = frame.roi(*rect).unwrap();
+                .for_each(|((out, prev), zone)| {
+                    let roi = frame.roi(zone.rect).unwrap();
                     let copy = roi.to_vec();
                     let l = FrameLayout::tight(&I420, roi.width(), roi.height()).unwrap();
                     {
                         let cur = Frame::from_bytes(&copy, &l).unwrap();
                         let old = prev.as_deref().map(|p| Frame::from_bytes(p, &l).unwrap());
-                        let input = ZoneInput::new(
-                            cur.plane(0).unwrap(),
-                            old.as_ref().and_then(|f| f.plane(0)),
-                        );
-                        for a in analyzers {
-                            a.analyze(&input, out);
+                        let whole = Rect::new(0, 0, roi.width(), roi.height());
+                        let input = ZoneInput {
+                            roi: cur.roi_ref(whole).unwrap(),
+                            previous: old.as_ref().map(|f| f.roi_ref(whole).unwrap()),
+                            zone,
+                            frame: info,
+                        };
+                        for (a, o) in analyzers.iter().zip(out.iter_mut()) {
+                            a.analyze(&input, o.as_mut());
                         }
                     }
                     *prev = Some(copy);

@@ -11,7 +11,7 @@ use memview_benches::{default_analyzers, zones as zone_rects, CopyingRunner};
 use memview_capture::{BufferPool, FrameLease, FrameSource, Synthetic};
 use memview_pixel::format::I420;
 use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
-use memview_roi::{Analyzer, RoiRunner, Zone};
+use memview_roi::{Analyzer, BoxedAnalyzer, RoiRunner, Zone};
 
 fn zones() -> Vec<Zone> {
     zone_rects()
@@ -36,11 +36,7 @@ fn frames(n: usize) -> (BufferPool, Vec<FrameLease>) {
 
 fn analyzers(c: &mut Criterion) {
     let (_pool, leases) = frames(2);
-    let default: Vec<Box<dyn Analyzer>> = vec![
-        Box::new(MeanVariance),
-        Box::new(Histogram),
-        Box::new(Motion),
-    ];
+    let default: Vec<BoxedAnalyzer> = vec![MeanVariance.into(), Histogram.into(), Motion.into()];
     let mut runner = RoiRunner::new(zones(), default, 1).unwrap();
     let mut g = c.benchmark_group("roi/analyzers");
     g.throughput(Throughput::Elements(1));
@@ -76,7 +72,7 @@ fn pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("roi/pipeline");
     g.throughput(Throughput::Elements(1));
     for threads in [1, 2] {
-        let mut runner = RoiRunner::new(zones(), vec![Box::new(Edges)], threads).unwrap();
+        let mut runner = RoiRunner::new(zones(), vec![Edges.into()], threads).unwrap();
         let mut i = 0;
         g.bench_with_input(
             BenchmarkId::new("edges_10x200x200_threads", threads),
@@ -89,7 +85,7 @@ fn pipeline(c: &mut Criterion) {
             },
         );
         // The same work on zones copied out first.
-        let mut copying = CopyingRunner::new(zone_rects(), vec![Box::new(Edges)], threads);
+        let mut copying = CopyingRunner::new(zone_rects(), vec![Edges.into()], threads);
         g.bench_with_input(
             BenchmarkId::new("edges_10x200x200_copying_baseline_threads", threads),
             &threads,
@@ -122,14 +118,21 @@ fn histogram(c: &mut Criterion) {
     let mut g = c.benchmark_group("roi/histogram");
     let pixels: usize = views.iter().map(|v| v.shape()[0] * v.shape()[1]).sum();
     g.throughput(Throughput::Elements(pixels as u64));
-    let mut out = memview_roi::ZoneResult::default();
+    let mut out = memview_roi::analyzers::HistogramOut::default();
+    let info = memview_roi::FrameInfo::default();
+    let zones = zones();
     g.bench_function("histogram_10x200x200", |b| {
         b.iter(|| {
-            for v in &views {
-                let input = memview_roi::ZoneInput::new(v, None);
+            for z in &zones {
+                let input = memview_roi::ZoneInput {
+                    roi: frame.roi_ref(z.rect).unwrap(),
+                    previous: None,
+                    zone: z,
+                    frame: &info,
+                };
                 Histogram.analyze(std::hint::black_box(&input), &mut out);
             }
-            std::hint::black_box(&out.histogram);
+            std::hint::black_box(&out.bins);
         })
     });
     g.bench_function("one_store_per_pixel_floor", |b| {

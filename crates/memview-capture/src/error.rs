@@ -7,6 +7,9 @@ use memview_pixel::PixelError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CaptureError {
+    /// Options that do not fit the source (one line, naming the option).
+    #[error("{0}")]
+    Options(String),
     /// A pool of no buffers, or of empty ones.
     #[error("a buffer pool needs at least one non-empty buffer")]
     EmptyPool,

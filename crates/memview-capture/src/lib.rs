@@ -49,6 +49,7 @@ mod mmap;
 mod pool;
 mod queue;
 mod source;
+pub mod spec;
 mod sync;
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 pub mod v4l2;
@@ -66,4 +67,5 @@ pub use crate::queue::{
     Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE,
 };
 pub use crate::source::{FrameSource, Synthetic};
+pub use crate::spec::{open, InputFile, OpenedSource, SourceOptions, SourceSpec};
 pub use crate::y4m::{raise_pipe_buffer, FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

@@ -31,6 +31,29 @@ pub trait FrameSource: Send {
     fn skip(&mut self) -> Result<bool, CaptureError>;
 }
 
+/// A boxed source is a source (what [`crate::open`] gives).
+impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
+    fn layout(&self) -> &FrameLayout {
+        (**self).layout()
+    }
+
+    fn frame_len(&self) -> usize {
+        (**self).frame_len()
+    }
+
+    fn frame_rate(&self) -> Option<(u32, u32)> {
+        (**self).frame_rate()
+    }
+
+    fn next_frame(&mut self, slot: Slot<'_>) -> Result<Option<FrameLease>, CaptureError> {
+        (**self).next_frame(slot)
+    }
+
+    fn skip(&mut self) -> Result<bool, CaptureError> {
+        (**self).skip()
+    }
+}
+
 /// What a component of a painted rectangle holds (8-bit values; deeper
 /// formats get them shifted up).
 #[derive(Clone, Copy, Debug)]

@@ -11,18 +11,33 @@ static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static WRITER_ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static WRITER_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Which counts a thread's allocations go to.
+const PIPELINE: u8 = 0;
+const UNCOUNTED_THREAD: u8 = 1;
+const WRITER: u8 = 2;
 
 thread_local! {
     /// Set while this thread draws the progress bar, which is not part of
     /// the pipeline: its allocations are left out of the per-frame counts
     /// (they still count towards the heap peak).
-    static UNCOUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The result writer's thread counts apart ([`writer_counts`]).
+    static CLASS: std::cell::Cell<u8> = const { std::cell::Cell::new(PIPELINE) };
 }
 
 fn grew(size: usize) {
-    if !UNCOUNTED.try_with(std::cell::Cell::get).unwrap_or(false) {
-        ALLOCS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(size, Relaxed);
+    match CLASS.try_with(std::cell::Cell::get).unwrap_or(PIPELINE) {
+        PIPELINE => {
+            ALLOCS.fetch_add(1, Relaxed);
+            BYTES.fetch_add(size, Relaxed);
+        }
+        WRITER => {
+            WRITER_ALLOCS.fetch_add(1, Relaxed);
+            WRITER_BYTES.fetch_add(size, Relaxed);
+        }
+        _ => {}
     }
     let live = LIVE.fetch_add(size, Relaxed) + size;
     PEAK.fetch_max(live, Relaxed);
@@ -59,13 +74,25 @@ unsafe impl GlobalAlloc for Counting {
 
 /// Runs `f` with this thread's allocations left out of [`counts`].
 pub fn uncounted<T>(f: impl FnOnce() -> T) -> T {
-    UNCOUNTED.with(|u| u.set(true));
+    let was = CLASS.with(|c| c.replace(UNCOUNTED_THREAD));
     let out = f();
-    UNCOUNTED.with(|u| u.set(false));
+    CLASS.with(|c| c.set(was));
     out
 }
 
-/// Allocations and bytes allocated so far.
+/// Marks this thread as the result writer: its allocations count in
+/// [`writer_counts`], not in [`counts`].
+pub fn mark_writer() {
+    CLASS.with(|c| c.set(WRITER));
+}
+
+/// The result writer's allocations and bytes allocated so far.
+pub fn writer_counts() -> (usize, usize) {
+    (WRITER_ALLOCS.load(Relaxed), WRITER_BYTES.load(Relaxed))
+}
+
+/// Allocations and bytes allocated so far by the pipeline (every thread
+/// but the result writer's and the progress bar's).
 pub fn counts() -> (usize, usize) {
     (ALLOCS.load(Relaxed), BYTES.load(Relaxed))
 }

@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// The main job: frames from a source, zones cut out as zero-copy
     /// views, analyzers in parallel, and what it cost.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Write each zone of a Y4M stream as its own Y4M stream (byte-identical
     /// to ffmpeg's crop filter for rectangles on the chroma grid).
     Crop(crop::CropArgs),

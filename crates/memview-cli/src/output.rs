@@ -47,21 +47,28 @@ pub struct Output {
     out: Option<BufWriter<File>>,
 }
 
+/// What is at `path` now, unless it is one of `inputs` or a directory.
+fn refuse(path: &str, inputs: &[Option<FileId>]) -> Result<Option<std::fs::Metadata>, String> {
+    let p = Path::new(path);
+    if let Some(id) = FileId::of_path(p) {
+        if inputs.contains(&Some(id)) {
+            return Err(format!(
+                "output {path} is the input: refusing to overwrite it"
+            ));
+        }
+    }
+    let existing = std::fs::metadata(p).ok();
+    if existing.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(format!("output {path} is a directory"));
+    }
+    Ok(existing)
+}
+
 impl Output {
     /// Starts writing `path`, refusing it if it is one of `inputs`.
     pub fn create(path: &str, inputs: &[Option<FileId>]) -> Result<Output, String> {
         let p = Path::new(path);
-        let existing = std::fs::metadata(p).ok();
-        if let Some(id) = FileId::of_path(p) {
-            if inputs.contains(&Some(id)) {
-                return Err(format!(
-                    "output {path} is the input: refusing to overwrite it"
-                ));
-            }
-        }
-        if existing.as_ref().is_some_and(|m| m.is_dir()) {
-            return Err(format!("output {path} is a directory"));
-        }
+        let existing = refuse(path, inputs)?;
         // Regular files (and new ones) go through a temporary name in the
         // same directory; anything else (a FIFO, /dev/null) is written as
         // it is.
@@ -82,6 +89,20 @@ impl Output {
     }
 
     /// Flushes the output and gives it its name.
+    /// An output written in place as it comes (a results stream a
+    /// consumer follows), with the same refusals as [`Output::create`]:
+    /// never the input, never a directory.
+    pub fn create_streaming(path: &str, inputs: &[Option<FileId>]) -> Result<Output, String> {
+        let p = Path::new(path);
+        refuse(path, inputs)?;
+        let f = File::create(p).map_err(|e| format!("cannot create {path}: {e}"))?;
+        Ok(Output {
+            path: p.to_path_buf(),
+            tmp: None,
+            out: Some(BufWriter::with_capacity(1 << 16, f)),
+        })
+    }
+
     pub fn commit(mut self) -> io::Result<()> {
         if let Some(mut out) = self.out.take() {
             out.flush()?;

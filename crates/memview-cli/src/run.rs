@@ -1,18 +1,23 @@
-//! `memview run`: the main job. Frames from a source, zones cut out as
-//! views, analyzers on rayon, and a summary of what it cost.
+//! `memview run`: the main job. Arguments parsed into the library's
+//! options; the source opened from its spec (`memview_capture::open`),
+//! the run loop with sinks and events (`memview_roi::pipeline`), and the
+//! summary printed.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use memview_capture::{
-    Capture, CaptureOptions, FfmpegSource, FrameSource, Limits, Policy, Synthetic, Y4mHeader,
-    Y4mSource,
+    Capture, CaptureOptions, InputFile, Limits, OpenedSource, Policy, SourceOptions, SourceSpec,
 };
-use memview_pixel::format::I420;
 use memview_pixel::Rect;
-use memview_roi::{analyzers, Analyzer, RoiRunner, Zone};
+use memview_roi::detections::Detections;
+use memview_roi::events::{MotionEvents, MotionOptions};
+use memview_roi::pipeline::{self, MaskWriter, Pipeline, ZoneFeed};
+use memview_roi::sink::{
+    Csv, EventLines, JsonLines, ResultWriter, Sink, SinkPolicy, WriterOptions,
+};
+use memview_roi::{analyzers, BoxedAnalyzer, RoiRunner, Zone};
 use serde_json::json;
 
 use crate::alloc;
@@ -31,22 +36,34 @@ pub struct Args {
     /// nearest it has). Other sources take their size from their header.
     #[arg(long, value_parser = parse_size)]
     size: Option<(usize, usize)>,
-    /// The V4L2 pixel format to ask for (a fourcc with a planar luma:
-    /// NV12, YU12, GREY, ...; default NV12).
+    /// The V4L2 pixel format to ask for (a fourcc: NV12, YU12, YUYV, GREY,
+    /// ...; default NV12).
     #[arg(long)]
     pixel_format: Option<String>,
     /// Frame rate to ask of a V4L2 device, frames per second.
     #[arg(long)]
     fps: Option<u32>,
-    /// A zone `x,y,w,h` (repeatable); without any, `--zones` zones.
+    /// A zone `x,y,w,h` (repeatable); without any (and without
+    /// `--zones-file` or `--detections`), `--zones` zones.
     #[arg(long = "zone", value_parser = parse_rect)]
     zone: Vec<Rect>,
     /// How many zones when none is given (default 10, at most 4096): the
     /// synthetic source's moving objects, or a grid over other sources'
     /// frames.
-    #[arg(long, conflicts_with = "zone", value_parser = clap::value_parser!(u64).range(1..=memview_roi::MAX_ZONES as u64))]
+    #[arg(long, conflicts_with_all = ["zone", "zones_file"], value_parser = clap::value_parser!(u64).range(1..=memview_roi::MAX_ZONES as u64))]
     zones: Option<u64>,
-    /// Analyzers, comma-separated: mean, histogram, motion, edges.
+    /// Named static zones from a file: JSON (`{"zones": [{"id", "name",
+    /// "rect": [x, y, w, h]}]}`) or TOML (`[[zone]]` tables), by its
+    /// extension (`.toml`; anything else is JSON).
+    #[arg(long, conflicts_with = "zone")]
+    zones_file: Option<String>,
+    /// Zones from an external detector: JSON Lines `{"frame": N, "zones":
+    /// [{"id": "face-3", "rect": [x, y, w, h]}]}` from a file, a FIFO or
+    /// `-` (stdin). Zones appear, move and vanish with it; a frame without
+    /// a line keeps the last zones.
+    #[arg(long)]
+    detections: Option<String>,
+    /// Analyzers, comma-separated: mean, histogram, motion, edges, colour.
     #[arg(long, default_value = "mean,histogram,motion")]
     analyzers: String,
     /// Frames to process (the source may end sooner); 0: until the source
@@ -62,6 +79,40 @@ pub struct Args {
     realtime: bool,
     #[command(flatten)]
     input: crate::crop::InputArgs,
+    /// Write every frame's results as JSON Lines (or CSV) to FILE, or `-`
+    /// for stdout (the summary then goes to stderr).
+    #[arg(long)]
+    results: Option<String>,
+    /// The format of `--results`.
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Jsonl, requires = "results")]
+    results_format: ResultsFormat,
+    /// With `--results-format csv`: write the histograms (every array
+    /// field) to this CSV file, one row per frame and zone; without it
+    /// they are left out.
+    #[arg(long, requires = "results")]
+    results_arrays: Option<String>,
+    /// Write motion events (`motion_start`, `motion_end`) as JSON Lines to
+    /// FILE, or `-` for stdout. Adds the motion analyzer if it is not
+    /// listed.
+    #[arg(long)]
+    events: Option<String>,
+    /// Mean absolute luma difference per pixel above which a zone is
+    /// moving.
+    #[arg(long, default_value_t = MotionOptions::default().threshold)]
+    motion_threshold: f64,
+    /// Moving frames in a row that start a motion event (K).
+    #[arg(long, default_value_t = MotionOptions::default().start_frames, value_parser = clap::value_parser!(u32).range(1..))]
+    motion_start_frames: u32,
+    /// Still frames in a row that end it (M).
+    #[arg(long, default_value_t = MotionOptions::default().end_frames, value_parser = clap::value_parser!(u32).range(1..))]
+    motion_end_frames: u32,
+    /// When the result writer falls behind: `drop` records (counted in the
+    /// summary) or `block` the pipeline until it catches up.
+    #[arg(long, value_enum, default_value_t = SinkPolicyArg::Drop)]
+    sink_policy: SinkPolicyArg,
+    /// Result records the writer may fall behind by (1 to 4096).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=memview_roi::sink::MAX_RING as u64))]
+    result_buffer: u64,
     /// Print one JSON object with the summary on the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -75,9 +126,48 @@ pub struct Args {
     output: Option<String>,
 }
 
-/// The pool: the runner holds up to two frames (the frame and the previous
-/// one), the queue two, and under `--realtime` one more is free for the
-/// newest frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ResultsFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SinkPolicyArg {
+    Drop,
+    Block,
+}
+
+impl Args {
+    fn limits(&self) -> Result<Limits, String> {
+        self.input.limits()
+    }
+
+    fn zone_count(&self) -> usize {
+        self.zones.map_or(10, |n| n as usize)
+    }
+
+    /// Whether results or events go to stdout (the summary then goes to
+    /// stderr).
+    fn stdout_taken(&self) -> bool {
+        self.results.as_deref() == Some("-") || self.events.as_deref() == Some("-")
+    }
+
+    /// Refuses two streams on one standard stream.
+    fn check_streams(&self) -> Result<(), String> {
+        if self.results.as_deref() == Some("-") && self.events.as_deref() == Some("-") {
+            return Err("--results - and --events - would both write to stdout".into());
+        }
+        if self.source == "-" && self.detections.as_deref() == Some("-") {
+            return Err("--source - and --detections - would both read stdin".into());
+        }
+        if self.results_arrays.is_some() && self.results_format != ResultsFormat::Csv {
+            return Err("--results-arrays goes with --results-format csv".into());
+        }
+        Ok(())
+    }
+}
+
 fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
     let policy = if args.realtime {
         Policy::KeepLatest
@@ -95,64 +185,6 @@ fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
             ..limits
         },
     }
-}
-
-impl Args {
-    fn limits(&self) -> Result<Limits, String> {
-        self.input.limits()
-    }
-
-    /// Refuses flags that do nothing for this source, rather than ignoring
-    /// them.
-    fn check_applies(&self, kind: SourceKind) -> Result<(), String> {
-        let only = |flag: &str, given: bool, ok: bool, to: &str| {
-            if given && !ok {
-                Err(format!(
-                    "{flag} applies only to {to} sources, not to {}",
-                    self.source
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        only(
-            "--size",
-            self.size.is_some(),
-            matches!(kind, SourceKind::Synthetic | SourceKind::V4l2),
-            "synthetic and v4l2:",
-        )?;
-        only(
-            "--pixel-format",
-            self.pixel_format.is_some(),
-            kind == SourceKind::V4l2,
-            "v4l2:",
-        )?;
-        only(
-            "--fps",
-            self.fps.is_some(),
-            kind == SourceKind::V4l2,
-            "v4l2:",
-        )?;
-        only(
-            "--realtime",
-            self.realtime,
-            kind == SourceKind::Synthetic,
-            "synthetic",
-        )?;
-        Ok(())
-    }
-
-    fn zone_count(&self) -> usize {
-        self.zones.map_or(10, |n| n as usize)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SourceKind {
-    Synthetic,
-    Ffmpeg,
-    V4l2,
-    Y4m,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -212,81 +244,248 @@ fn grid(n: usize, w: usize, h: usize) -> Result<Vec<Rect>, String> {
         .collect())
 }
 
-/// The zones: the user's, each checked against the frame, or a grid.
-fn zones_for(args: &Args, l: &memview_pixel::FrameLayout) -> Result<Vec<Rect>, String> {
-    if args.zone.is_empty() {
-        return grid(args.zone_count(), l.width(), l.height());
+/// Why `z` is not inside the frame `l` lays out, if it is not.
+fn check_inside(z: &Rect, l: &memview_pixel::FrameLayout) -> Result<(), String> {
+    let inside = z.x.checked_add(z.w).is_some_and(|e| e <= l.width())
+        && z.y.checked_add(z.h).is_some_and(|e| e <= l.height());
+    if inside {
+        return Ok(());
     }
+    Err(format!(
+        "zone {},{},{},{} leaves the {}x{} frame",
+        z.x,
+        z.y,
+        z.w,
+        z.h,
+        l.width(),
+        l.height()
+    ))
+}
+
+/// The user's zones, each checked against the frame.
+fn zones_for(args: &Args, l: &memview_pixel::FrameLayout) -> Result<Vec<Rect>, String> {
     for z in &args.zone {
-        let inside = z.x.checked_add(z.w).is_some_and(|e| e <= l.width())
-            && z.y.checked_add(z.h).is_some_and(|e| e <= l.height());
-        if !inside {
-            return Err(format!(
-                "zone {},{},{},{} leaves the {}x{} frame",
-                z.x,
-                z.y,
-                z.w,
-                z.h,
-                l.width(),
-                l.height()
-            ));
-        }
+        check_inside(z, l)?;
     }
     Ok(args.zone.clone())
 }
 
-/// What a run needs to know of its source besides its frames.
-struct SourceInfo<'a> {
-    label: String,
-    /// The stream header, for the mask output (rate, interlacing, aspect,
-    /// colour space and range carried over).
-    header: Option<Y4mHeader>,
-    /// The input's file, so no output overwrites it.
-    input: Option<FileId>,
-    tracker: Option<Synthetic>,
-    /// Frames the source lost before the pool saw them (a camera's
-    /// sequence gaps).
-    source_drops: Option<&'a dyn Fn() -> u64>,
+/// Prints the summary (and the JSON line), ending quietly if stdout is
+/// closed.
+fn print_summary(
+    args: &Args,
+    summary: &serde_json::Value,
+    text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    // Results or events on stdout: the summary goes to stderr.
+    let mut out: Box<dyn Write> = if args.stdout_taken() {
+        Box::new(io::stderr().lock())
+    } else {
+        Box::new(io::stdout().lock())
+    };
+    let r = text(&mut out).and_then(|()| {
+        if args.json {
+            writeln!(out, "{summary}")?;
+        }
+        out.flush()
+    });
+    crate::output::quiet_if_closed(r)
 }
 
-fn run_source<S: FrameSource + 'static>(
-    args: &Args,
-    source: S,
-    zones: Vec<Rect>,
-    info: SourceInfo<'_>,
-    signals: &Signals,
-) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let SourceInfo {
-        label,
-        header,
-        input,
-        mut tracker,
-        source_drops,
-    } = info;
-    let label = label.as_str();
-    let analyzers: Vec<Box<dyn Analyzer>> = args
+/// The analyzers the flags name (the motion analyzer added for events).
+fn analyzers_for(args: &Args) -> Result<Vec<BoxedAnalyzer>, String> {
+    let mut list: Vec<BoxedAnalyzer> = args
         .analyzers
         .split(',')
         .map(|n| {
             analyzers::by_name(n.trim())
-                .ok_or_else(|| format!("unknown analyzer {n:?} (mean, histogram, motion, edges)"))
+                .ok_or_else(|| format!("unknown analyzer {n:?} ({})", analyzers::NAMES))
         })
         .collect::<Result<_, _>>()?;
-    let names: Vec<&str> = analyzers.iter().map(|a| a.name()).collect();
-    let capture_layout = source.layout().clone();
-    RoiRunner::check_format(capture_layout.format()).map_err(|e| format!("{label}: {e}"))?;
-    let zones: Vec<Zone> = zones
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Zone::new(format!("zone{i}"), r))
-        .collect();
+    if args.events.is_some() && !list.iter().any(|a| a.name() == "motion") {
+        list.push(analyzers::Motion.into());
+    }
+    Ok(list)
+}
+
+/// The static zones: `--zone`s, the zones file, or (without detections)
+/// the synthetic boxes or a grid. `true` with them if they follow the
+/// synthetic boxes.
+fn static_zones(
+    args: &Args,
+    opened: &OpenedSource,
+) -> Result<(Vec<Zone>, bool), Box<dyn std::error::Error>> {
+    let l = opened.source.layout();
+    if let Some(path) = &args.zones_file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        let toml = path.ends_with(".toml");
+        let zones = memview_roi::detections::parse_zones_file(&text, toml)
+            .map_err(|e| format!("{path}: {e}"))?;
+        for z in &zones {
+            check_inside(&z.rect, l).map_err(|e| format!("{path}: zone {:?}: {e}", z.id))?;
+        }
+        return Ok((zones, false));
+    }
+    let named = |rects: Vec<Rect>| -> Vec<Zone> {
+        rects
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| Zone::new(format!("zone{i}"), r))
+            .collect()
+    };
+    if !args.zone.is_empty() {
+        return Ok((named(zones_for(args, l)?), false));
+    }
+    if args.detections.is_some() {
+        return Ok((Vec::new(), false));
+    }
+    if let Some(t) = &opened.tracker {
+        let boxes = t.boxes().into_iter().take(args.zone_count()).collect();
+        return Ok((named(boxes), true));
+    }
+    Ok((
+        named(grid(args.zone_count(), l.width(), l.height())?),
+        false,
+    ))
+}
+
+/// Opens `--detections`: a file or FIFO (reads time out as the source's
+/// do), or stdin.
+fn open_detections(
+    path: &str,
+    limits: &Limits,
+) -> Result<Detections<Box<dyn BufRead + Send>>, Box<dyn std::error::Error>> {
+    let reader: Box<dyn BufRead + Send> = if path == "-" {
+        let stdin = memview_capture::TimedRead::new(io::stdin(), limits.read_timeout);
+        Box::new(BufReader::new(stdin))
+    } else {
+        let f = memview_capture::open_input(std::path::Path::new(path), limits.read_timeout)
+            .map_err(|e| format!("--detections {path}: {e}"))?;
+        Box::new(BufReader::new(f))
+    };
+    Ok(Detections::new(reader))
+}
+
+/// An output stream: stdout for `-`, else a file written as results come
+/// (a consumer can follow it), never over an input.
+fn stream_out(
+    path: &str,
+    inputs: &[Option<FileId>],
+) -> Result<Box<dyn Write + Send>, Box<dyn std::error::Error>> {
+    if path == "-" {
+        return Ok(Box::new(io::stdout()));
+    }
+    Ok(Box::new(Output::create_streaming(path, inputs)?))
+}
+
+pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
+    args.check_streams()?;
+    let limits = args.limits()?;
+    let spec = SourceSpec::parse(&args.source);
+    let options = SourceOptions {
+        size: args.size,
+        pixel_format: args.pixel_format.clone(),
+        fps: args.fps,
+        realtime: args.realtime,
+        frames: (args.frames > 0).then_some(args.frames),
+        boxes: args.zone_count(),
+        limits,
+    };
+    let analyzers = analyzers_for(args)?;
+    let events = args
+        .events
+        .as_ref()
+        .map(|_| {
+            MotionEvents::new(MotionOptions {
+                threshold: args.motion_threshold,
+                start_frames: args.motion_start_frames,
+                end_frames: args.motion_end_frames,
+            })
+        })
+        .transpose()
+        .map_err(|e| format!("--motion-threshold: {e}"))?;
+    // A camera format the analyzers cannot read is refused before the
+    // device is opened.
+    let asked = args.pixel_format.as_deref().map(str::as_bytes);
+    if let (SourceSpec::V4l2(_), Some(Ok(cc))) = (&spec, asked.map(<[u8; 4]>::try_from)) {
+        if let Some(f) = memview_pixel::PixelFormat::from_fourcc(cc) {
+            if let Some(why) = analyzers.iter().find_map(|a| a.check(f).err()) {
+                return Err(format!("--pixel-format {}: {why}", f.name).into());
+            }
+        }
+    }
+    let opened = memview_capture::open(&spec, &options)?;
+    let input = match &opened.input {
+        Some(InputFile::Path(p)) => FileId::of_path(p),
+        Some(InputFile::Stdin) => FileId::of_stdin(),
+        None => None,
+    };
+    let (zones, follow) = static_zones(args, &opened)?;
     let nzones = zones.len();
+    let layout = opened.source.layout().clone();
+    let label = opened.label.clone();
     let mut runner = RoiRunner::new(zones, analyzers, args.threads as usize)?;
-    let capture = Capture::with_options(source, pool_options(args, args.limits()?))?;
+    runner
+        .check_format(layout.format())
+        .map_err(|e| format!("{label}: {e}"))?;
+    let names = runner.names();
+    let feed = match (&args.detections, follow, opened.tracker.clone()) {
+        (Some(path), _, _) => ZoneFeed::Detections(open_detections(path, &limits)?),
+        (None, true, Some(t)) => ZoneFeed::Synthetic(t, nzones),
+        _ => ZoneFeed::Static,
+    };
+    let OpenedSource {
+        source,
+        header,
+        source_drops,
+        ..
+    } = opened;
+    let capture = Capture::with_options(source, pool_options(args, limits))?;
     signals.stop_on_signal(capture.stopper());
     // Outputs only once the stream is running: a run refused before it
     // leaves nothing behind.
-    let mut masked = MaskOut::new(args, &capture_layout, header.as_ref(), input)?;
+    let inputs = [input];
+    let mut masked = match (args.mask, args.output.as_deref()) {
+        (true, Some(path)) => Some(
+            MaskWriter::new(Output::create(path, &inputs)?, &layout, header.as_ref(), 16)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some(path) = &args.results {
+        let out = stream_out(path, &inputs)?;
+        sinks.push(match args.results_format {
+            ResultsFormat::Jsonl => Box::new(JsonLines::new(out)),
+            ResultsFormat::Csv => {
+                let arrays = args
+                    .results_arrays
+                    .as_deref()
+                    .map(|p| stream_out(p, &inputs))
+                    .transpose()?;
+                Box::new(Csv::new(out, arrays))
+            }
+        });
+    }
+    if let Some(path) = &args.events {
+        sinks.push(Box::new(EventLines::new(stream_out(path, &inputs)?)));
+    }
+    let writer = if sinks.is_empty() {
+        None
+    } else {
+        Some(ResultWriter::start(
+            sinks,
+            WriterOptions {
+                capacity: args.result_buffer as usize,
+                policy: match args.sink_policy {
+                    SinkPolicyArg::Drop => SinkPolicy::Drop,
+                    SinkPolicyArg::Block => SinkPolicy::Block,
+                },
+                on_start: Some(alloc::mark_writer),
+            },
+        )?)
+    };
     // A progress bar on a terminal. Drawing it allocates; that is not the
     // pipeline's doing, so it is left out of the allocation counts.
     let limit = (args.frames > 0).then_some(args.frames);
@@ -301,80 +500,58 @@ fn run_source<S: FrameSource + 'static>(
             bar
         })
     });
-    let warmup = limit.map_or(10, |l| 10u64.min(l / 4));
-    let start = Instant::now();
-    let (mut allocs_at, mut steady_start) = (alloc::counts(), start);
-    let mut frames = 0u64;
-    let (mut mean_luma, mut motion) = (0.0f64, 0u64);
-    let mut zone_errors = 0u64;
-    let mut rects: Vec<Rect> = runner.zones().iter().map(|z| z.rect).collect();
-    let loop_result: Result<(), Box<dyn std::error::Error + Send + Sync>> = runner.run(|runner| {
-        while limit.is_none_or(|l| frames < l) {
-            let Some(frame) = capture.recv() else { break };
-            let frame = frame?;
-            // Zones follow the synthetic boxes: a perfect detector.
-            if let Some(t) = tracker.as_mut() {
-                while t.next_seq() < frame.seq() {
-                    t.skip()?;
-                }
-                t.boxes_into(&mut rects);
-                rects.truncate(nzones);
-                for (i, r) in rects.iter().enumerate() {
-                    runner.move_zone(i, *r);
-                }
-                t.skip()?;
-            }
-            if let Some(m) = masked.as_mut() {
-                m.write(&frame, &rects)
-                    .map_err(|e| format!("writing masked frames: {e}"))?;
-            }
-            let results = runner.process(frame);
-            frames += 1;
-            if frames == warmup {
-                allocs_at = alloc::counts();
-                steady_start = Instant::now();
-            }
-            mean_luma = results.iter().map(|r| r.mean).sum::<f64>() / results.len().max(1) as f64;
-            motion = results.iter().map(|r| r.motion).sum();
-            zone_errors += results.iter().filter(|r| r.error.is_some()).count() as u64;
-            if let Some(bar) = bar.as_ref().filter(|_| frames % 16 == 0) {
-                alloc::uncounted(|| bar.set_position(frames));
-            }
+    let progress = |n: u64| {
+        if let Some(b) = bar.as_ref() {
+            alloc::uncounted(|| b.set_position(n));
         }
-        Ok(())
-    });
-    // Counted the moment the loop ends: the capture thread may still be
-    // winding down (a frame in flight, the closed queue), which is not the
-    // per-frame steady state.
-    let (a1, b1) = alloc::counts();
-    // A source that fails ends the run: the frames before the fault were
-    // analysed, and the summary says so before the error is reported.
-    let source_error = loop_result.err();
+    };
+    let report = pipeline::run(
+        &capture,
+        &mut runner,
+        Pipeline {
+            frames: limit,
+            zones: feed,
+            writer,
+            events,
+            hook: masked
+                .as_mut()
+                .map(|m| m as &mut dyn memview_roi::pipeline::FrameHook),
+            progress: Some(&progress),
+            allocations: Some(alloc::counts),
+            writer_allocations: Some(alloc::writer_counts),
+        },
+    );
     let interrupted = signals.received();
     if let Some(bar) = bar {
         alloc::uncounted(|| bar.finish_and_clear());
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    let steady = frames.saturating_sub(warmup).max(1);
-    // Only frames after the warm-up count; a run that ended before it has
-    // no steady state to report.
-    let measured = frames > warmup;
-    let allocs_per_frame = measured.then(|| (a1 - allocs_at.0) as f64 / steady as f64);
-    let bytes_per_frame = measured.then(|| (b1 - allocs_at.1) as f64 / steady as f64);
-    let steady_fps =
-        measured.then(|| steady as f64 / steady_start.elapsed().as_secs_f64().max(1e-9));
+    let frames = report.frames;
+    let elapsed = report.elapsed.as_secs_f64();
+    let warmup = report.warmup;
     let p = runner.latency().percentiles();
     let stats = capture.stats();
     // Frames the pool's policy dropped, and those the source lost before
     // (a camera driver's sequence gaps).
-    let dropped = stats.dropped + source_drops.map_or(0, |f| f());
+    let dropped = stats.dropped + source_drops.as_ref().map_or(0, |f| f());
     // The masked output is named once it holds the frames written: after
     // a fault or a signal too (whole frames only), but not when a run
     // failed before its first frame.
     let mask_error = match masked {
-        Some(m) if frames > 0 || source_error.is_none() => m.finish().err(),
+        Some(m) if frames > 0 || report.error.is_none() => {
+            m.into_inner().and_then(Output::commit).err()
+        }
         _ => None,
     };
+    // A reader of the results that went away (`| head`) ends the run
+    // quietly, as a closed stdout does.
+    let sink_error = report
+        .sink_error
+        .filter(|e| e.kind() != io::ErrorKind::BrokenPipe);
+    let (allocs_per_frame, bytes_per_frame) = report.allocations_per_frame.unzip();
+    let writer_allocs = report.writer_allocations_per_frame.map(|w| w.0);
+    let steady_fps = report.steady_fps;
+    let zone_errors = report.zone_errors;
+    let source_error = report.error;
     let summary = json!({
         "frames": frames,
         "seconds": elapsed,
@@ -384,21 +561,27 @@ fn run_source<S: FrameSource + 'static>(
         "dropped": dropped,
         "allocations_per_frame": allocs_per_frame,
         "bytes_allocated_per_frame": bytes_per_frame,
+        "writer_allocations_per_frame": writer_allocs,
         "heap_peak_bytes": alloc::peak(),
         "rss_peak_bytes": alloc::rss_peak(),
-        "zones": nzones,
+        "zones": runner.zone_count(),
         "zone_errors": zone_errors,
         "threads": runner.threads(),
         "analyzers": names,
         "source": label,
-        "last_frame": {"mean_luma": mean_luma, "motion_sad": motion},
+        "last_frame": {"mean_luma": report.mean_luma, "motion_sad": report.motion},
+        "result_records_written": report.result_records_written,
+        "result_records_dropped": report.result_records_dropped,
+        "events": report.events,
+        "events_dropped": report.events_dropped,
         "error": source_error.as_ref().map(ToString::to_string),
         "signal": interrupted.map(Signals::name),
     });
     let printed = print_summary(args, &summary, |out| {
         writeln!(
             out,
-            "memview run: {label}, {nzones} zones x {} ({}), {} threads",
+            "memview run: {label}, {} zones x {} ({}), {} threads",
+            runner.zone_count(),
             names.len(),
             names.join(", "),
             runner.threads()
@@ -427,6 +610,9 @@ fn run_source<S: FrameSource + 'static>(
                 "  allocations       n/a: {frames} frames, not past the {warmup} warm-up frames"
             )?,
         }
+        if let Some(w) = writer_allocs {
+            writeln!(out, "  writer allocs     {w:.2} per frame")?;
+        }
         writeln!(
             out,
             "  heap peak         {:.1} MiB; RSS peak {}",
@@ -435,6 +621,13 @@ fn run_source<S: FrameSource + 'static>(
         )?;
         if zone_errors > 0 {
             writeln!(out, "  zone errors       {zone_errors}")?;
+        }
+        if args.results.is_some() || args.events.is_some() {
+            writeln!(
+                out,
+                "  results           {} records written, {} dropped; {} events",
+                report.result_records_written, report.result_records_dropped, report.events
+            )?;
         }
         if let (Some(path), None) = (args.output.as_deref().filter(|_| args.mask), &mask_error) {
             writeln!(out, "  masked frames     {path}")?;
@@ -450,209 +643,12 @@ fn run_source<S: FrameSource + 'static>(
     if let Some(e) = mask_error {
         return Err(format!("writing masked frames: {e}").into());
     }
+    if let Some(e) = sink_error {
+        return Err(format!("writing results: {e}").into());
+    }
     printed?;
     if let Some(e) = source_error {
         return Err(e);
     }
     Ok(signals.exit_code().unwrap_or(ExitCode::SUCCESS))
-}
-
-/// Prints the summary (and the JSON line), ending quietly if stdout is
-/// closed.
-fn print_summary(
-    args: &Args,
-    summary: &serde_json::Value,
-    text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    let r = text(&mut out).and_then(|()| {
-        if args.json {
-            writeln!(out, "{summary}")?;
-        }
-        out.flush()
-    });
-    crate::output::quiet_if_closed(r)
-}
-
-/// The `--mask` output: each frame copied, its zones pixelated in place in
-/// parallel, written as Y4M.
-struct MaskOut {
-    out: Output,
-    buf: Vec<u8>,
-    layout: memview_pixel::FrameLayout,
-}
-
-impl MaskOut {
-    fn new(
-        args: &Args,
-        layout: &memview_pixel::FrameLayout,
-        header: Option<&Y4mHeader>,
-        input: Option<FileId>,
-    ) -> Result<Option<MaskOut>, Box<dyn std::error::Error>> {
-        let (true, Some(path)) = (args.mask, args.output.as_deref()) else {
-            return Ok(None);
-        };
-        let tag = layout
-            .format()
-            .y4m
-            .ok_or("--mask writes Y4M, which cannot carry this pixel format")?;
-        let tight =
-            memview_pixel::FrameLayout::tight(layout.format(), layout.width(), layout.height())?;
-        let mut out = Output::create(path, &[input])?;
-        // The source's own header where it has one (frame rate,
-        // interlacing, aspect, colour space with its chroma siting,
-        // range); the synthetic source's 60 fps otherwise.
-        let line = match header {
-            Some(h) => h.to_line(layout.width(), layout.height()),
-            None => format!(
-                "YUV4MPEG2 W{} H{} F60:1 Ip A1:1 C{tag}\n",
-                layout.width(),
-                layout.height()
-            ),
-        };
-        out.write_all(line.as_bytes())?;
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(tight.len())
-            .map_err(|_| format!("cannot reserve {} bytes for the mask buffer", tight.len()))?;
-        buf.resize(tight.len(), 0);
-        Ok(Some(MaskOut {
-            out,
-            buf,
-            layout: tight,
-        }))
-    }
-
-    fn write(
-        &mut self,
-        frame: &memview_capture::FrameLease,
-        zones: &[Rect],
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        frame.frame().copy_to(&mut self.buf)?;
-        let mut f = memview_pixel::FrameMut::from_bytes(&mut self.buf, &self.layout)?;
-        memview_roi::mask::mask_all(&mut f, zones, 16)?;
-        self.out.write_all(b"FRAME\n")?;
-        self.out.write_all(&self.buf)?;
-        Ok(())
-    }
-
-    fn finish(self) -> io::Result<()> {
-        self.out.commit()
-    }
-}
-
-pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
-    let limits = args.limits()?;
-    let src = args.source.as_str();
-    if src == "synthetic" {
-        args.check_applies(SourceKind::Synthetic)?;
-        let (w, h) = args.size.unwrap_or((1920, 1080));
-        let mut s = Synthetic::new(&I420, w, h, args.zone_count())?;
-        if args.frames > 0 {
-            s = s.with_frames(args.frames);
-        }
-        if args.realtime {
-            s = s.realtime(60, 1);
-        }
-        let (zones, tracker) = if args.zone.is_empty() {
-            (
-                s.boxes().into_iter().take(args.zone_count()).collect(),
-                Some(s.clone()),
-            )
-        } else {
-            (zones_for(args, s.layout())?, None)
-        };
-        let info = SourceInfo {
-            label: format!("synthetic {w}x{h} I420"),
-            header: None,
-            input: None,
-            tracker,
-            source_drops: None,
-        };
-        return run_source(args, s, zones, info, &signals);
-    }
-    if let Some(input) = src.strip_prefix("ffmpeg:") {
-        args.check_applies(SourceKind::Ffmpeg)?;
-        let s = FfmpegSource::spawn_with(&["-i", input], Some("yuv420p"), &limits)?;
-        let zones = zones_for(args, s.layout())?;
-        let info = SourceInfo {
-            label: src.to_owned(),
-            header: Some(s.header().clone()),
-            input: FileId::of_path(std::path::Path::new(input)),
-            tracker: None,
-            source_drops: None,
-        };
-        return run_source(args, s, zones, info, &signals);
-    }
-    if let Some(path) = src.strip_prefix("v4l2:") {
-        args.check_applies(SourceKind::V4l2)?;
-        return run_v4l2(args, path, &signals);
-    }
-    args.check_applies(SourceKind::Y4m)?;
-    if src == "-" {
-        let s = Y4mSource::stdin_with(&limits)?;
-        let zones = zones_for(args, s.layout())?;
-        let info = SourceInfo {
-            label: "stdin (y4m)".into(),
-            header: Some(s.header().clone()),
-            input: FileId::of_stdin(),
-            tracker: None,
-            source_drops: None,
-        };
-        return run_source(args, s, zones, info, &signals);
-    }
-    let s = Y4mSource::open_with(src, &limits)?;
-    let zones = zones_for(args, s.layout())?;
-    let info = SourceInfo {
-        label: src.to_owned(),
-        header: Some(s.header().clone()),
-        input: FileId::of_path(std::path::Path::new(src)),
-        tracker: None,
-        source_drops: None,
-    };
-    run_source(args, s, zones, info, &signals)
-}
-
-#[cfg(all(feature = "v4l2", target_os = "linux"))]
-fn run_v4l2(
-    args: &Args,
-    path: &str,
-    signals: &Signals,
-) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    use memview_capture::v4l2::V4l2Source;
-    let fourcc = args.pixel_format.as_deref().unwrap_or("NV12");
-    let cc: [u8; 4] = fourcc
-        .as_bytes()
-        .try_into()
-        .map_err(|_| format!("--pixel-format {fourcc:?} is not a fourcc"))?;
-    let format = memview_pixel::PixelFormat::from_fourcc(cc)
-        .ok_or_else(|| format!("--pixel-format {fourcc}: not a raw format memview lays out"))?;
-    RoiRunner::check_format(format).map_err(|e| format!("--pixel-format {fourcc}: {e}"))?;
-    let (w, h) = args.size.unwrap_or((640, 480));
-    let dim = |v: usize| u32::try_from(v).map_err(|_| "--size too large");
-    let rate = args.fps.map(|f| (f, 1));
-    let mut s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, 6)?;
-    if let Some(t) = args.limits()?.read_timeout {
-        s = s.with_timeout(t);
-    }
-    let l = s.layout().clone();
-    let zones = zones_for(args, &l)?;
-    let counters = s.counters();
-    let gaps = move || counters.get().dropped();
-    let info = SourceInfo {
-        label: format!("{path} {}x{} {fourcc}", l.width(), l.height()),
-        header: None,
-        input: None,
-        tracker: None,
-        source_drops: Some(&gaps),
-    };
-    run_source(args, s, zones, info, signals)
-}
-
-#[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-fn run_v4l2(_: &Args, _: &str, _: &Signals) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    Err(
-        "this memview was built without the v4l2 feature (Linux only); try ffmpeg:/dev/videoN"
-            .into(),
-    )
 }

@@ -89,7 +89,7 @@ fn errors_are_one_line_and_a_failure_status() {
             "--source",
             "v4l2:/dev/null",
             "--pixel-format",
-            "YUYV",
+            "RGB3",
         ],
         &["run", "--source", "v4l2:/dev/null", "--pixel-format", "NV1"],
     ] {
@@ -114,9 +114,9 @@ fn errors_are_one_line_and_a_failure_status() {
             "--source",
             "v4l2:/dev/null",
             "--pixel-format",
-            "YUYV",
+            "RGB3",
         ],
-        "luma plane of its own",
+        "RGB24 has no luma",
     );
     says(
         &["run", "--source", "v4l2:/dev/null", "--pixel-format", "NV1"],

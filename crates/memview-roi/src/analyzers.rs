@@ -1,52 +1,37 @@
-//! The built-in analyzers, each over row slices of the zone's luma plane.
+//! The built-in analyzers: mean and variance, histogram, motion and edges
+//! over the zone's luma, and `colour`, the mean of every component.
 //!
-//! Luma samples are 8-bit bytes or 16-bit little-endian words (10-, 12-
-//! and 16-bit formats, MSB-aligned ones such as P010 included), described
-//! by [`Samples`]: every analyzer works on the sample *values*, never on
-//! the raw bytes of a deep sample. The histogram always has 256 bins; a
-//! deep format's value `v` of `depth` bits lands in bin `v >> (depth - 8)`
-//! (its mean and variance are still computed from the exact values).
+//! They read samples through a [`Channel`]: where a component lives in its
+//! plane's rows (first byte, step between samples, bytes per sample). So
+//! they serve every format in the pixel table that has a luma: planar and
+//! semi-planar 8-bit YUV and gray at full speed (SIMD row kernels), packed
+//! YUYV and UYVY (luma every second byte), and 10-, 12- and 16-bit
+//! formats, P010's MSB-aligned samples included, whose *values* are read
+//! as 16-bit little-endian samples shifted down, never as bytes. RGB
+//! formats have no luma: the luma analyzers refuse them when a stream
+//! starts; `colour` reads them.
+//!
+//! The histogram always has 256 bins: a value `v` of `depth` bits lands in
+//! bin `v >> (depth - 8)` (a 10-bit value in bin `v / 4`); the mean and
+//! variance are still those of the exact values.
 
-use memview_core::View;
-use memview_pixel::PixelFormat;
+use memview_core::Rows;
+use memview_pixel::{Component, PixelFormat};
 
-/// One zone's results for one frame. Every field is preallocated; each
-/// analyzer fills its own.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ZoneResult {
-    /// Mean luma.
-    pub mean: f64,
-    /// Luma variance.
-    pub variance: f64,
-    /// 256-bin luma histogram (a deep format's values binned by their top
-    /// 8 bits). Counts are 64-bit: a zone can hold more than `u32::MAX`
-    /// samples.
-    pub histogram: [u64; 256],
-    /// Sum of absolute luma differences against the same zone of the
-    /// previous frame (0 for the first frame).
-    pub motion: u64,
-    /// Sum of Sobel gradient magnitudes (|gx| + |gy|) over the interior.
-    pub edges: u64,
-    /// The panic message of an analyzer that failed on this zone.
-    pub error: Option<String>,
-}
+use crate::analyzer::{Analyzer, Fields, Output, ZoneInput};
+use crate::BoxedAnalyzer;
 
-impl Default for ZoneResult {
-    fn default() -> ZoneResult {
-        ZoneResult {
-            mean: 0.0,
-            variance: 0.0,
-            histogram: [0; 256],
-            motion: 0,
-            edges: 0,
-            error: None,
-        }
-    }
-}
-
-/// How the luma samples of a zone are stored.
+/// Where one component's samples lie in its plane's rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Samples {
+pub struct Channel {
+    /// The component's name (`Y`, `U`, `R`, ...).
+    pub name: char,
+    /// Its plane.
+    pub plane: usize,
+    /// Byte of the first sample in a row.
+    pub offset: usize,
+    /// Bytes from one sample to the next.
+    pub step: usize,
     /// Bytes per sample: 1, or 2 (little-endian).
     pub bytes: usize,
     /// Bits the value is shifted up by in its sample (6 for P010).
@@ -55,200 +40,225 @@ pub struct Samples {
     pub depth: u32,
 }
 
-impl Samples {
-    /// 8-bit samples, one byte each.
-    pub const U8: Samples = Samples {
-        bytes: 1,
-        shift: 0,
-        depth: 8,
-    };
-
-    /// How `format` stores its luma (or first) component, if the
-    /// analyzers can read it: a plane of its own (planar or semi-planar
-    /// YUV, gray) of 8- or 16-bit samples. Packed formats (YUYV, RGB24),
-    /// whose first plane interleaves other components, give `None`.
-    pub fn of(format: &PixelFormat) -> Option<Samples> {
-        let luma = format.components.first()?;
-        let alone = format
-            .components
-            .iter()
-            .filter(|c| c.plane == luma.plane)
-            .count()
-            == 1;
-        let bytes = format.sample_bytes;
-        (alone && luma.step == bytes && (bytes == 1 || bytes == 2)).then_some(Samples {
-            bytes,
-            shift: luma.shift,
-            depth: luma.depth,
-        })
+impl Channel {
+    /// The channel of `component` of `format`.
+    pub fn of(format: &PixelFormat, component: &Component) -> Channel {
+        Channel {
+            name: component.name,
+            plane: component.plane,
+            offset: component.offset,
+            step: component.step,
+            bytes: format.sample_bytes,
+            shift: component.shift,
+            depth: component.depth,
+        }
     }
 
-    /// Why the analyzers cannot read `format`'s luma, if they cannot.
-    pub fn check(format: &PixelFormat) -> Result<Samples, String> {
-        Samples::of(format).ok_or_else(|| {
-            format!(
-                "the analyzers need a luma plane of its own (planar or semi-planar YUV, gray); \
-                 {} interleaves it with other components",
+    /// The luma channel of `format`, or why it has none.
+    pub fn luma(format: &PixelFormat) -> Result<Channel, String> {
+        match format.component('Y') {
+            Some(c) if matches!(format.sample_bytes, 1 | 2) => Ok(Channel::of(format, c)),
+            Some(_) => Err(format!(
+                "{} has {}-byte samples; the analyzers read 1- and 2-byte samples",
+                format.name, format.sample_bytes
+            )),
+            None => Err(format!(
+                "{} has no luma (Y) component: mean, histogram, motion and edges read luma; \
+                 colour reads every component",
                 format.name
-            )
-        })
-    }
-}
-
-/// What an analyzer sees: the zone's luma plane now and, if there is one,
-/// in the previous frame.
-#[derive(Debug)]
-pub struct ZoneInput<'a, 'f> {
-    /// The zone's luma (or first) plane.
-    pub luma: &'a View<'f>,
-    /// The same zone in the previous frame.
-    pub previous: Option<&'a View<'f>>,
-    /// How the samples of both are stored.
-    pub samples: Samples,
-}
-
-impl<'a, 'f> ZoneInput<'a, 'f> {
-    /// The input for a zone of 8-bit luma.
-    pub fn new(luma: &'a View<'f>, previous: Option<&'a View<'f>>) -> ZoneInput<'a, 'f> {
-        ZoneInput {
-            luma,
-            previous,
-            samples: Samples::U8,
+            )),
         }
     }
-}
 
-/// The value of the 16-bit little-endian sample `c`, shifted down.
-#[inline(always)]
-fn value16(c: &[u8], shift: u32) -> u64 {
-    u64::from(u16::from_le_bytes([c[0], c[1]]) >> shift)
-}
+    /// Whether the samples are bytes, one after another: the SIMD path.
+    #[inline(always)]
+    fn dense8(&self) -> bool {
+        self.bytes == 1 && self.step == 1 && self.offset == 0
+    }
 
-/// An analysis of one zone; implementations write into their fields of the
-/// result and allocate nothing.
-pub trait Analyzer: Send + Sync {
-    /// The analyzer's name on the command line.
-    fn name(&self) -> &'static str;
-    /// Analyses one zone.
-    fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult);
-    /// Names of other analyzers whose results this one writes as well, in
-    /// the same pass (a fused kernel): a runner given both runs only this
-    /// one.
-    fn also_computes(&self) -> &'static [&'static str] {
-        &[]
+    /// Samples of this channel in a row of `len` bytes.
+    #[inline(always)]
+    pub fn count(&self, len: usize) -> usize {
+        if len < self.offset + self.bytes {
+            0
+        } else {
+            (len - self.offset - self.bytes) / self.step + 1
+        }
+    }
+
+    /// The value of sample `i` of `row` (in range: `i <`
+    /// [`Channel::count`]).
+    #[inline(always)]
+    pub fn at(&self, row: &[u8], i: usize) -> u64 {
+        let j = self.offset + i * self.step;
+        if self.bytes == 2 {
+            u64::from(u16::from_le_bytes([row[j], row[j + 1]]) >> self.shift)
+        } else {
+            u64::from(row[j])
+        }
+    }
+
+    /// Sum, sum of squares and count of the channel's values over `rows`.
+    fn sums(&self, rows: Rows<'_>) -> (u128, u128, u64) {
+        if self.dense8() {
+            let (s, q, n) = crate::kernels::sum_sq_rows(rows);
+            return (u128::from(s), u128::from(q), n);
+        }
+        let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
+        for row in rows {
+            // Per row in u64: a row holds at most 2^16 values below 2^16.
+            let (mut s, mut q) = (0u64, 0u64);
+            let c = self.count(row.len());
+            for i in 0..c {
+                let v = self.at(row, i);
+                s += v;
+                q += v * v;
+            }
+            sum += u128::from(s);
+            sq += u128::from(q);
+            n += c as u64;
+        }
+        (sum, sq, n)
     }
 }
 
-/// Mean and variance from sums and sums of squares over `n` samples.
-fn moments(out: &mut ZoneResult, sum: u128, sq: u128, n: u64) {
-    if n > 0 {
+/// The luma channel, checked when the stream starts.
+fn luma_check(format: &'static PixelFormat) -> Result<(), String> {
+    Channel::luma(format).map(|_| ())
+}
+
+/// The zone's luma rows now and, if given, in the previous frame.
+fn luma_rows<'f>(zone: &ZoneInput<'_, 'f>) -> Option<(Channel, Rows<'f>)> {
+    let ch = Channel::luma(zone.roi.format()).ok()?;
+    Some((ch, zone.roi.rows(ch.plane)?))
+}
+
+/// Mean and variance.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Moments {
+    /// Mean luma.
+    pub mean: f64,
+    /// Luma variance (of the population).
+    pub variance: f64,
+}
+
+impl Moments {
+    /// From sums and sums of squares over `n` values.
+    fn from_sums(sum: u128, sq: u128, n: u64) -> Moments {
+        if n == 0 {
+            return Moments::default();
+        }
         let mean = sum as f64 / n as f64;
-        out.mean = mean;
-        out.variance = sq as f64 / n as f64 - mean * mean;
-    }
-}
-
-/// Sum, sum of squares and count of a zone's 16-bit sample values.
-fn sum_sq_rows16<'r>(rows: impl Iterator<Item = &'r [u8]>, shift: u32) -> (u128, u128, u64) {
-    let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
-    for row in rows {
-        // Per row in u64: a row holds at most 2^16 values below 2^16.
-        let (mut s, mut q) = (0u64, 0u64);
-        for c in row.chunks_exact(2) {
-            let v = value16(c, shift);
-            s += v;
-            q += v * v;
+        Moments {
+            mean,
+            variance: sq as f64 / n as f64 - mean * mean,
         }
-        sum += u128::from(s);
-        sq += u128::from(q);
-        n += (row.len() / 2) as u64;
     }
-    (sum, sq, n)
 }
 
-/// Luma mean and variance.
+impl Output for Moments {
+    fn fields(&self, out: &mut dyn Fields) {
+        out.f64("mean", self.mean);
+        out.f64("variance", self.variance);
+    }
+
+    fn reset(&mut self) {
+        *self = Moments::default();
+    }
+}
+
+/// Luma mean and variance: fields `mean`, `variance`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MeanVariance;
 
 impl Analyzer for MeanVariance {
+    type Output = Moments;
+
     fn name(&self) -> &'static str {
         "mean"
     }
 
-    fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
-        let (sum, sq, n) = match (input.luma.rows(), input.samples.bytes) {
-            (Ok(rows), 2) => sum_sq_rows16(rows, input.samples.shift),
-            (Ok(rows), _) => {
-                let (s, q, n) = crate::kernels::sum_sq_rows(rows);
-                (u128::from(s), u128::from(q), n)
+    fn check(&self, format: &'static PixelFormat) -> Result<(), String> {
+        luma_check(format)
+    }
+
+    fn output(&self, _: &'static PixelFormat) -> Moments {
+        Moments::default()
+    }
+
+    fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut Moments) {
+        *out = match luma_rows(zone) {
+            Some((ch, rows)) => {
+                let (s, q, n) = ch.sums(rows);
+                Moments::from_sums(s, q, n)
             }
-            (Err(_), _) => (0, 0, 0),
+            None => Moments::default(),
         };
-        moments(out, sum, sq, n);
     }
 }
 
-/// 256-bin luma histogram; it writes the mean and variance too, which
-/// follow exactly from it (so a runner with both skips [`MeanVariance`]).
+/// A 256-bin luma histogram and the moments that follow from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramOut {
+    /// Mean and variance of the exact values.
+    pub moments: Moments,
+    /// Counts per bin (a deep format's values binned by their top 8 bits).
+    /// 64-bit: a zone can hold more than `u32::MAX` samples.
+    pub bins: [u64; 256],
+}
+
+impl Default for HistogramOut {
+    fn default() -> HistogramOut {
+        HistogramOut {
+            moments: Moments::default(),
+            bins: [0; 256],
+        }
+    }
+}
+
+impl Output for HistogramOut {
+    fn fields(&self, out: &mut dyn Fields) {
+        self.moments.fields(out);
+        out.u64s("histogram", &self.bins);
+    }
+
+    fn reset(&mut self) {
+        *self = HistogramOut::default();
+    }
+}
+
+/// 256-bin luma histogram: fields `mean`, `variance` (which follow exactly
+/// from it, so a runner given both skips [`MeanVariance`]) and
+/// `histogram`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Histogram;
 
 impl Analyzer for Histogram {
+    type Output = HistogramOut;
+
     fn name(&self) -> &'static str {
         "histogram"
     }
 
-    fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
-        out.histogram = [0; 256];
-        let Ok(rows) = input.luma.rows() else {
-            moments(out, 0, 0, 0);
+    fn check(&self, format: &'static PixelFormat) -> Result<(), String> {
+        luma_check(format)
+    }
+
+    fn output(&self, _: &'static PixelFormat) -> HistogramOut {
+        HistogramOut::default()
+    }
+
+    fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut HistogramOut) {
+        out.bins = [0; 256];
+        out.moments = Moments::default();
+        let Some((ch, rows)) = luma_rows(zone) else {
             return;
         };
-        if input.samples.bytes == 2 {
-            return histogram16(rows, input.samples, out);
+        if ch.dense8() {
+            histogram_bytes(rows, out);
+        } else {
+            histogram_channel(rows, ch, out);
         }
-        // Four sub-histograms break the store-to-load chain on runs of
-        // equal values. Their u32 counts are flushed into the u64 result
-        // before any could wrap (a zone may hold 2^32 equal samples).
-        let mut h = [[0u32; 256]; 4];
-        let mut since_flush = 0usize;
-        let flush = |h: &mut [[u32; 256]; 4], out: &mut [u64; 256]| {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o += u64::from(h[0][i])
-                    + u64::from(h[1][i])
-                    + u64::from(h[2][i])
-                    + u64::from(h[3][i]);
-            }
-            *h = [[0u32; 256]; 4];
-        };
-        for row in rows {
-            if since_flush > (u32::MAX as usize) - row.len() {
-                flush(&mut h, &mut out.histogram);
-                since_flush = 0;
-            }
-            since_flush += row.len();
-            let mut chunks = row.chunks_exact(4);
-            for c in &mut chunks {
-                h[0][usize::from(c[0])] += 1;
-                h[1][usize::from(c[1])] += 1;
-                h[2][usize::from(c[2])] += 1;
-                h[3][usize::from(c[3])] += 1;
-            }
-            for &b in chunks.remainder() {
-                h[0][usize::from(b)] += 1;
-            }
-        }
-        flush(&mut h, &mut out.histogram);
-        let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
-        for (i, &c) in out.histogram.iter().enumerate() {
-            // The moments fall out of the histogram exactly: the same
-            // integer sums a pass over the samples gives.
-            let (v, c) = (i as u128, u128::from(c));
-            sum += v * c;
-            sq += v * v * c;
-            n += c as u64;
-        }
-        moments(out, sum, sq, n);
     }
 
     fn also_computes(&self) -> &'static [&'static str] {
@@ -256,90 +266,197 @@ impl Analyzer for Histogram {
     }
 }
 
-/// The histogram of 16-bit samples (value `v` of `depth` bits in bin
-/// `v >> (depth - 8)`), with the exact moments of the values in the same
-/// pass.
-fn histogram16<'r>(rows: impl Iterator<Item = &'r [u8]>, samples: Samples, out: &mut ZoneResult) {
-    let bin_shift = samples.depth.saturating_sub(8);
+/// The histogram of rows of 8-bit samples, and the moments that follow
+/// from it.
+fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
+    // Four sub-histograms break the store-to-load chain on runs of
+    // equal values. Their u32 counts are flushed into the u64 result
+    // before any could wrap (a zone may hold 2^32 equal samples).
+    let mut h = [[0u32; 256]; 4];
+    let mut since_flush = 0usize;
+    let flush = |h: &mut [[u32; 256]; 4], out: &mut [u64; 256]| {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o += u64::from(h[0][i]) + u64::from(h[1][i]) + u64::from(h[2][i]) + u64::from(h[3][i]);
+        }
+        *h = [[0u32; 256]; 4];
+    };
+    for row in rows {
+        if since_flush > (u32::MAX as usize) - row.len() {
+            flush(&mut h, &mut out.bins);
+            since_flush = 0;
+        }
+        since_flush += row.len();
+        let mut chunks = row.chunks_exact(4);
+        for c in &mut chunks {
+            h[0][usize::from(c[0])] += 1;
+            h[1][usize::from(c[1])] += 1;
+            h[2][usize::from(c[2])] += 1;
+            h[3][usize::from(c[3])] += 1;
+        }
+        for &b in chunks.remainder() {
+            h[0][usize::from(b)] += 1;
+        }
+    }
+    flush(&mut h, &mut out.bins);
+    let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
+    for (i, &c) in out.bins.iter().enumerate() {
+        // The moments fall out of the histogram exactly: the same
+        // integer sums a pass over the samples gives.
+        let (v, c) = (i as u128, u128::from(c));
+        sum += v * c;
+        sq += v * v * c;
+        n += c as u64;
+    }
+    out.moments = Moments::from_sums(sum, sq, n);
+}
+
+/// The histogram of a strided or deep channel (value `v` of `depth` bits
+/// in bin `v >> (depth - 8)`), with the exact moments of the values in the
+/// same pass.
+fn histogram_channel(rows: Rows<'_>, ch: Channel, out: &mut HistogramOut) {
+    let bin_shift = ch.depth.saturating_sub(8);
     let (mut sum, mut sq, mut n) = (0u128, 0u128, 0u64);
     for row in rows {
         let (mut s, mut q) = (0u64, 0u64);
-        for c in row.chunks_exact(2) {
-            let v = value16(c, samples.shift);
+        let c = ch.count(row.len());
+        for i in 0..c {
+            let v = ch.at(row, i);
             // Values of `depth` bits; a sample with stray high bits still
             // lands in the last bin rather than out of the table.
-            out.histogram[((v >> bin_shift) as usize).min(255)] += 1;
+            out.bins[((v >> bin_shift) as usize).min(255)] += 1;
             s += v;
             q += v * v;
         }
         sum += u128::from(s);
         sq += u128::from(q);
-        n += (row.len() / 2) as u64;
+        n += c as u64;
     }
-    moments(out, sum, sq, n);
+    out.moments = Moments::from_sums(sum, sq, n);
 }
 
-/// Motion: the sum of absolute luma differences against the previous frame.
+/// What [`Motion`] writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MotionOut {
+    /// Sum of absolute luma differences against the same rectangle of the
+    /// previous frame (0 for the first frame).
+    pub sad: u64,
+    /// The same per luma sample: the mean absolute difference, in sample
+    /// values (what motion events are thresholded on).
+    pub per_pixel: f64,
+}
+
+impl Output for MotionOut {
+    fn fields(&self, out: &mut dyn Fields) {
+        out.u64("motion", self.sad);
+        out.f64("motion_per_pixel", self.per_pixel);
+    }
+
+    fn reset(&mut self) {
+        *self = MotionOut::default();
+    }
+}
+
+/// Motion: the sum of absolute luma differences against the previous
+/// frame; fields `motion` and `motion_per_pixel`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Motion;
 
 impl Analyzer for Motion {
+    type Output = MotionOut;
+
     fn name(&self) -> &'static str {
         "motion"
     }
 
-    fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
-        let Some(prev) = input.previous else {
-            out.motion = 0;
+    fn check(&self, format: &'static PixelFormat) -> Result<(), String> {
+        luma_check(format)
+    }
+
+    fn output(&self, _: &'static PixelFormat) -> MotionOut {
+        MotionOut::default()
+    }
+
+    fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut MotionOut) {
+        *out = MotionOut::default();
+        let (Some((ch, a)), Some(prev)) = (luma_rows(zone), zone.previous) else {
             return;
         };
-        let (Ok(a), Ok(b)) = (input.luma.rows(), prev.rows()) else {
-            return;
-        };
-        out.motion = if input.samples.bytes == 2 {
-            let shift = input.samples.shift;
+        let Some(b) = prev.rows(ch.plane) else { return };
+        let n = (zone.roi.width() * zone.roi.height()) as f64;
+        out.sad = if ch.dense8() {
+            crate::kernels::sad_rows(a, b)
+        } else {
             a.zip(b)
                 .map(|(x, y)| {
-                    x.chunks_exact(2)
-                        .zip(y.chunks_exact(2))
-                        .map(|(p, q)| value16(p, shift).abs_diff(value16(q, shift)))
+                    (0..ch.count(x.len()).min(ch.count(y.len())))
+                        .map(|i| ch.at(x, i).abs_diff(ch.at(y, i)))
                         .sum::<u64>()
                 })
                 .sum()
-        } else {
-            crate::kernels::sad_rows(a, b)
         };
+        if n > 0.0 {
+            out.per_pixel = out.sad as f64 / n;
+        }
     }
 }
 
-/// Edge energy: the sum of Sobel |gx| + |gy| over the zone's interior.
+/// What [`Edges`] writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdgesOut {
+    /// Sum of Sobel gradient magnitudes (|gx| + |gy|) over the interior.
+    pub edges: u64,
+}
+
+impl Output for EdgesOut {
+    fn fields(&self, out: &mut dyn Fields) {
+        out.u64("edges", self.edges);
+    }
+
+    fn reset(&mut self) {
+        self.edges = 0;
+    }
+}
+
+/// Edge energy: the sum of Sobel |gx| + |gy| over the zone's interior;
+/// field `edges`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Edges;
 
 impl Analyzer for Edges {
+    type Output = EdgesOut;
+
     fn name(&self) -> &'static str {
         "edges"
     }
 
-    fn analyze(&self, input: &ZoneInput<'_, '_>, out: &mut ZoneResult) {
+    fn check(&self, format: &'static PixelFormat) -> Result<(), String> {
+        luma_check(format)
+    }
+
+    fn output(&self, _: &'static PixelFormat) -> EdgesOut {
+        EdgesOut::default()
+    }
+
+    fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut EdgesOut) {
         out.edges = 0;
-        let Ok(rows) = input.luma.rows() else { return };
-        if input.samples.bytes == 2 {
-            let shift = input.samples.shift;
-            out.edges = sobel(rows, 2, |r, i| value16(&r[2 * i..], shift) as i64);
+        let Some((ch, rows)) = luma_rows(zone) else {
             return;
-        }
-        out.edges = sobel(rows, 1, |r, i| i64::from(r[i]));
+        };
+        out.edges = if ch.dense8() {
+            sobel(rows, |r| r.len(), |r, i| i64::from(r[i]))
+        } else {
+            sobel(rows, |r| ch.count(r.len()), |r, i| ch.at(r, i) as i64)
+        };
     }
 }
 
-/// The sum of Sobel |gx| + |gy| over the interior of rows of samples of
-/// `bytes` bytes each, sample `i` of a row read by `at` (inlined: one
-/// loop for 8- and 16-bit samples).
+/// The sum of Sobel |gx| + |gy| over the interior of rows holding
+/// `count(row)` samples each, sample `i` of a row read by `at` (inlined:
+/// one loop for every channel layout).
 #[inline(always)]
-fn sobel<'r>(
-    mut rows: impl Iterator<Item = &'r [u8]>,
-    bytes: usize,
+fn sobel(
+    mut rows: Rows<'_>,
+    count: impl Fn(&[u8]) -> usize,
     at: impl Fn(&[u8], usize) -> i64,
 ) -> u64 {
     let (Some(mut r0), Some(mut r1)) = (rows.next(), rows.next()) else {
@@ -347,7 +464,7 @@ fn sobel<'r>(
     };
     let mut total = 0u64;
     for r2 in rows {
-        let w = r0.len().min(r1.len()).min(r2.len()) / bytes;
+        let w = count(r0).min(count(r1)).min(count(r2));
         for x in 1..w.saturating_sub(1) {
             let gx = at(r0, x + 1) + 2 * at(r1, x + 1) + at(r2, x + 1)
                 - at(r0, x - 1)
@@ -365,13 +482,160 @@ fn sobel<'r>(
     total
 }
 
-/// The analyzer called `name`, if there is one.
-pub fn by_name(name: &str) -> Option<Box<dyn Analyzer>> {
-    Some(match name {
-        "mean" => Box::new(MeanVariance),
-        "histogram" | "hist" => Box::new(Histogram),
-        "motion" => Box::new(Motion),
-        "edges" | "sobel" => Box::new(Edges),
+/// The most components a format has.
+const MAX_COMPONENTS: usize = 4;
+
+/// What [`Colour`] writes: the mean of each component, in the format's
+/// component order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColourOut {
+    /// Each component's field name and mean value.
+    pub means: [(&'static str, f64); MAX_COMPONENTS],
+    /// Components in use.
+    pub len: usize,
+}
+
+impl ColourOut {
+    /// The mean of component `name` (`'U'`), if the format has it.
+    pub fn mean(&self, name: char) -> Option<f64> {
+        let field = field_name(name)?;
+        self.means[..self.len]
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|&(_, v)| v)
+    }
+}
+
+impl Output for ColourOut {
+    fn fields(&self, out: &mut dyn Fields) {
+        for &(name, v) in &self.means[..self.len] {
+            out.f64(name, v);
+        }
+    }
+
+    fn reset(&mut self) {
+        for m in &mut self.means {
+            m.1 = 0.0;
+        }
+    }
+}
+
+/// The field name of component `c`'s mean.
+fn field_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        'Y' => "colour_y",
+        'U' => "colour_u",
+        'V' => "colour_v",
+        'R' => "colour_r",
+        'G' => "colour_g",
+        'B' => "colour_b",
+        'A' => "colour_a",
         _ => return None,
     })
+}
+
+/// Colour: the mean of every component of the zone, each over its own
+/// plane's grid (a 4:2:0 zone's U and V over its quarter-size chroma);
+/// fields `colour_y`, `colour_u`, `colour_v` (or `colour_r`, `colour_g`,
+/// `colour_b`, `colour_a`), in sample values.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Colour;
+
+impl Analyzer for Colour {
+    type Output = ColourOut;
+
+    fn name(&self) -> &'static str {
+        "colour"
+    }
+
+    fn check(&self, format: &'static PixelFormat) -> Result<(), String> {
+        if !matches!(format.sample_bytes, 1 | 2) {
+            return Err(format!(
+                "{} has {}-byte samples; colour reads 1- and 2-byte samples",
+                format.name, format.sample_bytes
+            ));
+        }
+        match format
+            .components
+            .iter()
+            .find(|c| field_name(c.name).is_none())
+        {
+            Some(c) => Err(format!(
+                "colour has no field for {}'s {}",
+                format.name, c.name
+            )),
+            None if format.components.len() > MAX_COMPONENTS => Err(format!(
+                "{} has more than {MAX_COMPONENTS} components",
+                format.name
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn output(&self, format: &'static PixelFormat) -> ColourOut {
+        let mut out = ColourOut {
+            means: [("", 0.0); MAX_COMPONENTS],
+            len: 0,
+        };
+        for c in format.components.iter().take(MAX_COMPONENTS) {
+            if let Some(f) = field_name(c.name) {
+                out.means[out.len] = (f, 0.0);
+                out.len += 1;
+            }
+        }
+        out
+    }
+
+    fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut ColourOut) {
+        let format = zone.roi.format();
+        for (slot, c) in out.means[..out.len].iter_mut().zip(format.components) {
+            let ch = Channel::of(format, c);
+            slot.1 = match zone.roi.rows(ch.plane) {
+                Some(rows) => {
+                    let (s, _, n) = ch.sums(rows);
+                    if n == 0 {
+                        0.0
+                    } else {
+                        s as f64 / n as f64
+                    }
+                }
+                None => 0.0,
+            };
+        }
+    }
+}
+
+/// The names [`by_name`] knows.
+pub const NAMES: &str = "mean, histogram, motion, edges, colour";
+
+/// The built-in analyzer called `name`, if there is one.
+pub fn by_name(name: &str) -> Option<BoxedAnalyzer> {
+    Some(match name {
+        "mean" => MeanVariance.into(),
+        "histogram" | "hist" => Histogram.into(),
+        "motion" => Motion.into(),
+        "edges" | "sobel" => Edges.into(),
+        "colour" | "color" => Colour.into(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zone of 2^32 equal samples: 64-bit bins, no wrap. A stride-0
+    /// view repeats one 65536-byte row 65536 times, so no 4 GiB buffer is
+    /// needed.
+    #[test]
+    fn histogram_counts_past_u32() {
+        let row = vec![7u8; 1 << 16];
+        let v = memview_core::View::from_parts(&row, "B", 0, &[1 << 16, 1 << 16], &[0, 1])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut out = HistogramOut::default();
+        histogram_bytes(v.rows().unwrap_or_else(|e| panic!("{e}")), &mut out);
+        assert_eq!(out.bins[7], 1u64 << 32);
+        assert_eq!(out.bins.iter().sum::<u64>(), 1u64 << 32);
+        assert_eq!((out.moments.mean, out.moments.variance), (7.0, 0.0));
+    }
 }

@@ -1,75 +1,83 @@
 //! The ROI runner: zones x analyzers per frame, on rayon, with no copies
-//! and no heap allocation per frame.
+//! and no heap allocation per frame, and the results streamed out of the
+//! process.
 //!
-//! A [`RoiRunner`] holds the zones (rectangles that detections move between
-//! frames), the analyzers, a preallocated result per zone, and the previous
-//! frame's lease for motion. [`RoiRunner::process`] cuts each zone out of
-//! the frame as a view (O(1), no copy), runs every analyzer on it in
-//! parallel across zones, and catches an analyzer that panics as that
-//! zone's error for that frame. Capture of the next frame overlaps analysis
-//! when the frames come from a `memview_capture::Capture` thread.
+//! A [`RoiRunner`] holds the zones (rectangles with stable ids, which
+//! detections add, move and remove between frames), a heterogeneous list
+//! of [`Analyzer`]s (each with an output type of its own, erased as a
+//! [`BoxedAnalyzer`]), one preallocated output per zone and analyzer, and
+//! the previous frame's lease for motion. [`RoiRunner::process`] cuts each
+//! zone out of the frame as a borrowed ROI (every plane, O(1), no copy),
+//! runs every analyzer on it in parallel across zones, and catches an
+//! analyzer that panics as that zone's error for that frame.
+//!
+//! Around the runner: [`record`] copies a frame's results into a reused
+//! record, [`sink`] writes records as JSON Lines or CSV on a writer thread
+//! fed by a bounded ring, [`events`] turns motion into `motion_start` /
+//! `motion_end` events, [`detections`] reads zones from an external
+//! detector, and [`pipeline`] is the run loop `memview run` drives.
 //!
 //! # Example
 //!
 //! ```
 //! use memview_capture::{Capture, Policy, Synthetic};
 //! use memview_pixel::format::I420;
-//! use memview_roi::{analyzers, RoiRunner, Zone};
+//! use memview_roi::analyzers::{MeanVariance, Moments, Motion};
+//! use memview_roi::{RoiRunner, Zone};
 //!
 //! let source = Synthetic::new(&I420, 640, 360, 4)?.with_frames(5);
 //! let zones: Vec<Zone> = source.boxes().into_iter().enumerate()
 //!     .map(|(i, r)| Zone::new(format!("box{i}"), r)).collect();
-//! let mut runner = RoiRunner::new(zones, vec![Box::new(analyzers::MeanVariance), Box::new(analyzers::Motion)], 2)?;
+//! let mut runner = RoiRunner::new(zones, vec![MeanVariance.into(), Motion.into()], 2)?;
 //! let capture = Capture::start(source, 3, 2, Policy::Block)?;
 //! while let Some(frame) = capture.recv() {
 //!     let results = runner.process(frame?);
-//!     assert!(results.iter().all(|r| r.error.is_none() && r.mean > 0.0));
+//!     for zone in results.iter() {
+//!         assert!(zone.error().is_none());
+//!         assert!(zone.get::<Moments>().is_some_and(|m| m.mean > 0.0));
+//!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// `unsafe` only in kernels::sse2 (SIMD loads), allowed there.
+// `unsafe` only in kernels::sse2 / avx2 (SIMD loads), allowed there.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+mod analyzer;
 pub mod analyzers;
+pub mod detections;
+pub mod events;
+mod json;
 mod kernels;
 pub mod mask;
 mod metrics;
+pub mod pipeline;
+pub mod record;
+pub mod sink;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use memview_capture::FrameLease;
-use memview_pixel::Rect;
+use memview_pixel::{PixelFormat, Rect};
 use rayon::prelude::*;
 
-pub use crate::analyzers::{Analyzer, Samples, ZoneInput, ZoneResult};
+pub use crate::analyzer::{
+    Analyzer, AnyOutput, BoxedAnalyzer, Fields, FrameInfo, Output, Zone, ZoneInput,
+};
 pub use crate::metrics::{LatencyHistogram, Percentiles};
 
-/// A zone to analyse: a name and a rectangle in frame pixels.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Zone {
-    /// The zone's name (for reports).
-    pub name: String,
-    /// Where it is.
-    pub rect: Rect,
-}
-
-impl Zone {
-    /// A named zone.
-    pub fn new(name: impl Into<String>, rect: Rect) -> Zone {
-        Zone {
-            name: name.into(),
-            rect,
-        }
-    }
-}
-
-/// Why a runner could not be built.
+/// Why a runner could not be built or changed.
 #[derive(Debug)]
 pub struct RunnerError(String);
+
+impl RunnerError {
+    pub(crate) fn new(s: impl Into<String>) -> RunnerError {
+        RunnerError(s.into())
+    }
+}
 
 impl std::fmt::Display for RunnerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,13 +87,17 @@ impl std::fmt::Display for RunnerError {
 
 impl std::error::Error for RunnerError {}
 
-/// The most zones a runner takes (a budget: each zone has a preallocated
-/// result of about 2 KiB, and every zone is cut from every frame).
+/// The most zones a runner takes (a budget: each zone has preallocated
+/// outputs, about 2 KiB for the histogram, and every zone is cut from
+/// every frame).
 pub const MAX_ZONES: usize = 4096;
 
 /// The most analysis threads a runner starts (a budget: rayon gives each a
 /// stack, and more threads than cores only add switching).
 pub const MAX_THREADS: usize = 256;
+
+/// The longest zone id or name, in bytes.
+pub const MAX_ZONE_ID: usize = 256;
 
 /// The most frames a runner holds at once: the frame it is processing and
 /// the previous one, kept for motion. Give it as the capture's
@@ -93,11 +105,33 @@ pub const MAX_THREADS: usize = 256;
 /// feeding the runner never waits for a frame the runner holds.
 pub const FRAMES_HELD: usize = 2;
 
+/// One zone's place in the runner: the zone, its outputs and its error.
+#[derive(Debug)]
+struct Slot {
+    zone: Zone,
+    /// The rectangle covered in the last frame (snapped to the chroma
+    /// grid).
+    effective: Rect,
+    /// The last frame's error, if the zone failed (the string is kept and
+    /// reused).
+    error: Option<String>,
+    failed: bool,
+    /// One per analyzer, in the runner's order.
+    outputs: Vec<Box<dyn AnyOutput>>,
+}
+
 /// Zones x analyzers per frame, in parallel.
 pub struct RoiRunner {
-    zones: Vec<Zone>,
-    analyzers: Vec<Box<dyn Analyzer>>,
-    results: Vec<ZoneResult>,
+    slots: Vec<Slot>,
+    /// Removed zones' slots, kept for the next zone added (their outputs
+    /// and strings are reused).
+    spare: Vec<Slot>,
+    analyzers: Vec<BoxedAnalyzer>,
+    /// The format the outputs were made for, and why the analyzers cannot
+    /// read it (if they cannot).
+    format: &'static PixelFormat,
+    refused: Option<String>,
+    info: FrameInfo,
     previous: Option<FrameLease>,
     pool: std::sync::Arc<rayon::ThreadPool>,
     latency: LatencyHistogram,
@@ -107,41 +141,56 @@ pub struct RoiRunner {
 impl std::fmt::Debug for RoiRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoiRunner")
-            .field("zones", &self.zones)
             .field(
-                "analyzers",
-                &self.analyzers.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                "zones",
+                &self.slots.iter().map(|s| &s.zone).collect::<Vec<_>>(),
             )
+            .field("analyzers", &self.names())
             .field("threads", &self.pool.current_num_threads())
             .field("frames", &self.frames)
             .finish()
     }
 }
 
-/// `analyzers` less those whose results another one of them writes in the
+/// `analyzers` less those whose fields another one of them writes in the
 /// same pass ([`Analyzer::also_computes`]), in their order.
-pub fn fuse(mut analyzers: Vec<Box<dyn Analyzer>>) -> Vec<Box<dyn Analyzer>> {
+pub fn fuse(mut analyzers: Vec<BoxedAnalyzer>) -> Vec<BoxedAnalyzer> {
     // One at a time, so two analyzers that cover each other keep one.
     while let Some(i) = (0..analyzers.len()).find(|&i| {
         let name = analyzers[i].name();
-        analyzers
-            .iter()
-            .enumerate()
-            .any(|(j, b)| j != i && b.also_computes().contains(&name))
+        analyzers.iter().enumerate().any(|(j, b)| {
+            j != i && (b.also_computes().contains(&name) || (j < i && b.name() == name))
+        })
     }) {
         analyzers.remove(i);
     }
     analyzers
 }
 
+fn check_zone(zone: &Zone) -> Result<(), RunnerError> {
+    if zone.id.is_empty() || zone.id.len() > MAX_ZONE_ID || zone.name.len() > MAX_ZONE_ID {
+        return Err(RunnerError::new(format!(
+            "zone id {:?}: ids are 1 to {MAX_ZONE_ID} bytes, names at most {MAX_ZONE_ID}",
+            zone.id
+        )));
+    }
+    if zone.rect.w == 0 || zone.rect.h == 0 {
+        return Err(RunnerError::new(format!(
+            "zone {:?} is empty ({}x{}): a zone needs a width and a height of at least 1",
+            zone.id, zone.rect.w, zone.rect.h
+        )));
+    }
+    Ok(())
+}
+
 impl RoiRunner {
-    /// A runner on its own rayon pool of `threads` threads (0: one per core).
-    /// An analyzer whose results another one already writes in the same
-    /// pass ([`Analyzer::also_computes`]: the histogram gives the mean and
-    /// variance) is not run twice.
+    /// A runner on its own rayon pool of `threads` threads (0: one per
+    /// core). An analyzer whose fields another one already writes in the
+    /// same pass ([`Analyzer::also_computes`]: the histogram gives the mean
+    /// and variance) is not run twice, nor is one given twice.
     pub fn new(
         zones: Vec<Zone>,
-        analyzers: Vec<Box<dyn Analyzer>>,
+        analyzers: Vec<BoxedAnalyzer>,
         threads: usize,
     ) -> Result<RoiRunner, RunnerError> {
         if zones.len() > MAX_ZONES {
@@ -165,62 +214,156 @@ impl RoiRunner {
         // OS starts late would otherwise do its start-up allocations in the
         // middle of the stream, where none belong.
         pool.broadcast(|_| ());
-        let pool = std::sync::Arc::new(pool);
-        let results = vec![ZoneResult::default(); zones.len()];
-        Ok(RoiRunner {
-            zones,
+        let format = &memview_pixel::format::I420;
+        let mut runner = RoiRunner {
+            slots: Vec::with_capacity(zones.len()),
+            spare: Vec::new(),
             analyzers,
-            results,
+            format,
+            refused: None,
+            info: FrameInfo::default(),
             previous: None,
-            pool,
+            pool: std::sync::Arc::new(pool),
             latency: LatencyHistogram::new(),
             frames: 0,
-        })
+        };
+        runner.refused = runner.refusal(format);
+        for z in zones {
+            runner.add_zone(z)?;
+        }
+        Ok(runner)
     }
 
-    /// The zones.
-    pub fn zones(&self) -> &[Zone] {
-        &self.zones
+    /// The analyzers' names, in the order they run.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.analyzers.iter().map(BoxedAnalyzer::name).collect()
     }
 
-    /// Moves zone `i` (detections move between frames).
-    pub fn move_zone(&mut self, i: usize, rect: Rect) -> bool {
-        match self.zones.get_mut(i) {
-            Some(z) => {
-                z.rect = rect;
+    /// The analyzers, in the order they run (and their outputs appear).
+    pub fn analyzers(&self) -> &[BoxedAnalyzer] {
+        &self.analyzers
+    }
+
+    /// The zones, in order.
+    pub fn zones(&self) -> impl ExactSizeIterator<Item = &Zone> + '_ {
+        self.slots.iter().map(|s| &s.zone)
+    }
+
+    /// The number of zones.
+    pub fn zone_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The zone with id `id`, if there is one.
+    pub fn zone(&self, id: &str) -> Option<&Zone> {
+        self.position(id).map(|i| &self.slots[i].zone)
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.slots.iter().position(|s| &*s.zone.id == id)
+    }
+
+    /// Moves zone `id` (detections move between frames); `false` if there
+    /// is none.
+    pub fn move_zone(&mut self, id: &str, rect: Rect) -> bool {
+        match self.position(id) {
+            Some(i) => self.move_zone_at(i, rect),
+            None => false,
+        }
+    }
+
+    /// Moves the `i`th zone.
+    pub fn move_zone_at(&mut self, i: usize, rect: Rect) -> bool {
+        match self.slots.get_mut(i) {
+            Some(s) => {
+                s.zone.rect = rect;
                 true
             }
             None => false,
         }
     }
 
-    /// Adds a zone (allocates only if the zone list grows past its
-    /// capacity); refused past [`MAX_ZONES`].
+    /// Adds a zone at the end. Its outputs are made now (or a removed
+    /// zone's reused); refused past [`MAX_ZONES`], for an id already in
+    /// use, an empty id or an empty rectangle.
     pub fn add_zone(&mut self, zone: Zone) -> Result<(), RunnerError> {
-        if self.zones.len() >= MAX_ZONES {
+        if self.slots.len() >= MAX_ZONES {
             return Err(RunnerError(format!(
                 "a runner takes at most {MAX_ZONES} zones"
             )));
         }
-        self.zones.push(zone);
-        self.results.push(ZoneResult::default());
+        check_zone(&zone)?;
+        if self.position(&zone.id).is_some() {
+            return Err(RunnerError(format!(
+                "two zones have the id {:?}: ids must be unique",
+                zone.id
+            )));
+        }
+        let slot = match self.spare.pop() {
+            Some(mut s) => {
+                s.zone = zone;
+                s.failed = false;
+                for o in &mut s.outputs {
+                    o.reset();
+                }
+                s
+            }
+            None => Slot {
+                outputs: self
+                    .analyzers
+                    .iter()
+                    .map(|a| a.output(self.format))
+                    .collect(),
+                zone,
+                effective: Rect::new(0, 0, 0, 0),
+                error: None,
+                failed: false,
+            },
+        };
+        self.slots.push(slot);
         Ok(())
     }
 
-    /// Whether the analyzers can read frames of `format` (they need a luma
-    /// plane of its own, of 8- or 16-bit samples): call it when a stream
-    /// starts, to refuse a format up front rather than per zone.
-    pub fn check_format(format: &memview_pixel::PixelFormat) -> Result<Samples, RunnerError> {
-        Samples::check(format).map_err(RunnerError)
+    /// Removes zone `id`, keeping its outputs for the next zone added.
+    pub fn remove_zone(&mut self, id: &str) -> Option<Zone> {
+        let i = self.position(id)?;
+        let slot = self.slots.remove(i);
+        let zone = slot.zone.clone();
+        self.spare.push(slot);
+        Some(zone)
     }
 
-    /// Removes zone `i`.
-    pub fn remove_zone(&mut self, i: usize) -> Option<Zone> {
-        if i >= self.zones.len() {
-            return None;
+    /// Removes every zone.
+    pub fn clear_zones(&mut self) {
+        self.spare.append(&mut self.slots);
+    }
+
+    /// Why the analyzers cannot read `format`, if one cannot.
+    fn refusal(&self, format: &'static PixelFormat) -> Option<String> {
+        self.analyzers.iter().find_map(|a| {
+            a.check(format)
+                .err()
+                .map(|why| format!("{}: {why}", a.name()))
+        })
+    }
+
+    /// Prepares the runner for frames of `format`: every analyzer is asked
+    /// whether it can read them (the first refusal is the error, with its
+    /// reason), and each zone's outputs are made for that format. Call it
+    /// when a stream starts, to refuse a format up front rather than per
+    /// zone; [`RoiRunner::process`] calls it when the format changes.
+    pub fn check_format(&mut self, format: &'static PixelFormat) -> Result<(), RunnerError> {
+        if !std::ptr::eq(format, self.format) {
+            self.format = format;
+            self.refused = self.refusal(format);
+            for s in self.slots.iter_mut().chain(&mut self.spare) {
+                s.outputs = self.analyzers.iter().map(|a| a.output(format)).collect();
+            }
         }
-        self.results.remove(i);
-        Some(self.zones.remove(i))
+        match &self.refused {
+            Some(why) => Err(RunnerError(why.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Threads in the runner's pool.
@@ -249,33 +392,50 @@ impl RoiRunner {
     }
 
     /// Analyses every zone of `frame` with every analyzer, in parallel, and
-    /// returns one result per zone, in zone order. The frame is kept as the
-    /// previous frame for motion until the next call.
-    pub fn process(&mut self, frame: FrameLease) -> &[ZoneResult] {
+    /// returns the frame's results, zones in order. The frame is kept as
+    /// the previous frame for motion until the next call.
+    pub fn process(&mut self, frame: FrameLease) -> FrameResults<'_> {
         let start = Instant::now();
         {
             let cur = frame.frame();
+            // Only a change of format allocates (new outputs).
+            let _ = self.check_format(cur.format());
+            self.info = FrameInfo {
+                seq: frame.seq(),
+                pts: frame.timestamp(),
+                width: cur.width(),
+                height: cur.height(),
+                format: cur.format(),
+            };
             let job = FrameJob {
                 cur,
-                prev: self.previous.as_ref().map(|p| p.frame()),
-                samples: Samples::of(cur.format()),
+                prev: self
+                    .previous
+                    .as_ref()
+                    .map(FrameLease::frame)
+                    .filter(|p| std::ptr::eq(p.format(), cur.format())),
+                info: &self.info,
+                refused: self.refused.as_deref(),
                 analyzers: &self.analyzers,
             };
-            let zones = &self.zones;
-            let results = &mut self.results;
+            let slots = &mut self.slots;
             self.pool.install(|| {
-                results
-                    .par_iter_mut()
-                    .zip(zones.par_iter())
-                    .for_each(|(out, zone)| {
-                        job.analyze_zone(out, zone);
-                    });
+                slots.par_iter_mut().for_each(|slot| job.analyze_zone(slot));
             });
         }
         self.previous = Some(frame);
         self.frames += 1;
         self.latency.record(start.elapsed());
-        &self.results
+        self.results()
+    }
+
+    /// The last frame's results.
+    pub fn results(&self) -> FrameResults<'_> {
+        FrameResults {
+            info: &self.info,
+            slots: &self.slots,
+            analyzers: &self.analyzers,
+        }
     }
 
     /// Lets the previous frame go (its buffer returns to the pool).
@@ -288,70 +448,65 @@ impl RoiRunner {
 struct FrameJob<'a, 'f> {
     cur: &'a memview_pixel::Frame<'f>,
     prev: Option<&'a memview_pixel::Frame<'f>>,
-    /// How the frame's luma is stored; `None` if the analyzers cannot
-    /// read it.
-    samples: Option<Samples>,
-    analyzers: &'a [Box<dyn Analyzer>],
+    info: &'a FrameInfo,
+    /// Why the analyzers cannot read the frame's format, if they cannot.
+    refused: Option<&'a str>,
+    analyzers: &'a [BoxedAnalyzer],
 }
 
 impl FrameJob<'_, '_> {
     /// One zone: every analyzer, panics caught. A zone that fails (out of
     /// the frame, an unreadable format, a panicking analyzer) reports only
-    /// its error: its other fields are reset, never left holding the
-    /// previous frame's numbers. A zone that fails frame after frame writes
-    /// each error into the same string (no allocation per frame).
-    fn analyze_zone(&self, out: &mut ZoneResult, zone: &Zone) {
-        let mut text = out.error.take();
+    /// its error: its outputs are reset, never left holding the previous
+    /// frame's numbers. A zone that fails frame after frame writes each
+    /// error into the same string (no allocation per frame).
+    fn analyze_zone(&self, slot: &mut Slot) {
+        let mut text = slot.error.take();
         if let Some(t) = text.as_mut() {
             t.clear();
         }
-        if let Err(()) = self.run_zone(out, zone, &mut text) {
-            let error = text.take();
-            *out = ZoneResult::default();
-            out.error = error;
+        slot.failed = self.run_zone(slot, &mut text).is_err();
+        if slot.failed {
+            for o in &mut slot.outputs {
+                o.reset();
+            }
         }
+        slot.error = text;
     }
 
-    fn run_zone(
-        &self,
-        out: &mut ZoneResult,
-        zone: &Zone,
-        text: &mut Option<String>,
-    ) -> Result<(), ()> {
-        let Some(samples) = self.samples else {
-            let why = Samples::check(self.cur.format()).err().unwrap_or_default();
+    fn run_zone(&self, slot: &mut Slot, text: &mut Option<String>) -> Result<(), ()> {
+        if let Some(why) = self.refused {
             push_error(text, format_args!("{why}"));
             return Err(());
-        };
-        // Borrowed ROIs: only the luma views are made.
-        let roi = self.cur.roi_ref(zone.rect).map_err(|e| {
+        }
+        let roi = self.cur.roi_ref(slot.zone.rect).map_err(|e| {
             push_error(text, format_args!("{e}"));
         })?;
-        let Some(luma) = roi.plane(0).map(|v| v.to_view()) else {
-            push_error(text, format_args!("the frame has no luma plane"));
-            return Err(());
-        };
-        let previous = self
-            .prev
-            .and_then(|p| p.roi_ref(zone.rect).ok())
-            .and_then(|r| r.plane(0))
-            .map(|v| v.to_view());
+        slot.effective = roi.effective();
         let input = ZoneInput {
-            luma: &luma,
-            previous: previous.as_ref(),
-            samples,
+            roi,
+            previous: self.prev.and_then(|p| p.roi_ref(slot.zone.rect).ok()),
+            zone: &slot.zone,
+            frame: self.info,
         };
         let mut failed = false;
-        for a in self.analyzers {
-            let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out)));
-            if let Err(panic) = run {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                    .unwrap_or("analyzer panicked");
-                push_error(text, format_args!("{}: {msg}", a.name()));
-                failed = true;
+        for (a, out) in self.analyzers.iter().zip(&mut slot.outputs) {
+            let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out.as_mut())));
+            match run {
+                Ok(true) => {}
+                Ok(false) => {
+                    push_error(text, format_args!("{}: output of another type", a.name()));
+                    failed = true;
+                }
+                Err(panic) => {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .copied()
+                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                        .unwrap_or("analyzer panicked");
+                    push_error(text, format_args!("{}: {msg}", a.name()));
+                    failed = true;
+                }
             }
         }
         if failed {
@@ -370,4 +525,105 @@ fn push_error(text: &mut Option<String>, what: std::fmt::Arguments<'_>) {
         t.push_str("; ");
     }
     let _ = t.write_fmt(what);
+}
+
+/// One frame's results: a report per zone, in zone order.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameResults<'r> {
+    info: &'r FrameInfo,
+    slots: &'r [Slot],
+    analyzers: &'r [BoxedAnalyzer],
+}
+
+impl<'r> FrameResults<'r> {
+    /// The frame the results are for.
+    pub fn frame(&self) -> &'r FrameInfo {
+        self.info
+    }
+
+    /// The number of zones.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether there are no zones.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The `i`th zone's report.
+    pub fn zone(&self, i: usize) -> Option<ZoneReport<'r>> {
+        let slot = self.slots.get(i)?;
+        Some(ZoneReport {
+            slot,
+            analyzers: self.analyzers,
+        })
+    }
+
+    /// Every zone's report, in zone order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = ZoneReport<'r>> + 'r {
+        let analyzers = self.analyzers;
+        self.slots
+            .iter()
+            .map(move |slot| ZoneReport { slot, analyzers })
+    }
+
+    /// Zones that failed this frame.
+    pub fn errors(&self) -> usize {
+        self.slots.iter().filter(|s| s.failed).count()
+    }
+}
+
+/// One zone's results for one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct ZoneReport<'r> {
+    slot: &'r Slot,
+    analyzers: &'r [BoxedAnalyzer],
+}
+
+impl<'r> ZoneReport<'r> {
+    /// The zone: id, name, rectangle asked for.
+    pub fn zone(&self) -> &'r Zone {
+        &self.slot.zone
+    }
+
+    /// The rectangle analysed (on the chroma grid).
+    pub fn effective(&self) -> Rect {
+        self.slot.effective
+    }
+
+    /// Why the zone failed this frame, if it did (its outputs are reset).
+    pub fn error(&self) -> Option<&'r str> {
+        if self.slot.failed {
+            self.slot.error.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// Each analyzer's name and output, in the runner's order.
+    pub fn outputs(&self) -> impl ExactSizeIterator<Item = (&'static str, &'r dyn AnyOutput)> {
+        self.analyzers
+            .iter()
+            .map(BoxedAnalyzer::name)
+            .zip(self.slot.outputs.iter().map(|o| &**o))
+    }
+
+    pub(crate) fn raw_outputs(&self) -> &'r [Box<dyn AnyOutput>] {
+        &self.slot.outputs
+    }
+
+    /// The output of type `O`, if an analyzer of the runner writes one.
+    pub fn get<O: Output>(&self) -> Option<&'r O> {
+        self.slot
+            .outputs
+            .iter()
+            .find_map(|o| o.as_any().downcast_ref::<O>())
+    }
+
+    /// The value of the scalar field `name` (`"mean"`, `"motion"`), from
+    /// whichever analyzer writes it.
+    pub fn scalar(&self, name: &str) -> Option<f64> {
+        analyzer::scalar(&self.slot.outputs, name)
+    }
 }

@@ -1,113 +1,145 @@
-//! Issue 13: deep (10/12/16-bit) luma is analysed by its sample values,
-//! the histogram cannot wrap, and the privacy mask masks every format.
+//! Issue 13 and 14: deep (10/12/16-bit) and packed (YUYV, UYVY) luma is
+//! analysed by its sample values, colour reads every component, RGB is
+//! refused up front for luma, and the privacy mask masks every format.
 
 use memview_capture::{BufferPool, FrameSource, Synthetic};
-use memview_core::View;
-use memview_pixel::format::{GRAY16LE, I420P10LE, P010LE, YUYV};
+use memview_pixel::format::{GRAY16LE, I420P10LE, P010LE, RGB24, UYVY, YUYV};
 use memview_pixel::{FrameLayout, FrameMut, PixelFormat, Rect};
-use memview_roi::analyzers::{Edges, Histogram, MeanVariance, Motion};
-use memview_roi::{mask, Analyzer, RoiRunner, Samples, Zone, ZoneInput, ZoneResult};
+use memview_roi::analyzers::{Channel, Colour, Edges, MeanVariance, Motion};
+use memview_roi::{mask, BoxedAnalyzer, RoiRunner, Zone};
 
-use crate::reference::{all, box_zones, naive};
+use crate::reference::{all, box_zones, luma_values, naive, naive_colour, snapshot};
 
-/// The zone's luma values (shifted down), row by row, read the slow way.
-fn values(frame: &memview_pixel::Frame<'_>, r: Rect, s: Samples) -> Vec<Vec<u64>> {
-    let roi = frame.roi(r).unwrap();
-    roi.plane(0)
-        .unwrap()
-        .rows()
-        .unwrap()
-        .map(|row| {
-            row.chunks_exact(2)
-                .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]]) >> s.shift))
-                .collect()
-        })
-        .collect()
+/// Every built-in analyzer against the naive reference on synthetic frames
+/// of `format`, luma read pixel by pixel through `Frame::sample`.
+fn check_format(format: &'static PixelFormat, extra: Rect) -> bool {
+    let luma = Channel::luma(format).unwrap();
+    let mut src = Synthetic::new(format, 160, 96, 3).unwrap();
+    let zones = box_zones(&src, extra);
+    let mut above_a_byte = false;
+    // One runner with the mean pass, one with the histogram (which
+    // computes the moments for both): both must give exact moments.
+    for with_hist in [false, true] {
+        let analyzers: Vec<BoxedAnalyzer> = if with_hist {
+            all()
+        } else {
+            vec![
+                MeanVariance.into(),
+                Motion.into(),
+                Edges.into(),
+                Colour.into(),
+            ]
+        };
+        let mut runner = RoiRunner::new(zones.clone(), analyzers, 2).unwrap();
+        runner.check_format(format).unwrap();
+        let mut pool = BufferPool::new(4, src.frame_len()).unwrap();
+        let mut prev: Option<Vec<Vec<Vec<u64>>>> = None;
+        for _ in 0..6 {
+            let lease = src
+                .next_frame(pool.try_acquire().unwrap())
+                .unwrap()
+                .unwrap();
+            let cur: Vec<_> = zones
+                .iter()
+                .map(|z| luma_values(lease.frame(), z.rect))
+                .collect();
+            let colours: Vec<_> = zones
+                .iter()
+                .map(|z| naive_colour(lease.frame(), z.rect))
+                .collect();
+            let got = snapshot(&runner.process(lease));
+            for (i, g) in got.iter().enumerate() {
+                let want = naive(
+                    &cur[i],
+                    prev.as_ref().map(|p| p[i].as_slice()),
+                    luma.depth - 8,
+                );
+                let at = format!("{} zone {i} histogram {with_hist}", format.name);
+                assert_eq!(g.error, None, "{at}");
+                assert!(
+                    (g.mean - want.mean).abs() < 1e-9,
+                    "{at}: {} vs {}",
+                    g.mean,
+                    want.mean
+                );
+                assert!((g.variance - want.variance).abs() < 1e-6, "{at}");
+                above_a_byte |= want.mean > 255.0;
+                assert_eq!((g.motion, g.edges), (want.motion, want.edges), "{at}");
+                if with_hist {
+                    assert_eq!(g.histogram, want.histogram, "{at}");
+                }
+                let colour = g.colour.unwrap();
+                assert_eq!(colour.len, colours[i].len(), "{at}");
+                for &(c, m) in &colours[i] {
+                    assert!((colour.mean(c).unwrap() - m).abs() < 1e-9, "{at} {c}");
+                }
+            }
+            prev = Some(cur);
+        }
+    }
+    above_a_byte
 }
 
 #[test]
 fn deep_luma_is_analysed_by_value() {
     for format in [&I420P10LE, &P010LE, &GRAY16LE] {
-        let s = Samples::of(format).unwrap();
-        assert_eq!(s.bytes, 2, "{}", format.name);
-        let mut src = Synthetic::new(format, 160, 96, 3).unwrap();
-        let zones = box_zones(&src, Rect::new(2, 4, 50, 30));
-        // One runner with the mean pass, one with the histogram (which
-        // computes the moments for both): both must give exact moments.
+        assert_eq!(Channel::luma(format).unwrap().bytes, 2, "{}", format.name);
         // The synthetic boxes sit far above 255 in 10 bits: a byte reading
         // would be nowhere near.
-        let mut above_a_byte = false;
-        for with_hist in [false, true] {
-            let analyzers: Vec<Box<dyn Analyzer>> = if with_hist {
-                all()
-            } else {
-                vec![Box::new(MeanVariance), Box::new(Motion), Box::new(Edges)]
-            };
-            let mut runner = RoiRunner::new(zones.clone(), analyzers, 2).unwrap();
-            let mut pool = BufferPool::new(4, src.frame_len()).unwrap();
-            let mut prev: Option<Vec<Vec<Vec<u64>>>> = None;
-            for _ in 0..6 {
-                let lease = src
-                    .next_frame(pool.try_acquire().unwrap())
-                    .unwrap()
-                    .unwrap();
-                let cur: Vec<_> = zones
-                    .iter()
-                    .map(|z| values(lease.frame(), z.rect, s))
-                    .collect();
-                let got = runner.process(lease).to_vec();
-                for (i, g) in got.iter().enumerate() {
-                    let want = naive(&cur[i], prev.as_ref().map(|p| p[i].as_slice()), s.depth - 8);
-                    let at = format!("{} zone {i} histogram {with_hist}", format.name);
-                    assert_eq!(g.error, None, "{at}");
-                    assert!(
-                        (g.mean - want.mean).abs() < 1e-9,
-                        "{at}: {} vs {}",
-                        g.mean,
-                        want.mean
-                    );
-                    assert!((g.variance - want.variance).abs() < 1e-6, "{at}");
-                    above_a_byte |= want.mean > 255.0;
-                    assert_eq!((g.motion, g.edges), (want.motion, want.edges), "{at}");
-                    if with_hist {
-                        assert_eq!(g.histogram, want.histogram, "{at}");
-                    }
-                }
-                prev = Some(cur);
-            }
-        }
-        assert!(above_a_byte, "{}", format.name);
+        assert!(
+            check_format(format, Rect::new(2, 4, 50, 30)),
+            "{}",
+            format.name
+        );
+    }
+}
+
+/// YUYV and UYVY, the common USB webcam formats: luma every second byte,
+/// zones at odd x snapped outward to the 2-pixel group.
+#[test]
+fn packed_luma_is_analysed_by_value() {
+    for format in [&YUYV, &UYVY] {
+        let luma = Channel::luma(format).unwrap();
+        assert_eq!((luma.step, luma.bytes), (2, 1), "{}", format.name);
+        check_format(format, Rect::new(3, 5, 41, 30));
     }
 }
 
 #[test]
-fn packed_luma_is_refused_up_front_and_per_zone() {
-    let e = RoiRunner::check_format(&YUYV).unwrap_err().to_string();
-    assert!(e.contains("YUYV") && e.contains("luma"), "{e}");
-    let mut src = Synthetic::new(&YUYV, 64, 32, 1).unwrap();
+fn rgb_is_refused_for_luma_up_front_and_served_by_colour() {
     let mut runner =
         RoiRunner::new(vec![Zone::new("z", Rect::new(0, 0, 16, 16))], all(), 1).unwrap();
+    let e = runner.check_format(&RGB24).unwrap_err().to_string();
+    assert!(e.contains("RGB24") && e.contains("no luma"), "{e}");
+    // Per zone too, when a stream of it arrives anyway.
+    let mut src = Synthetic::new(&RGB24, 64, 32, 1).unwrap();
     let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
     let lease = src
         .next_frame(pool.try_acquire().unwrap())
         .unwrap()
         .unwrap();
-    let r = &runner.process(lease)[0];
-    assert!(r.error.as_deref().unwrap().contains("interleaves"), "{r:?}");
+    let r = &snapshot(&runner.process(lease))[0];
+    assert!(r.error.as_deref().unwrap().contains("no luma"), "{r:?}");
     assert_eq!(r.mean, 0.0);
-}
-
-/// A zone of 2^32 equal samples: 64-bit bins, no wrap. A stride-0 view
-/// repeats one 65536-byte row 65536 times, so no 4 GiB buffer is needed.
-#[test]
-fn histogram_counts_past_u32() {
-    let row = vec![7u8; 1 << 16];
-    let v = View::from_parts(&row, "B", 0, &[1 << 16, 1 << 16], &[0, 1]).unwrap();
-    let mut out = ZoneResult::default();
-    Histogram.analyze(&ZoneInput::new(&v, None), &mut out);
-    assert_eq!(out.histogram[7], 1u64 << 32);
-    assert_eq!(out.histogram.iter().sum::<u64>(), 1u64 << 32);
-    assert_eq!((out.mean, out.variance), (7.0, 0.0));
+    // Colour alone reads it.
+    let mut colour = RoiRunner::new(
+        vec![Zone::new("z", Rect::new(3, 2, 16, 16))],
+        vec![Colour.into()],
+        1,
+    )
+    .unwrap();
+    colour.check_format(&RGB24).unwrap();
+    let lease = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    let want = naive_colour(lease.frame(), Rect::new(3, 2, 16, 16));
+    let g = &snapshot(&colour.process(lease))[0];
+    assert_eq!(g.error, None);
+    let c = g.colour.unwrap();
+    for (name, m) in want {
+        assert!((c.mean(name).unwrap() - m).abs() < 1e-9, "{name}");
+    }
 }
 
 /// The reference pixelation: each `block` cell of each plane replaced by

@@ -4,4 +4,5 @@
 
 mod deep;
 mod reference;
+mod results;
 mod runner;

@@ -7,9 +7,9 @@ use memview_capture::{BufferPool, Capture, FrameSource, Policy, Synthetic};
 use memview_pixel::format::I420;
 use memview_pixel::Rect;
 use memview_roi::analyzers::{Histogram, MeanVariance};
-use memview_roi::{Analyzer, RoiRunner, Zone, ZoneInput, ZoneResult};
+use memview_roi::{Analyzer, RoiRunner, Zone, ZoneInput};
 
-use crate::reference::{all, box_zones};
+use crate::reference::{all, box_zones, got, snapshot, Got};
 
 /// The zone's luma copied out, row by row.
 fn copy_zone(frame: &memview_pixel::Frame<'_>, r: Rect) -> Vec<Vec<u8>> {
@@ -23,7 +23,7 @@ fn copy_zone(frame: &memview_pixel::Frame<'_>, r: Rect) -> Vec<Vec<u8>> {
 }
 
 /// The naive reference over 8-bit samples.
-fn naive(cur: &[Vec<u8>], prev: Option<&[Vec<u8>]>) -> ZoneResult {
+fn naive(cur: &[Vec<u8>], prev: Option<&[Vec<u8>]>) -> Got {
     let wide = |rows: &[Vec<u8>]| -> Vec<Vec<u64>> {
         rows.iter()
             .map(|r| r.iter().map(|&b| u64::from(b)).collect())
@@ -49,7 +49,7 @@ fn results_equal_a_naive_reference() {
             .iter()
             .map(|z| copy_zone(lease.frame(), z.rect))
             .collect();
-        let got = runner.process(lease).to_vec();
+        let got = snapshot(&runner.process(lease));
         for (i, (g, c)) in got.iter().zip(&copies).enumerate() {
             let want = naive(c, prev.as_ref().map(|p| p[i].as_slice()));
             assert!(
@@ -69,11 +69,13 @@ fn results_equal_a_naive_reference() {
 struct Panicky;
 
 impl Analyzer for Panicky {
+    type Output = ();
     fn name(&self) -> &'static str {
         "panicky"
     }
-    fn analyze(&self, input: &ZoneInput<'_, '_>, _out: &mut ZoneResult) {
-        if input.luma.shape()[1] == 10 {
+    fn output(&self, _: &'static memview_pixel::PixelFormat) {}
+    fn analyze(&self, input: &ZoneInput<'_, '_>, _out: &mut ()) {
+        if input.roi.width() == 10 {
             panic!("cannot handle narrow zones");
         }
     }
@@ -87,15 +89,14 @@ fn a_panicking_analyzer_is_that_zone_error_only() {
         Zone::new("wide", Rect::new(20, 20, 40, 10)),
         Zone::new("off", Rect::new(150, 0, 20, 10)),
     ];
-    let mut runner =
-        RoiRunner::new(zones, vec![Box::new(MeanVariance), Box::new(Panicky)], 2).unwrap();
+    let mut runner = RoiRunner::new(zones, vec![MeanVariance.into(), Panicky.into()], 2).unwrap();
     let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
     for _ in 0..3 {
         let lease = src
             .next_frame(pool.try_acquire().unwrap())
             .unwrap()
             .unwrap();
-        let r = runner.process(lease);
+        let r = snapshot(&runner.process(lease));
         assert_eq!(
             r[0].error.as_deref(),
             Some("panicky: cannot handle narrow zones")
@@ -128,11 +129,12 @@ fn a_failing_zone_keeps_no_stale_numbers() {
             .next_frame(pool.try_acquire().unwrap())
             .unwrap()
             .unwrap();
-        runner.process(lease)[0].clone()
+        got(&runner.process(lease).zone(0).unwrap())
     };
     let good = next(&mut runner);
     assert!(good.error.is_none() && good.mean > 0.0 && good.edges > 0);
-    runner.move_zone(0, Rect::new(150, 80, 40, 30));
+    assert!(good.colour.is_some_and(|c| c.mean('V').unwrap() > 0.0));
+    assert!(runner.move_zone("z", Rect::new(150, 80, 40, 30)));
     for _ in 0..3 {
         let bad = next(&mut runner);
         assert!(bad
@@ -140,19 +142,22 @@ fn a_failing_zone_keeps_no_stale_numbers() {
             .as_deref()
             .unwrap()
             .contains("leaves the 160x90 frame"));
-        let cleared = ZoneResult {
+        let colour = bad.colour.unwrap();
+        assert!(colour.means[..colour.len].iter().all(|m| m.1 == 0.0));
+        let cleared = Got {
             error: bad.error.clone(),
-            ..ZoneResult::default()
+            colour: bad.colour,
+            ..Got::default()
         };
         assert_eq!(bad, cleared);
     }
-    runner.move_zone(0, Rect::new(0, 0, 0, 8));
+    runner.move_zone_at(0, Rect::new(0, 0, 0, 8));
     assert!(next(&mut runner)
         .error
         .as_deref()
         .unwrap()
         .contains("empty"));
-    runner.move_zone(0, Rect::new(10, 10, 40, 30));
+    runner.move_zone_at(0, Rect::new(10, 10, 40, 30));
     let again = next(&mut runner);
     assert!(again.error.is_none() && again.mean > 0.0);
 }
@@ -180,10 +185,12 @@ fn a_pool_too_small_for_the_runner_is_refused() {
 struct Slow;
 
 impl Analyzer for Slow {
+    type Output = ();
     fn name(&self) -> &'static str {
         "slow"
     }
-    fn analyze(&self, _input: &ZoneInput<'_, '_>, _out: &mut ZoneResult) {
+    fn output(&self, _: &'static memview_pixel::PixelFormat) {}
+    fn analyze(&self, _input: &ZoneInput<'_, '_>, _out: &mut ()) {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -195,7 +202,7 @@ fn a_slow_analyzer_drops_frames_with_bounded_memory() {
         .realtime(2000, 1)
         .with_frames(300);
     let zones = vec![Zone::new("a", Rect::new(0, 0, 32, 32))];
-    let mut runner = RoiRunner::new(zones, vec![Box::new(Slow)], 1).unwrap();
+    let mut runner = RoiRunner::new(zones, vec![Slow.into()], 1).unwrap();
     let capture = Capture::start(src, 4, 1, Policy::KeepLatest).unwrap();
     let mut n = 0u64;
     while let Some(f) = capture.recv() {
@@ -296,15 +303,15 @@ fn the_histogram_pass_gives_the_moments_and_the_mean_pass_is_skipped() {
         .collect();
     let mut fused = RoiRunner::new(
         zones.clone(),
-        vec![Box::new(MeanVariance), Box::new(Histogram)],
+        vec![MeanVariance.into(), Histogram.into()],
         1,
     )
     .unwrap();
     let shown = format!("{fused:?}");
     assert!(shown.contains("[\"histogram\"]"), "{shown}");
-    let mut alone = RoiRunner::new(zones, vec![Box::new(MeanVariance)], 1).unwrap();
-    let a = fused.process(lease.clone()).to_vec();
-    let b = alone.process(lease).to_vec();
+    let mut alone = RoiRunner::new(zones, vec![MeanVariance.into()], 1).unwrap();
+    let a = snapshot(&fused.process(lease.clone()));
+    let b = snapshot(&alone.process(lease));
     for (x, y) in a.iter().zip(&b) {
         assert!(x.mean > 0.0 && x.variance > 0.0);
         assert_eq!(x.mean.to_bits(), y.mean.to_bits());

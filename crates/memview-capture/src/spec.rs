@@ -1,0 +1,240 @@
+//! One way to name a source, shared by every front end: `memview run
+//! --source X` and the Python package parse the same spec strings here.
+//!
+//! | spec | source |
+//! |---|---|
+//! | `synthetic` | [`Synthetic`]: moving boxes (faces, plates) on a textured background |
+//! | `-` | Y4M on stdin |
+//! | `ffmpeg:INPUT` | anything ffmpeg decodes, through an `ffmpeg` child ([`FfmpegSource`]) |
+//! | `v4l2:/dev/videoN` | a V4L2 camera, zero-copy from the driver's buffers (feature `v4l2`, Linux) |
+//! | anything else | a `.y4m` file or FIFO ([`Y4mSource`]) |
+
+use std::path::PathBuf;
+
+use crate::{CaptureError, FfmpegSource, FrameSource, Limits, Synthetic, Y4mHeader, Y4mSource};
+use memview_pixel::format::I420;
+
+/// A parsed source spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// `synthetic`.
+    Synthetic,
+    /// `-`: Y4M on stdin.
+    Stdin,
+    /// `ffmpeg:INPUT`.
+    Ffmpeg(String),
+    /// `v4l2:PATH`.
+    V4l2(PathBuf),
+    /// A Y4M file or FIFO.
+    Y4m(PathBuf),
+}
+
+impl SourceSpec {
+    /// Parses a spec (every string names some source; opening it says
+    /// whether it is there).
+    pub fn parse(spec: &str) -> SourceSpec {
+        if spec == "synthetic" {
+            SourceSpec::Synthetic
+        } else if spec == "-" {
+            SourceSpec::Stdin
+        } else if let Some(i) = spec.strip_prefix("ffmpeg:") {
+            SourceSpec::Ffmpeg(i.to_owned())
+        } else if let Some(p) = spec.strip_prefix("v4l2:") {
+            SourceSpec::V4l2(PathBuf::from(p))
+        } else {
+            SourceSpec::Y4m(PathBuf::from(spec))
+        }
+    }
+
+    /// The spec as written.
+    pub fn to_spec(&self) -> String {
+        match self {
+            SourceSpec::Synthetic => "synthetic".into(),
+            SourceSpec::Stdin => "-".into(),
+            SourceSpec::Ffmpeg(i) => format!("ffmpeg:{i}"),
+            SourceSpec::V4l2(p) => format!("v4l2:{}", p.display()),
+            SourceSpec::Y4m(p) => p.display().to_string(),
+        }
+    }
+
+    /// Refuses options that do nothing for this source, rather than
+    /// ignoring them (named as `--flag`s, as the command line spells them).
+    pub fn check(&self, o: &SourceOptions) -> Result<(), CaptureError> {
+        let only = |flag: &str, given: bool, ok: bool, to: &str| {
+            if given && !ok {
+                Err(CaptureError::Options(format!(
+                    "{flag} applies only to {to} sources, not to {}",
+                    self.to_spec()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let synthetic = *self == SourceSpec::Synthetic;
+        let v4l2 = matches!(self, SourceSpec::V4l2(_));
+        only(
+            "--size",
+            o.size.is_some(),
+            synthetic || v4l2,
+            "synthetic and v4l2:",
+        )?;
+        only("--pixel-format", o.pixel_format.is_some(), v4l2, "v4l2:")?;
+        only("--fps", o.fps.is_some(), v4l2, "v4l2:")?;
+        only("--realtime", o.realtime, synthetic, "synthetic")?;
+        Ok(())
+    }
+}
+
+/// How to open a source.
+#[derive(Clone, Debug, Default)]
+pub struct SourceOptions {
+    /// Frame size of the synthetic source (default 1920x1080), or the size
+    /// asked of a V4L2 device (default 640x480).
+    pub size: Option<(usize, usize)>,
+    /// The V4L2 fourcc to ask for (default NV12).
+    pub pixel_format: Option<String>,
+    /// Frames per second to ask of a V4L2 device.
+    pub fps: Option<u32>,
+    /// Pace the synthetic source at 60 frames/s.
+    pub realtime: bool,
+    /// Frames the synthetic source makes (`None`: without end).
+    pub frames: Option<u64>,
+    /// Moving boxes of the synthetic source.
+    pub boxes: usize,
+    /// Budgets and the read timeout.
+    pub limits: Limits,
+}
+
+/// The file a source reads, so that no output overwrites it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputFile {
+    /// A path.
+    Path(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// A source opened from its spec, and what a run needs to know of it
+/// besides its frames.
+pub struct OpenedSource {
+    /// The source.
+    pub source: Box<dyn FrameSource>,
+    /// A label for reports.
+    pub label: String,
+    /// The stream header, where there is one (rate, interlacing, aspect,
+    /// colour space and range, for outputs of the same stream).
+    pub header: Option<Y4mHeader>,
+    /// The file read, if any.
+    pub input: Option<InputFile>,
+    /// The synthetic source's twin, which knows where its boxes are in
+    /// every frame: a perfect detector.
+    pub tracker: Option<Synthetic>,
+    /// Frames the source lost before the pool saw them (a camera's
+    /// sequence gaps), where it counts them.
+    pub source_drops: Option<Box<dyn Fn() -> u64 + Send>>,
+}
+
+impl std::fmt::Debug for OpenedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedSource")
+            .field("label", &self.label)
+            .field("layout", self.source.layout())
+            .field("input", &self.input)
+            .finish()
+    }
+}
+
+impl OpenedSource {
+    fn plain(source: Box<dyn FrameSource>, label: String, header: Option<Y4mHeader>) -> Self {
+        OpenedSource {
+            source,
+            label,
+            header,
+            input: None,
+            tracker: None,
+            source_drops: None,
+        }
+    }
+}
+
+/// Opens the source `spec` names.
+pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, CaptureError> {
+    spec.check(o)?;
+    let limits = &o.limits;
+    Ok(match spec {
+        SourceSpec::Synthetic => {
+            let (w, h) = o.size.unwrap_or((1920, 1080));
+            let mut s = Synthetic::new(&I420, w, h, o.boxes)?;
+            if let Some(n) = o.frames {
+                s = s.with_frames(n);
+            }
+            if o.realtime {
+                s = s.realtime(60, 1);
+            }
+            let tracker = s.clone();
+            let mut opened =
+                OpenedSource::plain(Box::new(s), format!("synthetic {w}x{h} I420"), None);
+            opened.tracker = Some(tracker);
+            opened
+        }
+        SourceSpec::Ffmpeg(input) => {
+            let s = FfmpegSource::spawn_with(&["-i", input], Some("yuv420p"), limits)?;
+            let header = s.header().clone();
+            let mut opened = OpenedSource::plain(Box::new(s), spec.to_spec(), Some(header));
+            opened.input = Some(InputFile::Path(PathBuf::from(input)));
+            opened
+        }
+        SourceSpec::Stdin => {
+            let s = Y4mSource::stdin_with(limits)?;
+            let header = s.header().clone();
+            let mut opened = OpenedSource::plain(Box::new(s), "stdin (y4m)".into(), Some(header));
+            opened.input = Some(InputFile::Stdin);
+            opened
+        }
+        SourceSpec::Y4m(path) => {
+            let s = Y4mSource::open_with(path, limits)?;
+            let header = s.header().clone();
+            let mut opened = OpenedSource::plain(Box::new(s), spec.to_spec(), Some(header));
+            opened.input = Some(InputFile::Path(path.clone()));
+            opened
+        }
+        SourceSpec::V4l2(path) => open_v4l2(path, o)?,
+    })
+}
+
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+fn open_v4l2(path: &std::path::Path, o: &SourceOptions) -> Result<OpenedSource, CaptureError> {
+    use crate::v4l2::V4l2Source;
+    let bad = |m: String| CaptureError::Options(m);
+    let fourcc = o.pixel_format.as_deref().unwrap_or("NV12");
+    let cc: [u8; 4] = fourcc
+        .as_bytes()
+        .try_into()
+        .map_err(|_| bad(format!("--pixel-format {fourcc:?} is not a fourcc")))?;
+    if memview_pixel::PixelFormat::from_fourcc(cc).is_none() {
+        return Err(bad(format!(
+            "--pixel-format {fourcc}: not a raw format memview lays out"
+        )));
+    }
+    let (w, h) = o.size.unwrap_or((640, 480));
+    let dim = |v: usize| u32::try_from(v).map_err(|_| bad("--size too large".into()));
+    let rate = o.fps.map(|f| (f, 1));
+    let mut s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, 6)?;
+    if let Some(t) = o.limits.read_timeout {
+        s = s.with_timeout(t);
+    }
+    let l = s.layout().clone();
+    let counters = s.counters();
+    let label = format!("{} {}x{} {fourcc}", path.display(), l.width(), l.height());
+    let mut opened = OpenedSource::plain(Box::new(s), label, None);
+    opened.source_drops = Some(Box::new(move || counters.get().dropped()));
+    Ok(opened)
+}
+
+#[cfg(not(all(feature = "v4l2", target_os = "linux")))]
+fn open_v4l2(_: &std::path::Path, _: &SourceOptions) -> Result<OpenedSource, CaptureError> {
+    Err(CaptureError::Options(
+        "this memview was built without the v4l2 feature (Linux only); try ffmpeg:/dev/videoN"
+            .into(),
+    ))
+}
