@@ -518,7 +518,8 @@ impl ResultWriter {
     }
 
     /// Waits for the writer to write every record handed to it and finish
-    /// the sinks; the records written, or the first sink error.
+    /// the sinks; the frames' records written (the last, events-only
+    /// record not counted), or the first sink error.
     pub fn finish(mut self) -> io::Result<u64> {
         self.full = None;
         match self.thread.take().map(JoinHandle::join) {
@@ -556,7 +557,7 @@ fn writer(
     while let Ok(rec) = full.recv() {
         if error.is_none() {
             match sinks.iter_mut().try_for_each(|s| s.frame(&rec)) {
-                Ok(()) => written += 1,
+                Ok(()) => written += u64::from(rec.has_results()),
                 Err(e) => {
                     failed.store(true, Ordering::Relaxed);
                     error = Some(e);
