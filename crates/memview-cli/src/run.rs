@@ -483,6 +483,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     SinkPolicyArg::Block => SinkPolicy::Block,
                 },
                 on_start: Some(alloc::mark_writer),
+                ..WriterOptions::default()
             },
         )?)
     };

@@ -202,7 +202,7 @@ pub trait AnyOutput: fmt::Debug + Send + Sync {
     fn fields(&self, out: &mut dyn Fields);
     /// Clears it ([`Output::reset`]).
     fn reset(&mut self);
-    /// The output itself, for [`Any::downcast_ref`].
+    /// The output itself, to downcast (`downcast_ref`).
     fn as_any(&self) -> &dyn Any;
     /// The output itself, mutably.
     fn as_any_mut(&mut self) -> &mut dyn Any;

@@ -38,8 +38,8 @@
 //! left out.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -51,6 +51,12 @@ use crate::record::FrameRecord;
 pub trait Sink: Send {
     /// One frame's record.
     fn frame(&mut self, record: &FrameRecord) -> io::Result<()>;
+    /// The writer has no record waiting: pass what is buffered on (a
+    /// consumer following the stream sees every frame written so far,
+    /// while a writer that is behind writes in large blocks).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
     /// The stream ended: flush.
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
@@ -117,7 +123,10 @@ impl<W: Write + Send> Sink for JsonLines<W> {
         self.buf.clear();
         JsonLines::<W>::format(record, &mut self.buf);
         self.buf.push(b'\n');
-        self.out.write_all(&self.buf)?;
+        self.out.write_all(&self.buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
@@ -165,7 +174,10 @@ impl<W: Write + Send> Sink for EventLines<W> {
             json::f64(buf, e.peak);
             buf.extend_from_slice(b"}\n");
         }
-        self.out.write_all(&self.buf)?;
+        self.out.write_all(&self.buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
@@ -359,9 +371,15 @@ impl Sink for Csv {
             }
         }
         self.out.write_all(&self.buf)?;
-        self.out.flush()?;
         if let Some(a) = self.arrays.as_mut() {
             a.write_all(&self.abuf)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        if let Some(a) = self.arrays.as_mut() {
             a.flush()?;
         }
         Ok(())
@@ -397,6 +415,12 @@ pub struct WriterOptions {
     pub policy: SinkPolicy,
     /// Run first on the writer thread (an allocation counter marks it).
     pub on_start: Option<fn()>,
+    /// The writer thread's nice value, 0 (the default) to 19 (Linux;
+    /// elsewhere ignored): above 0 it writes in the time analysis leaves
+    /// idle rather than taking it from capture and analysis. A writer
+    /// starved that way drops records under [`SinkPolicy::Drop`] (counted)
+    /// and slows the stream under [`SinkPolicy::Block`].
+    pub nice: i32,
 }
 
 impl Default for WriterOptions {
@@ -405,6 +429,7 @@ impl Default for WriterOptions {
             capacity: 64,
             policy: SinkPolicy::Drop,
             on_start: None,
+            nice: 0,
         }
     }
 }
@@ -426,7 +451,16 @@ pub struct ResultWriter {
     policy: SinkPolicy,
     dropped: u64,
     failed: Arc<AtomicBool>,
+    /// Records handed over and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
+    capacity: usize,
 }
+
+/// How long the writer sleeps when the ring is empty. The pipeline does
+/// not wake it per record (a wake-up per frame cost more than the
+/// formatting did); it wakes it when half the ring waits, and at the end.
+/// So a record leaves at most this long after its frame.
+pub const WRITER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl ResultWriter {
     /// Starts the writer thread with `sinks` and a ring of
@@ -441,11 +475,20 @@ impl ResultWriter {
         }
         let refill = free_tx.clone();
         let failed = Arc::new(AtomicBool::new(false));
-        let flag = failed.clone();
-        let on_start = options.on_start;
+        let queued = Arc::new(AtomicUsize::new(0));
+        let ring = Ring {
+            full: full_rx,
+            free: free_tx,
+            failed: failed.clone(),
+            queued: queued.clone(),
+        };
+        let (on_start, nice) = (options.on_start, options.nice.clamp(0, 19));
         let thread = std::thread::Builder::new()
             .name("memview-results".into())
-            .spawn(move || writer(sinks, full_rx, free_tx, &flag, on_start))?;
+            .spawn(move || {
+                lower_priority(nice);
+                writer(sinks, &ring, on_start)
+            })?;
         Ok(ResultWriter {
             free,
             refill,
@@ -454,6 +497,8 @@ impl ResultWriter {
             policy: options.policy,
             dropped: 0,
             failed,
+            queued,
+            capacity: n,
         })
     }
 
@@ -481,7 +526,15 @@ impl ResultWriter {
         };
         fill(&mut rec);
         match self.full.as_ref().map(|f| f.try_send(rec)) {
-            Some(Ok(())) => true,
+            Some(Ok(())) => {
+                let waiting = self.queued.fetch_add(1, Ordering::AcqRel) + 1;
+                // The writer is woken only when half the ring waits: a
+                // pipeline blocked for a free record has woken it then.
+                if waiting * 2 >= self.capacity {
+                    self.wake();
+                }
+                true
+            }
             // The ring holds every record: the queue always has room for
             // the one taken from it. A writer that ended drops it.
             Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => {
@@ -506,6 +559,12 @@ impl ResultWriter {
         }
     }
 
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+
     /// Records dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -522,6 +581,7 @@ impl ResultWriter {
     /// record not counted), or the first sink error.
     pub fn finish(mut self) -> io::Result<u64> {
         self.full = None;
+        self.wake();
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(io::Error::other("the result writer panicked")),
@@ -533,38 +593,71 @@ impl ResultWriter {
 impl Drop for ResultWriter {
     fn drop(&mut self) {
         self.full = None;
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-/// The writer thread: every record through every sink, then back to the
-/// ring. After a sink fails it only gives records back (the pipeline never
-/// waits on a dead writer).
-fn writer(
-    mut sinks: Vec<Box<dyn Sink>>,
+/// Gives this thread the nice value `nice` (Linux: a thread's own; a
+/// refusal only leaves it at its priority).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice > 0 {
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+/// The writer's ends of the ring.
+struct Ring {
     full: Receiver<Box<FrameRecord>>,
     free: SyncSender<Box<FrameRecord>>,
-    failed: &AtomicBool,
-    on_start: Option<fn()>,
-) -> io::Result<u64> {
+    failed: Arc<AtomicBool>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The writer thread: every record through every sink, then back to the
+/// ring; when none waits, the sinks flush and the thread sleeps for
+/// [`WRITER_POLL`] or until woken. After a sink fails it only gives
+/// records back (the pipeline never waits on a dead writer).
+fn writer(mut sinks: Vec<Box<dyn Sink>>, ring: &Ring, on_start: Option<fn()>) -> io::Result<u64> {
     if let Some(f) = on_start {
         f();
     }
     let mut error = None;
     let mut written = 0u64;
-    while let Ok(rec) = full.recv() {
-        if error.is_none() {
-            match sinks.iter_mut().try_for_each(|s| s.frame(&rec)) {
-                Ok(()) => written += u64::from(rec.has_results()),
-                Err(e) => {
-                    failed.store(true, Ordering::Relaxed);
-                    error = Some(e);
+    let mut flushed = true;
+    loop {
+        match ring.full.try_recv() {
+            Ok(rec) => {
+                ring.queued.fetch_sub(1, Ordering::AcqRel);
+                if error.is_none() {
+                    match sinks.iter_mut().try_for_each(|s| s.frame(&rec)) {
+                        Ok(()) => written += u64::from(rec.has_results()),
+                        Err(e) => error = Some(e),
+                    }
+                    flushed = false;
                 }
+                let _ = ring.free.try_send(rec);
             }
+            Err(TryRecvError::Empty) => {
+                // Nothing waiting: what is buffered goes on now.
+                if error.is_none() && !flushed {
+                    if let Err(e) = sinks.iter_mut().try_for_each(|s| s.flush()) {
+                        error = Some(e);
+                    }
+                    flushed = true;
+                }
+                std::thread::park_timeout(WRITER_POLL);
+            }
+            Err(TryRecvError::Disconnected) => break,
         }
-        let _ = free.try_send(rec);
+        if error.is_some() {
+            ring.failed.store(true, Ordering::Relaxed);
+        }
     }
     if error.is_none() {
         if let Err(e) = sinks.iter_mut().try_for_each(|s| s.finish()) {

@@ -56,7 +56,7 @@ fn steady_state_allocates_nothing_per_frame() {
             // Every record written: the writer's formatting is counted on
             // every frame.
             policy: SinkPolicy::Block,
-            on_start: None,
+            ..WriterOptions::default()
         },
     )
     .unwrap();

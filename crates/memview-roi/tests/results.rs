@@ -509,7 +509,7 @@ fn a_slow_sink_drops_counted_records_in_a_bounded_ring() {
         WriterOptions {
             capacity: 4,
             policy: SinkPolicy::Drop,
-            on_start: None,
+            ..WriterOptions::default()
         },
     )
     .unwrap();
@@ -537,7 +537,7 @@ fn a_slow_sink_drops_counted_records_in_a_bounded_ring() {
         WriterOptions {
             capacity: 2,
             policy: SinkPolicy::Block,
-            on_start: None,
+            ..WriterOptions::default()
         },
     )
     .unwrap();
