@@ -42,6 +42,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "format_ast_roundtrip",
     "y4m_stream",
     "view_ops",
+    "detections",
 ];
 
 fn main() -> Result<()> {
@@ -269,8 +270,14 @@ fn fuzz(target: Option<&str>, seconds: u64) -> Result<()> {
         let mut c = cargo_nightly();
         c.current_dir(&fuzz_dir)
             .args(["fuzz", "run", t])
-            .arg(&corpus)
-            .arg("--")
+            .arg(&corpus);
+        // Tracked seeds (valid inputs to mutate from), read but not
+        // written: new finds go to the corpus.
+        let seeds = fuzz_dir.join("seeds").join(t);
+        if seeds.is_dir() {
+            c.arg(&seeds);
+        }
+        c.arg("--")
             .arg(format!("-max_total_time={seconds}"))
             .arg("-print_final_stats=1");
         run(c)?;
