@@ -250,5 +250,90 @@ fn run(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, analyzers, pipeline, histogram, run);
+/// `roi/dispatch`: what the type-erased analyzer call costs. Ten zones x
+/// three analyzers whose work is one add, called through `BoxedAnalyzer`
+/// (a virtual call, then the output downcast with a `TypeId` compare)
+/// beside the same calls through the earlier design's `Box<dyn Trait>`
+/// writing one fixed struct. The difference per call, times the calls per
+/// frame, over `roi/analyzers`' frame time is the erasure's share.
+fn dispatch(c: &mut Criterion) {
+    use memview_roi::{Fields, FrameInfo, Output, ZoneInput};
+
+    #[derive(Clone, Debug, Default)]
+    struct Count(u64);
+    impl Output for Count {
+        fn fields(&self, out: &mut dyn Fields) {
+            out.u64("count", self.0);
+        }
+        fn reset(&mut self) {
+            self.0 = 0;
+        }
+    }
+    struct Add;
+    impl Analyzer for Add {
+        type Output = Count;
+        fn name(&self) -> &'static str {
+            "add"
+        }
+        fn output(&self, _: &'static memview_pixel::PixelFormat) -> Count {
+            Count(0)
+        }
+        fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut Count) {
+            out.0 += zone.roi.width() as u64;
+        }
+    }
+    /// The earlier design: one result struct for every analyzer.
+    trait Fixed: Send + Sync {
+        fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut [u64; 4]);
+    }
+    impl Fixed for Add {
+        fn analyze(&self, zone: &ZoneInput<'_, '_>, out: &mut [u64; 4]) {
+            out[0] += zone.roi.width() as u64;
+        }
+    }
+    let (_pool, leases) = frames(1);
+    let frame = leases[0].frame();
+    let info = FrameInfo::default();
+    let zones = zones();
+    let inputs: Vec<ZoneInput<'_, '_>> = zones
+        .iter()
+        .map(|z| ZoneInput {
+            roi: frame.roi_ref(z.rect).unwrap(),
+            previous: None,
+            zone: z,
+            frame: &info,
+        })
+        .collect();
+    let erased: Vec<BoxedAnalyzer> = vec![Add.into(), Add.into(), Add.into()];
+    let mut outs: Vec<Vec<Box<dyn memview_roi::AnyOutput>>> = zones
+        .iter()
+        .map(|_| erased.iter().map(|a| a.output(&I420)).collect())
+        .collect();
+    let fixed: Vec<Box<dyn Fixed>> = vec![Box::new(Add), Box::new(Add), Box::new(Add)];
+    let mut fixed_outs = vec![[0u64; 4]; zones.len()];
+    let mut g = c.benchmark_group("roi/dispatch");
+    g.throughput(Throughput::Elements((zones.len() * 3) as u64));
+    g.bench_function("boxed_analyzer_30_calls", |b| {
+        b.iter(|| {
+            for (input, out) in inputs.iter().zip(outs.iter_mut()) {
+                for (a, o) in erased.iter().zip(out.iter_mut()) {
+                    std::hint::black_box(a.analyze(std::hint::black_box(input), o.as_mut()));
+                }
+            }
+        })
+    });
+    g.bench_function("fixed_struct_30_calls_baseline", |b| {
+        b.iter(|| {
+            for (input, out) in inputs.iter().zip(fixed_outs.iter_mut()) {
+                for a in &fixed {
+                    a.analyze(std::hint::black_box(input), out);
+                }
+                std::hint::black_box(&out);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, analyzers, pipeline, histogram, run, dispatch);
 criterion_main!(benches);
