@@ -5,11 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use memview_capture::{BufferPool, FrameLease};
+use memview_capture::{BufferPool, FrameLease, Synthetic};
 use memview_pixel::format::I420;
 use memview_pixel::{Frame, FrameLayout, Rect};
 use memview_roi::analyzers::{Histogram, MeanVariance, Motion};
-use memview_roi::{AnyOutput, BoxedAnalyzer, FrameInfo, Zone, ZoneInput};
+use memview_roi::{AnyOutput, BoxedAnalyzer, FrameInfo, RoiRunner, Zone, ZoneInput};
 use rayon::prelude::*;
 
 /// Frame width of every 1080p workload.
@@ -161,4 +161,77 @@ impl CopyingRunner {
         });
         &self.results
     }
+}
+
+/// `memview run`'s loop over `frames` frames, with or without JSON Lines
+/// results and events written to files by the writer thread; the records
+/// wait for the writer (`SinkPolicy::Block`), so every line is formatted
+/// and written inside the time measured.
+pub fn run_frames(frames: u64, sinks: bool) -> std::time::Duration {
+    use memview_capture::{Capture, CaptureOptions, Policy};
+    use memview_roi::events::{MotionEvents, MotionOptions};
+    use memview_roi::pipeline::{self, Pipeline, ZoneFeed};
+    use memview_roi::sink::{EventLines, JsonLines, ResultWriter, Sink, SinkPolicy, WriterOptions};
+    let src = Synthetic::new(&I420, 1920, 1080, 10)
+        .unwrap()
+        .with_frames(frames);
+    let tracker = src.clone();
+    let zones: Vec<Zone> = src
+        .boxes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Zone::new(format!("zone{i}"), r))
+        .collect();
+    let mut runner = RoiRunner::new(zones, default_analyzers(), 0).unwrap();
+    let capture = Capture::with_options(
+        src,
+        CaptureOptions {
+            buffers: 3,
+            queue: 2,
+            policy: Policy::Block,
+            consumer_holds: memview_roi::FRAMES_HELD,
+            limits: memview_capture::Limits::default(),
+        },
+    )
+    .unwrap();
+    let dir = std::env::temp_dir();
+    let file = |name: &str| {
+        let path = dir.join(format!("memview-bench-{}-{name}", std::process::id()));
+        std::io::BufWriter::new(std::fs::File::create(path).unwrap())
+    };
+    let (writer, events) = if sinks {
+        let list: Vec<Box<dyn Sink>> = vec![
+            Box::new(JsonLines::new(file("results.jsonl"))),
+            Box::new(EventLines::new(file("events.jsonl"))),
+        ];
+        let options = WriterOptions {
+            policy: SinkPolicy::Block,
+            ..WriterOptions::default()
+        };
+        (
+            Some(ResultWriter::start(list, options).unwrap()),
+            Some(MotionEvents::new(MotionOptions::default()).unwrap()),
+        )
+    } else {
+        (None, None)
+    };
+    let t = std::time::Instant::now();
+    let report = pipeline::run(
+        &capture,
+        &mut runner,
+        Pipeline {
+            zones: ZoneFeed::Synthetic(tracker, 10),
+            writer,
+            events,
+            ..Pipeline::default()
+        },
+    );
+    let elapsed = t.elapsed();
+    assert_eq!(report.frames, frames);
+    assert!(report.error.is_none() && report.sink_error.is_none());
+    assert_eq!(
+        report.result_records_written,
+        if sinks { frames } else { 0 }
+    );
+    elapsed
 }

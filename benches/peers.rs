@@ -207,6 +207,35 @@ fn scaling() -> String {
     )
 }
 
+/// `memview run`'s loop (synthetic 1080p, ten zones, the default
+/// analyzers, every core) without and with JSON Lines results and events
+/// written to files, 1000 frames a run, seven rounds alternating: frames
+/// per second of each, and the median of the per-round ratios.
+fn results() -> String {
+    let fps = |sinks: bool| 1000.0 / memview_benches::run_frames(1000, sinks).as_secs_f64();
+    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..7 {
+        // Alternating which goes first.
+        let (x, y) = if round % 2 == 0 {
+            let x = fps(false);
+            (x, fps(true))
+        } else {
+            let y = fps(true);
+            (fps(false), y)
+        };
+        a.push(x);
+        b.push(y);
+        r.push(y / x);
+    }
+    for v in [&mut a, &mut b, &mut r] {
+        v.sort_by(f64::total_cmp);
+    }
+    format!(
+        "{{\"without\":{:.1},\"with\":{:.1},\"ratio\":{:.4}}}",
+        a[3], b[3], r[3]
+    )
+}
+
 /// `plots DIR`: the scaling figures (the JSON `scaling` printed) on stdin,
 /// drawn as `DIR/zones.svg` and `DIR/threads.svg`.
 fn plots() -> Result<(), String> {
@@ -253,6 +282,7 @@ fn main() {
             "memory" => println!("{}", memory()),
             "scaling" => println!("{}", scaling()),
             "ingest" => println!("{}", ingest()),
+            "results" => println!("{}", results()),
             "plots" => {
                 if let Err(e) = plots() {
                     eprintln!("memview-peers plots: {e}");
@@ -261,7 +291,7 @@ fn main() {
             }
             other => {
                 eprintln!(
-                    "memview-peers: unknown command {other:?} (memory, scaling, ingest, plots DIR)"
+                    "memview-peers: unknown command {other:?} (memory, scaling, ingest, results, plots DIR)"
                 );
                 std::process::exit(2);
             }

@@ -158,79 +158,6 @@ fn histogram(c: &mut Criterion) {
     g.finish();
 }
 
-/// `memview run`'s loop over `frames` frames, with or without JSON Lines
-/// results and events written to files by the writer thread; the records
-/// wait for the writer (`SinkPolicy::Block`), so every line is formatted
-/// and written inside the time measured.
-fn run_frames(frames: u64, sinks: bool) -> std::time::Duration {
-    use memview_capture::{Capture, CaptureOptions, Policy};
-    use memview_roi::events::{MotionEvents, MotionOptions};
-    use memview_roi::pipeline::{self, Pipeline, ZoneFeed};
-    use memview_roi::sink::{EventLines, JsonLines, ResultWriter, Sink, SinkPolicy, WriterOptions};
-    let src = Synthetic::new(&I420, 1920, 1080, 10)
-        .unwrap()
-        .with_frames(frames);
-    let tracker = src.clone();
-    let zones: Vec<Zone> = src
-        .boxes()
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Zone::new(format!("zone{i}"), r))
-        .collect();
-    let mut runner = RoiRunner::new(zones, memview_benches::default_analyzers(), 0).unwrap();
-    let capture = Capture::with_options(
-        src,
-        CaptureOptions {
-            buffers: 3,
-            queue: 2,
-            policy: Policy::Block,
-            consumer_holds: memview_roi::FRAMES_HELD,
-            limits: memview_capture::Limits::default(),
-        },
-    )
-    .unwrap();
-    let dir = std::env::temp_dir();
-    let file = |name: &str| {
-        let path = dir.join(format!("memview-bench-{}-{name}", std::process::id()));
-        std::io::BufWriter::new(std::fs::File::create(path).unwrap())
-    };
-    let (writer, events) = if sinks {
-        let list: Vec<Box<dyn Sink>> = vec![
-            Box::new(JsonLines::new(file("results.jsonl"))),
-            Box::new(EventLines::new(file("events.jsonl"))),
-        ];
-        let options = WriterOptions {
-            policy: SinkPolicy::Block,
-            ..WriterOptions::default()
-        };
-        (
-            Some(ResultWriter::start(list, options).unwrap()),
-            Some(MotionEvents::new(MotionOptions::default()).unwrap()),
-        )
-    } else {
-        (None, None)
-    };
-    let t = std::time::Instant::now();
-    let report = pipeline::run(
-        &capture,
-        &mut runner,
-        Pipeline {
-            zones: ZoneFeed::Synthetic(tracker, 10),
-            writer,
-            events,
-            ..Pipeline::default()
-        },
-    );
-    let elapsed = t.elapsed();
-    assert_eq!(report.frames, frames);
-    assert!(report.error.is_none() && report.sink_error.is_none());
-    assert_eq!(
-        report.result_records_written,
-        if sinks { frames } else { 0 }
-    );
-    elapsed
-}
-
 fn run(c: &mut Criterion) {
     let mut g = c.benchmark_group("roi/run");
     g.throughput(Throughput::Elements(1));
@@ -239,7 +166,7 @@ fn run(c: &mut Criterion) {
     // them), scaled back to the frames asked for.
     let per = |iters: u64, sinks: bool| {
         let n = iters.max(50);
-        run_frames(n, sinks).mul_f64(iters as f64 / n as f64)
+        memview_benches::run_frames(n, sinks).mul_f64(iters as f64 / n as f64)
     };
     g.bench_function("synthetic_1080p_10_zones", |b| {
         b.iter_custom(|iters| per(iters, false))

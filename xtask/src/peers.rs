@@ -471,7 +471,12 @@ pub(crate) fn peers(args: &[String]) -> Result<()> {
         Command::new(bin.join("memview-peers")).arg("scaling"),
     )?)?;
 
-    let report = render(&rows, &ours, &numpy, &scaling, &versions, rounds)?;
+    step("peers: results and events (memview run's loop with and without them)");
+    let results: Value = serde_json::from_str(&output(
+        Command::new(bin.join("memview-peers")).arg("results"),
+    )?)?;
+
+    let report = render(&rows, &ours, &numpy, &scaling, &results, &versions, rounds)?;
     print!("{report}");
     if write {
         // The plots are drawn by memview-peers (plotters lives in the
@@ -500,6 +505,7 @@ fn render(
     ours: &Value,
     numpy: &Value,
     scaling: &Value,
+    results: &Value,
     versions: &Value,
     rounds: usize,
 ) -> Result<String> {
@@ -646,14 +652,35 @@ fn render(
         );
         writeln!(s, "| {n} | {a:.0} | {b:.0} | {:.2}x |", a / base)?;
     }
+    writeln!(s, "\n## Results and events\n")?;
+    writeln!(
+        s,
+        "`memview run`'s loop (`benches/lib.rs`, `run_frames`: the synthetic 1080p source on \
+         its capture thread, ten zones, mean/variance + histogram + motion on every core), \
+         1000 frames a run, without and with JSON Lines results and motion events written \
+         to files by the writer thread (records waiting for it, so every line is written \
+         inside the time measured); seven rounds alternating, medians.\n"
+    )?;
+    writeln!(s, "| run | frames/s |")?;
+    writeln!(s, "|---|---:|")?;
+    let f = |k: &str| results[k].as_f64().unwrap_or(f64::NAN);
+    writeln!(s, "| without results | {:.0} |", f("without"))?;
+    writeln!(s, "| with `--results` and `--events` | {:.0} |", f("with"))?;
+    writeln!(
+        s,
+        "\nWith / without, the median of the rounds' ratios: **{:.3}**.",
+        f("ratio")
+    )?;
     writeln!(
         s,
         "\n## Criterion suites\n\n`cargo xtask bench` runs the full criterion suites \
          (`format/parse`, `core/view`, `core/to_bytes`, `pixel/roi`, `pixel/convert`, \
          `capture/synthetic`, `capture/y4m`, `roi/analyzers`, `roi/pipeline`, \
-         `roi/histogram`), each zero-copy figure beside its copying baseline (the histogram \
-         beside the one-store-per-pixel floor of any exact histogram kept in memory); CI runs \
-         each once in test mode."
+         `roi/histogram`, `roi/run`, `roi/dispatch`), each zero-copy figure beside its \
+         copying baseline (the histogram beside the one-store-per-pixel floor of any exact \
+         histogram kept in memory; `roi/run` with and without results; `roi/dispatch`, the \
+         type-erased analyzer call beside a fixed-struct call); CI runs each once in test \
+         mode."
     )?;
     Ok(s)
 }

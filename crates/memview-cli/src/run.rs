@@ -110,6 +110,11 @@ pub struct Args {
     /// summary) or `block` the pipeline until it catches up.
     #[arg(long, value_enum, default_value_t = SinkPolicyArg::Drop)]
     sink_policy: SinkPolicyArg,
+    /// The result writer's nice value (0 to 19, Linux): above 0 it writes
+    /// in time capture and analysis leave idle (records it cannot keep up
+    /// with are dropped and counted, or wait under `--sink-policy block`).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=19))]
+    writer_nice: i32,
     /// Result records the writer may fall behind by (1 to 4096).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=memview_roi::sink::MAX_RING as u64))]
     result_buffer: u64,
@@ -483,7 +488,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     SinkPolicyArg::Block => SinkPolicy::Block,
                 },
                 on_start: Some(alloc::mark_writer),
-                ..WriterOptions::default()
+                nice: args.writer_nice,
             },
         )?)
     };
