@@ -8,7 +8,7 @@
 
 use std::env;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
@@ -26,6 +26,8 @@ tasks:
   asan                  memview-core's tests under AddressSanitizer (nightly)
   fuzz [TARGET] [--seconds N]
                         run fuzz targets (default: all, 60 s each)
+  py                    the Python package: maturin develop into target/py-venv,
+                        then pytest crates/memview-py/tests
   bench [ARGS]          criterion benches (ARGS go to criterion)
   bench --peers [--write] [--rounds N]
                         memview beside CPython struct/memoryview, NumPy,
@@ -60,6 +62,7 @@ fn main() -> Result<()> {
         }
         "bench" => bench(&rest),
         "vivid" => vivid(),
+        "py" => py(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
@@ -144,6 +147,7 @@ fn ci() -> Result<()> {
     c.args(["bench", "--workspace", "--", "--test"]);
     run(c)?;
     fuzz(None, 10)?;
+    py()?;
     vivid()?;
     eprintln!("\nxtask ci: all steps passed");
     Ok(())
@@ -308,6 +312,92 @@ const VIVID_RUNS: &[(&str, bool)] = &[
     ("n_devs=1 node_types=0x1", false),
     ("n_devs=1 node_types=0x1 multiplanar=2", true),
 ];
+
+/// A venv under `target/NAME` in which `import IMPORTS` works, `PACKAGES`
+/// installed from PyPI if not; its python.
+pub(crate) fn venv(name: &str, imports: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = project_root().join("target").join(name);
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        step(&format!("python venv under target/{name}"));
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .context("could not start python3")?;
+        if !made.success() {
+            // Debian keeps venv support in its own package.
+            let mut c = Command::new("apt-get");
+            c.args(["install", "-y", "-qq", "python3-venv"]);
+            run(c).context("python3 -m venv failed and python3-venv could not be installed")?;
+            let mut c = Command::new("python3");
+            c.args(["-m", "venv"]).arg(&venv);
+            run(c)?;
+        }
+    }
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {imports}")])
+        .stderr(Stdio::null())
+        .status()?;
+    if !ok.success() {
+        let mut c = Command::new(&python);
+        c.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages);
+        run(c)?;
+    }
+    Ok(python)
+}
+
+/// The Python package: maturin builds the abi3 extension into a venv
+/// under `target/py-venv` (with NumPy and pytest from PyPI), and pytest
+/// runs `crates/memview-py/tests` (`CI=true`: nothing skipped).
+fn py() -> Result<()> {
+    step("Python package: maturin develop, pytest");
+    let python = match venv(
+        "py-venv",
+        "maturin, numpy, pytest",
+        &["maturin", "numpy", "pytest"],
+    ) {
+        Ok(p) => p,
+        Err(e) if !in_ci() => {
+            eprintln!("\n*** SKIPPING the Python package: {e:#} ***\n");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let bin = python
+        .parent()
+        .context("the venv has no bin/")?
+        .to_path_buf();
+    let venv_dir = bin.parent().context("the venv has no root")?.to_path_buf();
+    let path = env::join_paths(
+        std::iter::once(bin.clone())
+            .chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
+    )?;
+    let mut c = Command::new(bin.join("maturin"));
+    c.args([
+        "develop",
+        "--release",
+        "--quiet",
+        "-m",
+        "crates/memview-py/Cargo.toml",
+    ])
+    .current_dir(project_root())
+    .env("VIRTUAL_ENV", &venv_dir)
+    .env("PATH", &path);
+    run(c)?;
+    let mut c = Command::new(&python);
+    c.args(["-m", "pytest", "-q", "crates/memview-py/tests"])
+        .current_dir(project_root())
+        .env("CI", if in_ci() { "true" } else { "" });
+    run(c)
+}
 
 fn vivid() -> Result<()> {
     step("V4L2 against vivid in a VM");

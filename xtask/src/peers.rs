@@ -148,42 +148,11 @@ fn mib(b: f64) -> String {
 /// The Python of the benchmark venv, made (and NumPy and OpenCV
 /// installed) if needed.
 fn venv_python() -> Result<PathBuf> {
-    let venv = project_root().join("target/bench-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        step("peers: python venv under target/bench-venv");
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("could not start python3")?;
-        if !made.success() {
-            // Debian keeps venv support in its own package.
-            let mut c = Command::new("apt-get");
-            c.args(["install", "-y", "-qq", "python3-venv"]);
-            run(c).context("python3 -m venv failed and python3-venv could not be installed")?;
-            let mut c = Command::new("python3");
-            c.args(["-m", "venv"]).arg(&venv);
-            run(c)?;
-        }
-    }
-    let ok = Command::new(&python)
-        .args(["-c", "import numpy, cv2"])
-        .stderr(Stdio::null())
-        .status()?;
-    if !ok.success() {
-        let mut c = Command::new(&python);
-        c.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(["numpy", "opencv-python-headless"]);
-        run(c)?;
-    }
-    Ok(python)
+    crate::venv(
+        "bench-venv",
+        "numpy, cv2",
+        &["numpy", "opencv-python-headless"],
+    )
 }
 
 fn output(c: &mut Command) -> Result<String> {

@@ -270,6 +270,15 @@ impl<'a> View<'a> {
         true
     }
 
+    /// The address of item `[0, 0, ...]`, memoryview's `buf`: what an
+    /// exporter over FFI (a `Py_buffer`) hands out with the shape and
+    /// strides. Reading through it is the caller's `unsafe` business: every
+    /// item lies inside the validated buffer, which the view's owner keeps
+    /// alive and unwritten while the view (or a copy of its parts) lives.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.raw.base.cast_const().wrapping_offset(self.raw.offset)
+    }
+
     /// `len()`: the extent of the first axis (an error for 0-d views, as in
     /// CPython 3.12).
     pub fn len(&self) -> Result<usize, ViewError> {

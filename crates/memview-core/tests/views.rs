@@ -423,3 +423,20 @@ fn regions_past_huge_strides_do_not_overflow() {
     assert_eq!(z.index(&[2]).unwrap_err(), ViewError::Overflow);
     assert_eq!(z.index(&[0]).unwrap().shape(), &[0]);
 }
+
+/// `as_ptr` is memoryview's `buf`: the address of item `[0, ...]`, which
+/// moves with slicing and flipping (an FFI exporter hands it out with the
+/// strides).
+#[test]
+fn as_ptr_is_the_first_items_address() {
+    let data: Vec<u8> = (0..60).collect();
+    let base = data.as_ptr();
+    let v = View::from_parts(&data, "B", 0, &[6, 10], &[10, 1]).unwrap();
+    assert_eq!(v.as_ptr(), base);
+    let r = v.region(2..5, 3..7).unwrap();
+    assert_eq!(r.as_ptr(), base.wrapping_add(23));
+    assert_eq!(r.item(&[0, 0]).unwrap().as_ptr(), r.as_ptr());
+    let f = r.flip(1).unwrap();
+    assert_eq!(f.as_ptr(), base.wrapping_add(26));
+    assert_eq!(f.item(&[0, 0]).unwrap(), &[26]);
+}

@@ -1,0 +1,122 @@
+//! Every `unsafe` of the buffer protocol: filling a `Py_buffer` from a
+//! memview view's parts, and freeing what it points to on release.
+
+use std::ffi::{c_int, c_void, CString};
+
+use pyo3::exceptions::PyBufferError;
+use pyo3::{ffi, prelude::*};
+
+/// What a `Py_buffer` is filled from: the address of item `[0, ...]`, the
+/// bytes spanned, the item size and format, shape and strides. The owner
+/// of the bytes is the exporting Python object, which the buffer holds a
+/// reference to (`obj`), and which keeps them alive and unwritten.
+pub(crate) struct Parts<'a> {
+    pub(crate) ptr: *const u8,
+    pub(crate) nbytes: usize,
+    pub(crate) itemsize: usize,
+    pub(crate) format: &'a str,
+    pub(crate) shape: &'a [usize],
+    pub(crate) strides: &'a [isize],
+    pub(crate) c_contiguous: bool,
+}
+
+/// What `internal` points to: the format text and the shape and strides,
+/// freed in [`release`].
+struct Held {
+    format: CString,
+    /// Shape then strides, `ndim` each.
+    dims: Vec<ffi::Py_ssize_t>,
+}
+
+/// Fills `view` from `parts` for a read-only export requested with
+/// `flags`, holding a reference to `owner`.
+///
+/// # Safety
+///
+/// - `view` is the `Py_buffer` CPython passed to `bf_getbuffer`.
+/// - `parts` describe bytes that stay valid and unwritten for as long as
+///   `owner` lives (the owner holds the memview lease or buffer).
+pub(crate) unsafe fn fill(
+    view: *mut ffi::Py_buffer,
+    flags: c_int,
+    parts: &Parts<'_>,
+    owner: Bound<'_, PyAny>,
+) -> PyResult<()> {
+    if view.is_null() {
+        return Err(PyBufferError::new_err("no Py_buffer to fill"));
+    }
+    if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
+        return Err(PyBufferError::new_err(
+            "memview frames are read-only to Python (write through memview's own functions)",
+        ));
+    }
+    let strided = flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES;
+    let nd = flags & ffi::PyBUF_ND == ffi::PyBUF_ND;
+    if !strided && !parts.c_contiguous {
+        return Err(PyBufferError::new_err(
+            "the view is not C-contiguous: ask for strides (PyBUF_STRIDES)",
+        ));
+    }
+    let with_format = flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT;
+    let format = CString::new(parts.format)
+        .map_err(|_| PyBufferError::new_err("a format with a NUL byte"))?;
+    let mut dims: Vec<ffi::Py_ssize_t> = Vec::with_capacity(2 * parts.shape.len());
+    for &n in parts.shape {
+        dims.push(
+            ffi::Py_ssize_t::try_from(n).map_err(|_| PyBufferError::new_err("shape overflows"))?,
+        );
+    }
+    dims.extend(parts.strides.iter().map(|&s| s as ffi::Py_ssize_t));
+    let held = Box::new(Held { format, dims });
+    let ndim = parts.shape.len();
+    // SAFETY: `view` is CPython's, writable for this call; every pointer
+    // stored in it points into `held` (released in `release`) or into
+    // bytes `owner` keeps alive, and `obj` takes a strong reference.
+    unsafe {
+        (*view).buf = parts.ptr as *mut c_void;
+        (*view).len = parts.nbytes as ffi::Py_ssize_t;
+        (*view).readonly = 1;
+        // Without a format the consumer reads unsigned bytes.
+        (*view).itemsize = if with_format {
+            parts.itemsize as ffi::Py_ssize_t
+        } else {
+            1
+        };
+        (*view).format = if with_format {
+            held.format.as_ptr().cast_mut()
+        } else {
+            std::ptr::null_mut()
+        };
+        (*view).ndim = if nd { ndim as c_int } else { 1 };
+        let dims = held.dims.as_ptr().cast_mut();
+        (*view).shape = if nd { dims } else { std::ptr::null_mut() };
+        (*view).strides = if strided {
+            dims.add(ndim)
+        } else {
+            std::ptr::null_mut()
+        };
+        (*view).suboffsets = std::ptr::null_mut();
+        (*view).internal = Box::into_raw(held).cast::<c_void>();
+        (*view).obj = owner.into_ptr();
+    }
+    Ok(())
+}
+
+/// Frees what [`fill`] allocated for `view`.
+///
+/// # Safety
+///
+/// `view` is a `Py_buffer` that [`fill`] filled, released once.
+pub(crate) unsafe fn release(view: *mut ffi::Py_buffer) {
+    if view.is_null() {
+        return;
+    }
+    // SAFETY: `internal` is the `Held` that `fill` leaked, or null.
+    unsafe {
+        let held = (*view).internal.cast::<Held>();
+        if !held.is_null() {
+            drop(Box::from_raw(held));
+            (*view).internal = std::ptr::null_mut();
+        }
+    }
+}

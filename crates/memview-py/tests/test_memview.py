@@ -1,0 +1,260 @@
+"""memview's Python package against CPython's memoryview, struct and NumPy."""
+
+import gc
+import os
+import resource
+import struct
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import memview
+
+
+def capture(**kw):
+    kw.setdefault("size", (160, 96))
+    kw.setdefault("frames", 8)
+    kw.setdefault("boxes", 3)
+    return memview.Capture("synthetic", **kw)
+
+
+def test_planes_and_rois_export_the_pools_bytes():
+    with capture() as cap:
+        frame = cap.recv()
+        assert frame.pixel_format == "I420" and frame.size == (160, 96)
+        whole = [np.asarray(p) for p in frame.planes]
+        assert [a.shape for a in whole] == [(96, 160), (48, 80), (48, 80)]
+        for p, a in zip(frame.planes, whole):
+            m = memoryview(p)
+            assert m.format == "B" and m.readonly and m.ndim == 2
+            assert m.shape == a.shape and m.strides == a.strides
+            assert m.c_contiguous
+            assert m.tobytes() == a.tobytes()
+            assert m.tolist() == a.tolist()
+            assert not a.flags.writeable
+        # An ROI at odd coordinates snaps outward to the chroma grid; its
+        # planes are strided views of the same bytes.
+        roi = frame.roi(3, 5, 41, 30)
+        x, y, w, h = roi.effective
+        assert roi.requested == (3, 5, 41, 30)
+        assert (x, y, w, h) == (2, 4, 42, 32)
+        views = [np.asarray(p) for p in roi.planes]
+        want = [
+            whole[0][y : y + h, x : x + w],
+            whole[1][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2],
+            whole[2][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2],
+        ]
+        for v, s in zip(views, want):
+            assert v.shape == s.shape and v.strides == s.strides
+            assert np.array_equal(v, s)
+            assert np.shares_memory(v, s), "an ROI is the frame's bytes, not a copy"
+            m = memoryview(v)
+            assert not m.c_contiguous and m.strides == s.strides
+            assert m.tolist() == s.tolist()
+        frame.release()
+
+
+def test_writes_are_refused():
+    import ctypes
+
+    with capture() as cap:
+        frame = cap.recv()
+        plane = frame.planes[0]
+        with pytest.raises(TypeError):
+            memoryview(plane)[0:1] = b"x"
+        a = np.asarray(plane)
+        with pytest.raises(ValueError):
+            a[0, 0] = 1
+        # A consumer that asks for a writable buffer is refused.
+        with pytest.raises((TypeError, BufferError)):
+            (ctypes.c_char * 1).from_buffer(plane)
+
+
+def test_a_released_frame_raises_and_its_exports_stay_valid():
+    with capture() as cap:
+        frame = cap.recv()
+        y = np.asarray(frame.planes[0])
+        copy = y.copy()
+        frame.release()
+        assert frame.released
+        with pytest.raises(ValueError, match="released"):
+            frame.planes
+        with pytest.raises(ValueError, match="released"):
+            frame.roi(0, 0, 4, 4)
+        assert np.array_equal(y, copy)
+
+
+def test_a_held_export_keeps_its_buffer_out_of_the_pool():
+    # Two buffers: an export of each starves the pool; releasing one
+    # recycles it, and the held frame's bytes stay as they were.
+    with capture(buffers=2, frames=50) as cap:
+        f0 = cap.recv()
+        a0 = np.asarray(f0.planes[0])
+        keep0 = a0.copy()
+        f0.release()
+        del f0
+        f1 = cap.recv()
+        a1 = np.asarray(f1.planes[0])
+        f1.release()
+        del f1
+        gc.collect()
+        with pytest.raises(TimeoutError):
+            cap.recv(timeout=0.3)
+        del a1
+        gc.collect()
+        # Frames flow again through the one buffer released.
+        for _ in range(10):
+            f = cap.recv(timeout=5)
+            assert f is not None
+            f.release()
+        assert np.array_equal(a0, keep0), "a buffer held by an export was refilled"
+
+
+def test_export_release_cycles_leak_nothing():
+    with capture(frames=None) as cap:
+        frame = cap.recv()
+        plane = frame.planes[0]
+        before = sys.getrefcount(plane)
+        for _ in range(2000):
+            memoryview(plane).release()
+            np.asarray(plane)
+        gc.collect()
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for _ in range(20000):
+            m = memoryview(plane)
+            a = np.asarray(m)
+            del a
+            m.release()
+        gc.collect()
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert sys.getrefcount(plane) == before
+        assert rss1 - rss0 < 4096, f"RSS grew {rss1 - rss0} KiB over 20000 exports"
+        frame.release()
+
+
+def test_closing_a_capture_while_views_are_held_returns_promptly():
+    script = textwrap.dedent(
+        """
+        import numpy as np, memview
+        cap = memview.Capture("synthetic", size=(320, 240), buffers=2)
+        held = [np.asarray(cap.recv().planes[0]) for _ in range(2)]
+        cap.close()
+        del cap
+        print("closed", held[0].shape)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "closed (240, 320)"
+
+
+def test_the_end_of_a_stream_is_none_and_iteration_stops():
+    with capture(frames=5) as cap:
+        seqs = [f.seq for f in cap]
+    assert seqs == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="closed"):
+        cap.recv()
+
+
+def test_bad_sources_are_errors():
+    with pytest.raises(memview.MemviewError, match="no-such.y4m"):
+        memview.Capture("no-such.y4m")
+    with pytest.raises(ValueError, match="policy"):
+        memview.Capture("synthetic", policy="sometimes")
+
+
+FORMATS = [
+    "<HHI", "@iqd", "=4s2h", ">bhlqf", "!I", "<?", "@bH", "3x2s", "<e", "@P", "5p",
+    "<Qd", "@cih", ">hhh", "@3b", "<7x", "@ldf", "@?x?", "=qQ", "<n" if False else "<q",
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_formats_agree_with_struct(fmt):
+    f = memview.Format(fmt)
+    assert f.size == struct.calcsize(fmt)
+    s = struct.Struct(fmt)
+    data = bytes(range(1, s.size + 1))
+    got = f.unpack(data)
+    want = s.unpack(data)
+    assert len(got) == f.items == len(want)
+    for g, w in zip(got, want):
+        if isinstance(w, float) and w != w:
+            assert g != g
+        else:
+            assert g == w
+    assert f.pack(*want) == s.pack(*want)
+
+
+def test_format_errors_are_struct_errors_with_offsets():
+    for fmt in ["<HHz", "@i q#", "3"]:
+        with pytest.raises(struct.error):
+            struct.calcsize(fmt)
+        with pytest.raises(memview.FormatError) as e:
+            memview.Format(fmt)
+        assert isinstance(e.value, struct.error)
+        assert isinstance(e.value.offset, int)
+    with pytest.raises(struct.error):
+        memview.Format("<H").pack(1 << 20)
+    with pytest.raises(struct.error):
+        memview.Format("<H").unpack(b"\x00")
+
+
+def test_runner_results_equal_numpys():
+    zones = [(0, 0, 40, 30), ("door", (50, 20, 33, 41)), (100, 60, 60, 36)]
+    runner = memview.RoiRunner(zones, analyzers=("mean", "histogram", "motion", "edges"))
+    assert runner.analyzers == ["histogram", "motion", "edges"]
+    with capture() as cap:
+        prev = None
+        for _ in range(4):
+            frame = cap.recv()
+            y = np.asarray(frame.planes[0])
+            res = runner.process(frame)
+            assert res.ids == ["zone0", "door", "zone2"]
+            assert res.errors == [None] * 3
+            mean = np.asarray(res.mean)
+            var = np.asarray(res.variance)
+            hist = np.asarray(res.histogram)
+            motion = np.asarray(res.motion)
+            assert mean.dtype == np.float64 and hist.shape == (3, 256)
+            for i, z in enumerate(zones):
+                # The zone as analysed: snapped outward to the chroma grid.
+                x, y0, w, h = frame.roi(*(z if isinstance(z[0], int) else z[1])).effective
+                zone = y[y0 : y0 + h, x : x + w].astype(np.int64)
+                assert mean[i] == pytest.approx(zone.mean(), abs=1e-9)
+                assert var[i] == pytest.approx(zone.var(), abs=1e-6)
+                assert np.array_equal(hist[i], np.bincount(zone.ravel(), minlength=256))
+                if prev is not None:
+                    old = prev[y0 : y0 + h, x : x + w].astype(np.int64)
+                    assert motion[i] == np.abs(zone - old).sum()
+                else:
+                    assert motion[i] == 0
+            prev = y.copy()
+            frame.release()
+
+
+def test_zones_outside_the_frame_are_per_zone_errors():
+    runner = memview.RoiRunner([(0, 0, 8, 8), (150, 90, 40, 40)], analyzers=("mean",))
+    with capture() as cap:
+        res = runner.process(cap.recv())
+    assert res.errors[0] is None
+    assert "leaves the 160x96 frame" in res.errors[1]
+    with pytest.raises(ValueError, match="unknown analyzer"):
+        memview.RoiRunner([(0, 0, 8, 8)], analyzers=("nope",))
+    with pytest.raises(ValueError, match="a zone is"):
+        memview.RoiRunner([(0, 0, 8)])
+
+
+def test_the_readme_example_runs():
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "..", "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("```python\n") + len("```python\n")
+    code = text[start : text.index("```", start)]
+    assert "memview.Capture" in code
+    exec(compile(code, "README.md", "exec"), {})
