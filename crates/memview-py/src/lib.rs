@@ -270,7 +270,7 @@ impl Plane {
 /// A captured frame (a lease of the pool). `release()` (or leaving a
 /// `with` block) gives it back; planes and exports already taken stay
 /// valid and keep the buffer until they go.
-#[pyclass(module = "memview")]
+#[pyclass(frozen, module = "memview")]
 #[derive(Debug)]
 struct Frame {
     lease: Mutex<Option<FrameLease>>,
@@ -315,6 +315,44 @@ fn planes_of(py: Python<'_>, lease: &FrameLease, rect: Option<Rect>) -> PyResult
 
 #[pymethods]
 impl Frame {
+    /// The whole frame's bytes, as laid out (planes one after another,
+    /// padding included), as one read-only buffer.
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let lease = slf.get().lease()?;
+        let v = lease.bytes();
+        let parts = buffer::Parts {
+            ptr: v.as_ptr(),
+            nbytes: v.nbytes(),
+            itemsize: v.itemsize(),
+            format: v.format(),
+            shape: v.shape(),
+            strides: v.strides(),
+            c_contiguous: v.is_c_contiguous(),
+        };
+        // A plane holding its own lease is the buffer's owner: the frame
+        // may be released while the export lives.
+        let owner = Py::new(
+            slf.py(),
+            Plane {
+                lease: lease.clone(),
+                plane: usize::MAX,
+                rect: None,
+            },
+        )?;
+        // SAFETY: the bytes are `lease`'s buffer, kept out of the pool and
+        // unwritten by the lease that `owner` (the buffer's `obj`) holds.
+        unsafe { buffer::fill(view, flags, &parts, owner.into_bound(slf.py()).into_any()) }
+    }
+
+    unsafe fn __releasebuffer__(&self, view: *mut ffi::Py_buffer) {
+        // SAFETY: CPython passes back the buffer `__getbuffer__` filled.
+        unsafe { buffer::release(view) }
+    }
+
     /// The frame's sequence number (0 for the first).
     #[getter]
     fn seq(&self) -> u64 {
@@ -437,7 +475,7 @@ impl Roi {
 }
 
 /// Frames from a source named as `memview run --source` names it.
-#[pyclass(module = "memview")]
+#[pyclass(frozen, module = "memview")]
 #[derive(Debug)]
 struct Capture {
     inner: Mutex<Option<RsCapture>>,
@@ -698,6 +736,78 @@ impl Fields for Gather {
     }
 }
 
+/// One frame's results gathered in Rust (no GIL needed), made into a
+/// [`Results`] with it.
+struct Gathered {
+    seq: u64,
+    ids: Vec<String>,
+    names: Vec<String>,
+    errors: Vec<Option<String>>,
+    fields: Gather,
+}
+
+impl Gathered {
+    fn of(results: &memview_roi::FrameResults<'_>) -> Gathered {
+        let mut g = Gather {
+            zones: results.len(),
+            ..Gather::default()
+        };
+        let mut ids = Vec::with_capacity(results.len());
+        let mut names = Vec::with_capacity(results.len());
+        let mut errors = Vec::with_capacity(results.len());
+        for z in results.iter() {
+            ids.push(z.zone().id.to_string());
+            names.push(z.zone().name.to_string());
+            errors.push(z.error().map(str::to_owned));
+            for (_, o) in z.outputs() {
+                o.fields(&mut g);
+            }
+        }
+        Gathered {
+            seq: results.frame().seq,
+            ids,
+            names,
+            errors,
+            fields: g,
+        }
+    }
+
+    fn into_results(self, py: Python<'_>) -> PyResult<Results> {
+        let g = &self.fields;
+        let n = g.zones;
+        let columns = PyDict::new(py);
+        let col = |data: Vec<u8>, itemsize, format, shape| {
+            Py::new(py, Column::new(data, itemsize, format, shape))
+        };
+        for (name, v) in &g.f64s {
+            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+            columns.set_item(*name, col(data, 8, "d", vec![n])?)?;
+        }
+        for (name, v) in &g.u64s {
+            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+            columns.set_item(*name, col(data, 8, "Q", vec![n])?)?;
+        }
+        for (name, v, w) in &g.arrays {
+            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+            columns.set_item(*name, col(data, 8, "Q", vec![n, *w])?)?;
+        }
+        for (name, v, w) in &g.f32s {
+            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+            columns.set_item(*name, col(data, 4, "f", vec![n, *w])?)?;
+        }
+        for (name, v) in &g.strs {
+            columns.set_item(*name, v.clone())?;
+        }
+        Ok(Results {
+            seq: self.seq,
+            ids: self.ids,
+            names: self.names,
+            errors: self.errors,
+            columns: columns.unbind(),
+        })
+    }
+}
+
 /// One frame's results: each field an attribute holding a column with one
 /// row per zone (`results.mean`, `results.histogram`), plus `ids`, `names`
 /// and `errors`.
@@ -744,7 +854,7 @@ impl Results {
 
 /// The Rust ROI runner: zones x analyzers per frame on its own threads,
 /// the GIL released while it works.
-#[pyclass(module = "memview")]
+#[pyclass(frozen, module = "memview")]
 #[derive(Debug)]
 struct RoiRunner {
     inner: Mutex<RsRunner>,
@@ -800,53 +910,64 @@ impl RoiRunner {
                 .inner
                 .lock()
                 .map_err(|_| "a runner's lock was poisoned")?;
-            let results = runner.process(lease);
-            let mut g = Gather {
-                zones: results.len(),
-                ..Gather::default()
-            };
-            let mut ids = Vec::with_capacity(results.len());
-            let mut names = Vec::with_capacity(results.len());
-            let mut errors = Vec::with_capacity(results.len());
-            for z in results.iter() {
-                ids.push(z.zone().id.to_string());
-                names.push(z.zone().name.to_string());
-                errors.push(z.error().map(str::to_owned));
-                for (_, o) in z.outputs() {
-                    o.fields(&mut g);
-                }
-            }
-            Ok::<_, &str>((results.frame().seq, ids, names, errors, g))
+            Ok::<_, &str>(Gathered::of(&runner.process(lease)))
         });
-        let (seq, ids, names, errors, g) = gathered.map_err(err)?;
-        let n = g.zones;
-        let columns = PyDict::new(py);
-        for (name, v) in &g.f64s {
-            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            columns.set_item(*name, Py::new(py, Column::new(data, 8, "d", vec![n]))?)?;
+        gathered.map_err(err)?.into_results(py)
+    }
+
+    /// Runs the stream: every frame of `capture` through the runner, the
+    /// GIL released, until the stream ends or `frames` frames are done;
+    /// `callback(results)` is called with every `every`th frame's results
+    /// (the only time the GIL is taken). Returns the frames analysed.
+    #[pyo3(signature = (capture, callback = None, every = 1, frames = None))]
+    fn run(
+        &self,
+        py: Python<'_>,
+        capture: &Capture,
+        callback: Option<Py<PyAny>>,
+        every: u64,
+        frames: Option<u64>,
+    ) -> PyResult<u64> {
+        if every == 0 {
+            return Err(PyValueError::new_err("every must be at least 1"));
         }
-        for (name, v) in &g.u64s {
-            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            columns.set_item(*name, Py::new(py, Column::new(data, 8, "Q", vec![n]))?)?;
+        let mut runner = self
+            .inner
+            .lock()
+            .map_err(|_| err("a runner's lock was poisoned"))?;
+        let runner: &mut RsRunner = &mut runner;
+        let mut n = 0u64;
+        while frames.is_none_or(|f| n < f) {
+            let want = callback.is_some();
+            let step = py.detach(|| -> PyResult<Option<Option<Gathered>>> {
+                // Frames between callbacks never leave Rust.
+                loop {
+                    let Some(lease) = capture.with(|c| Ok(c.recv()))? else {
+                        return Ok(None);
+                    };
+                    let lease = lease.map_err(err)?;
+                    let results = runner.process(lease);
+                    n += 1;
+                    if want && n % every == 0 {
+                        return Ok(Some(Some(Gathered::of(&results))));
+                    }
+                    if frames.is_some_and(|f| n >= f) {
+                        return Ok(Some(None));
+                    }
+                }
+            })?;
+            match step {
+                None => break,
+                Some(Some(g)) => {
+                    if let Some(cb) = &callback {
+                        cb.call1(py, (g.into_results(py)?,))?;
+                    }
+                }
+                Some(None) => {}
+            }
         }
-        for (name, v, w) in &g.arrays {
-            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            columns.set_item(*name, Py::new(py, Column::new(data, 8, "Q", vec![n, *w]))?)?;
-        }
-        for (name, v, w) in &g.f32s {
-            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            columns.set_item(*name, Py::new(py, Column::new(data, 4, "f", vec![n, *w]))?)?;
-        }
-        for (name, v) in &g.strs {
-            columns.set_item(*name, v.clone())?;
-        }
-        Ok(Results {
-            seq,
-            ids,
-            names,
-            errors,
-            columns: columns.unbind(),
-        })
+        runner.release_previous();
+        Ok(n)
     }
 
     /// The analyzers, in the order they run.

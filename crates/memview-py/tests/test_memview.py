@@ -258,3 +258,70 @@ def test_the_readme_example_runs():
     code = text[start : text.index("```", start)]
     assert "memview.Capture" in code
     exec(compile(code, "README.md", "exec"), {})
+
+
+def test_a_frame_exports_its_whole_buffer():
+    with capture() as cap:
+        frame = cap.recv()
+        m = memoryview(frame)
+        planes = b"".join(memoryview(p).tobytes() for p in frame.planes)
+        assert m.readonly and m.format == "B" and m.ndim == 1
+        assert m.tobytes() == planes
+        frame.release()
+        # The export outlives the frame object's lease.
+        assert m.tobytes() == planes
+        m.release()
+
+
+def test_run_drives_a_stream_with_callbacks():
+    zones = [(0, 0, 40, 30), (60, 20, 40, 40)]
+    seen = []
+    with capture(frames=12) as cap:
+        runner = memview.RoiRunner(zones, analyzers=("mean", "motion"))
+        n = runner.run(cap, callback=lambda r: seen.append((r.seq, list(np.asarray(r.mean)))), every=3)
+    assert n == 12
+    assert [s for s, _ in seen] == [2, 5, 8, 11]
+    # The same frames through process() give the same numbers.
+    with capture(frames=12) as cap:
+        runner = memview.RoiRunner(zones, analyzers=("mean", "motion"))
+        want = {}
+        for f in cap:
+            want[f.seq] = list(np.asarray(runner.process(f).mean))
+            f.release()
+    for seq, means in seen:
+        assert means == want[seq]
+    with capture(frames=50) as cap:
+        assert memview.RoiRunner(zones).run(cap, frames=7) == 7
+        with pytest.raises(ValueError, match="every"):
+            memview.RoiRunner(zones).run(cap, every=0)
+
+
+def test_the_gil_is_released_while_rust_works():
+    import threading
+    import time
+
+    count = 0
+    stop = False
+
+    def spin():
+        nonlocal count
+        while not stop:
+            count += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.05)
+        c0 = count
+        time.sleep(0.3)
+        idle_rate = (count - c0) / 0.3
+        runner = memview.RoiRunner([(0, 0, 640, 360)] * 4, analyzers=("histogram", "edges"), threads=1)
+        with memview.Capture("synthetic", size=(1920, 1080), frames=40) as cap:
+            c0, t0 = count, time.perf_counter()
+            runner.run(cap)
+            busy_rate = (count - c0) / (time.perf_counter() - t0)
+    finally:
+        stop = True
+        t.join()
+    # With the GIL held the spinning thread would barely run.
+    assert busy_rate > 0.2 * idle_rate, (busy_rate, idle_rate)
