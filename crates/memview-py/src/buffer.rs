@@ -120,3 +120,85 @@ pub(crate) unsafe fn release(view: *mut ffi::Py_buffer) {
         }
     }
 }
+
+/// A buffer imported from any Python exporter (`PyObject_GetBuffer` with
+/// strides and format), held until the last memview view of it goes.
+#[derive(Debug)]
+pub(crate) struct Imported {
+    buf: pyo3::buffer::PyUntypedBuffer,
+    /// Bytes from the lowest to one past the highest byte any item
+    /// touches, and where item `[0, ...]` lies in them.
+    lo: *const u8,
+    span: usize,
+    pub(crate) offset: isize,
+}
+
+// SAFETY: the pointers point into the exporter's memory, which `buf` (a
+// `Send + Sync` handle that releases the export with the GIL) keeps alive;
+// memview only reads through them.
+unsafe impl Send for Imported {}
+// SAFETY: as above: shared reads only.
+unsafe impl Sync for Imported {}
+
+impl Imported {
+    /// Imports `obj`'s buffer.
+    pub(crate) fn get(obj: &Bound<'_, PyAny>) -> PyResult<Imported> {
+        let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
+        if buf.suboffsets().is_some_and(|s| s.iter().any(|&o| o >= 0)) {
+            return Err(PyBufferError::new_err(
+                "buffers with suboffsets (PIL-style arrays of pointers) are not supported",
+            ));
+        }
+        let itemsize = buf.item_size() as isize;
+        let (mut lo, mut hi) = (0isize, itemsize);
+        if buf.shape().contains(&0) {
+            hi = 0;
+        } else {
+            for (&n, &s) in buf.shape().iter().zip(buf.strides()) {
+                let reach = (n as isize - 1)
+                    .checked_mul(s)
+                    .ok_or_else(|| PyBufferError::new_err("strides overflow"))?;
+                if reach < 0 {
+                    lo += reach;
+                } else {
+                    hi += reach;
+                }
+            }
+        }
+        let first = buf.buf_ptr().cast::<u8>().cast_const();
+        Ok(Imported {
+            lo: first.wrapping_offset(lo),
+            span: (hi - lo).max(0) as usize,
+            offset: -lo,
+            buf,
+        })
+    }
+
+    /// The exporter's bytes from the lowest item's to the highest's.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        if self.span == 0 {
+            return &[];
+        }
+        // SAFETY: the exporter guarantees every item of its shape and
+        // strides lies in memory it keeps alive while the export (`buf`)
+        // is held; `lo..lo + span` is exactly the bytes those items cover.
+        // Every caller holds the GIL for as long as it uses the slice, so
+        // no Python code writes a writable exporter's bytes meanwhile.
+        unsafe { std::slice::from_raw_parts(self.lo, self.span) }
+    }
+
+    /// The exporter's item format (`B` when it gave none).
+    pub(crate) fn format(&self) -> String {
+        self.buf.format().to_string_lossy().into_owned()
+    }
+
+    /// Shape, strides and item size as exported.
+    pub(crate) fn layout(&self) -> (&[usize], &[isize], usize) {
+        (self.buf.shape(), self.buf.strides(), self.buf.item_size())
+    }
+
+    /// Whether the exporter refused writes.
+    pub(crate) fn readonly(&self) -> bool {
+        self.buf.readonly()
+    }
+}

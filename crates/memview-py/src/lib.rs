@@ -981,6 +981,286 @@ impl RoiRunner {
     }
 }
 
+/// A memoryview-exact view of any buffer: `memview.View(obj, format=None)`.
+///
+/// `format` is strict: a typed request over a buffer of another format
+/// raises (big-endian data is never read as native); the byte formats `B`,
+/// `b` and `c` are the escape hatch and read any C-contiguous buffer as its
+/// bytes.
+#[pyclass(frozen, module = "memview", name = "View")]
+#[derive(Debug)]
+struct PyView {
+    import: std::sync::Arc<buffer::Imported>,
+    format: String,
+    offset: isize,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+    itemsize: usize,
+}
+
+fn view_error(e: memview_core::ViewError) -> PyErr {
+    use memview_core::ViewError as E;
+    let text = e.to_string();
+    match e {
+        E::IndexOutOfBounds { .. } => pyo3::exceptions::PyIndexError::new_err(text),
+        E::TooManyIndices { .. } | E::UnsupportedFormat { .. } => {
+            pyo3::exceptions::PyNotImplementedError::new_err(text)
+        }
+        E::CastNotCContiguous | E::CastBadFormat | E::CastNonByte | E::ZeroDimIndex => {
+            pyo3::exceptions::PyTypeError::new_err(text)
+        }
+        _ => PyValueError::new_err(text),
+    }
+}
+
+fn list_to_py<'py>(py: Python<'py>, l: &memview_core::List) -> PyResult<Bound<'py, PyAny>> {
+    use memview_format::Value;
+    Ok(match l {
+        memview_core::List::Item(v) => match v {
+            Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+            Value::Int(i) => i.into_pyobject(py)?.into_any(),
+            Value::Float(f) => f.into_pyobject(py)?.into_any(),
+            Value::Bytes(b) => PyBytes::new(py, b).into_any(),
+        },
+        memview_core::List::List(items) => {
+            let v = items
+                .iter()
+                .map(|i| list_to_py(py, i))
+                .collect::<PyResult<Vec<_>>>()?;
+            pyo3::types::PyList::new(py, v)?.into_any()
+        }
+    })
+}
+
+fn slice_of(s: &Bound<'_, pyo3::types::PySlice>) -> PyResult<memview_core::Slice> {
+    let get = |name: &str| -> PyResult<Option<isize>> { s.getattr(name)?.extract() };
+    Ok(memview_core::Slice::new(
+        get("start")?,
+        get("stop")?,
+        get("step")?,
+    ))
+}
+
+impl PyView {
+    /// memview's view of the parts.
+    fn view(&self) -> PyResult<memview_core::View<'_>> {
+        memview_core::View::from_parts(
+            self.import.bytes(),
+            &self.format,
+            self.offset,
+            &self.shape,
+            &self.strides,
+        )
+        .map_err(view_error)
+    }
+
+    fn derive(&self, v: &memview_core::View<'_>) -> PyView {
+        PyView {
+            import: self.import.clone(),
+            format: v.format().to_owned(),
+            offset: v.offset(),
+            shape: v.shape().to_vec(),
+            strides: v.strides().to_vec(),
+            itemsize: v.itemsize(),
+        }
+    }
+}
+
+/// The byte formats, which read any buffer.
+fn is_byte_format(f: &str) -> bool {
+    matches!(f.trim_start_matches('@'), "B" | "b" | "c")
+}
+
+#[pymethods]
+impl PyView {
+    #[new]
+    #[pyo3(signature = (obj, format = None))]
+    fn new(obj: &Bound<'_, PyAny>, format: Option<&str>) -> PyResult<PyView> {
+        let import = buffer::Imported::get(obj)?;
+        let (shape, strides, itemsize) = import.layout();
+        let exported = import.format();
+        let me = PyView {
+            format: exported.clone(),
+            offset: import.offset,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            itemsize,
+            import: std::sync::Arc::new(import),
+        };
+        // The parts are checked once, here.
+        me.view()?;
+        match format {
+            None => Ok(me),
+            Some(f) if f.trim_start_matches('@') == exported.trim_start_matches('@') => Ok(me),
+            Some(f) if is_byte_format(f) => {
+                let v = me.view()?;
+                let bytes = v.cast(f, None).map_err(view_error)?;
+                Ok(me.derive(&bytes))
+            }
+            Some(f) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "the buffer's items are {exported:?}, not {f:?}: memview reads a buffer only as \
+                 its own format (or as bytes: B, b, c)"
+            ))),
+        }
+    }
+
+    /// The item format.
+    #[getter]
+    fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// Bytes per item.
+    #[getter]
+    fn itemsize(&self) -> usize {
+        self.itemsize
+    }
+
+    /// The shape.
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+
+    /// The strides, in bytes.
+    #[getter]
+    fn strides(&self) -> Vec<isize> {
+        self.strides.clone()
+    }
+
+    /// The number of axes.
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Bytes the items take.
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.shape.iter().product::<usize>() * self.itemsize
+    }
+
+    /// Always `True`: memview views are read-only to Python.
+    #[getter]
+    fn readonly(&self) -> bool {
+        true
+    }
+
+    /// Whether the exporter itself was read-only.
+    #[getter]
+    fn source_readonly(&self) -> bool {
+        self.import.readonly()
+    }
+
+    #[getter]
+    fn c_contiguous(&self) -> PyResult<bool> {
+        Ok(self.view()?.is_c_contiguous())
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        self.view()?.len().map_err(view_error)
+    }
+
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = self.view()?;
+        let as_item = |v: memview_core::View<'_>| -> PyResult<Bound<'py, PyAny>> {
+            list_to_py(py, &v.tolist().map_err(view_error)?)
+        };
+        if let Ok(i) = key.extract::<isize>() {
+            let one = v.index(&[i]).map_err(view_error)?;
+            return if one.ndim() == 0 {
+                as_item(one)
+            } else {
+                Ok(Py::new(py, self.derive(&one))?.into_bound(py).into_any())
+            };
+        }
+        if let Ok(s) = key.cast::<pyo3::types::PySlice>() {
+            let cut = v.slice_axis(0, slice_of(s)?).map_err(view_error)?;
+            return Ok(Py::new(py, self.derive(&cut))?.into_bound(py).into_any());
+        }
+        if let Ok(t) = key.cast::<PyTuple>() {
+            if let Ok(idx) = t.extract::<Vec<isize>>() {
+                return as_item(v.index(&idx).map_err(view_error)?);
+            }
+            let slices = t
+                .iter()
+                .map(|k| {
+                    k.cast::<pyo3::types::PySlice>()
+                        .map_err(|_| {
+                            pyo3::exceptions::PyTypeError::new_err(
+                                "memview: invalid slice key (a tuple of all ints or all slices)",
+                            )
+                        })
+                        .and_then(|s| slice_of(s))
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            let cut = v.slice(&slices).map_err(view_error)?;
+            return Ok(Py::new(py, self.derive(&cut))?.into_bound(py).into_any());
+        }
+        Err(pyo3::exceptions::PyTypeError::new_err(
+            "memview: invalid slice key",
+        ))
+    }
+
+    /// `memoryview.cast`.
+    #[pyo3(signature = (format, shape = None))]
+    fn cast(&self, format: &str, shape: Option<Vec<usize>>) -> PyResult<PyView> {
+        let v = self.view()?;
+        let c = v.cast(format, shape.as_deref()).map_err(view_error)?;
+        Ok(self.derive(&c))
+    }
+
+    /// `memoryview.tolist`.
+    fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        list_to_py(py, &self.view()?.tolist().map_err(view_error)?)
+    }
+
+    /// `memoryview.tobytes` (C order).
+    fn tobytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(
+            py,
+            &self.view()?.to_bytes(memview_core::MemOrder::C),
+        ))
+    }
+
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let me = slf.get();
+        let v = me.view()?;
+        let parts = buffer::Parts {
+            ptr: v.as_ptr(),
+            nbytes: v.nbytes(),
+            itemsize: v.itemsize(),
+            format: v.format(),
+            shape: v.shape(),
+            strides: v.strides(),
+            c_contiguous: v.is_c_contiguous(),
+        };
+        // SAFETY: the bytes are the imported exporter's, which `slf` (the
+        // buffer's `obj`) keeps exported through its `Imported`.
+        unsafe { buffer::fill(view, flags, &parts, slf.clone().into_any()) }
+    }
+
+    unsafe fn __releasebuffer__(&self, view: *mut ffi::Py_buffer) {
+        // SAFETY: CPython passes back the buffer `__getbuffer__` filled.
+        unsafe { buffer::release(view) }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "memview.View(format={:?}, shape={:?}, strides={:?})",
+            self.format, self.shape, self.strides
+        )
+    }
+}
+
 #[pymodule]
 fn _memview(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Format>()?;
@@ -991,6 +1271,7 @@ fn _memview(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Column>()?;
     m.add_class::<Results>()?;
     m.add_class::<RoiRunner>()?;
+    m.add_class::<PyView>()?;
     m.add("MemviewError", m.py().get_type::<MemviewError>())?;
     Ok(())
 }

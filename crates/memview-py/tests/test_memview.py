@@ -325,3 +325,72 @@ def test_the_gil_is_released_while_rust_works():
         t.join()
     # With the GIL held the spinning thread would barely run.
     assert busy_rate > 0.2 * idle_rate, (busy_rate, idle_rate)
+
+
+def test_the_seeds_example_agrees_with_memoryview():
+    import array
+
+    a = array.array("i", [10, 20, 30, 40])
+    assert memview.View(a)[1:3].tolist() == memoryview(a)[1:3].tolist() == [20, 30]
+    assert memview.View(a)[2] == memoryview(a)[2] == 30
+
+
+SOURCES = [
+    lambda: bytes(range(24)),
+    lambda: bytearray(range(12)),
+    lambda: np.arange(24, dtype=np.int32).reshape(4, 6),
+    lambda: np.arange(24, dtype=np.float64).reshape(2, 3, 4)[:, ::-1, ::2],
+    lambda: np.arange(30, dtype=np.uint16).reshape(5, 6)[::-2, 1:],
+    lambda: np.broadcast_to(np.arange(3, dtype=np.int64), (4, 3)),
+    lambda: np.arange(10, dtype=np.int8)[::3],
+]
+
+
+@pytest.mark.parametrize("make", SOURCES)
+def test_imports_agree_with_memoryview_and_numpy(make):
+    obj = make()
+    m = memoryview(obj)
+    v = memview.View(obj)
+    assert (v.format, v.itemsize, v.shape, v.strides, v.ndim) == (
+        m.format,
+        m.itemsize,
+        list(m.shape),
+        list(m.strides),
+        m.ndim,
+    )
+    assert v.tolist() == m.tolist()
+    assert v.tobytes() == m.tobytes()
+    assert v.c_contiguous == m.c_contiguous
+    # The view exports the same bytes again, without a copy.
+    back = np.asarray(v)
+    assert np.array_equal(back, np.asarray(m))
+    assert np.shares_memory(back, np.asarray(m))
+    # Slicing as memoryview slices.
+    if m.ndim == 1 and len(m) > 2:
+        assert v[1:-1:2].tolist() == m[1:-1:2].tolist()
+        assert v[-1] == m[-1]
+    if m.ndim >= 2:
+        assert v[1:, ::-1].tolist() == np.asarray(obj)[1:, ::-1].tolist()
+        idx = (0,) * m.ndim
+        assert v[idx] == m[idx]
+
+
+def test_strict_formats_with_bytes_as_the_escape_hatch():
+    big = np.arange(4, dtype=">i4")
+    with pytest.raises(TypeError, match='not "i"'):
+        memview.View(big, format="i")
+    assert memview.View(big).format == ">i"
+    raw = memview.View(np.arange(4, dtype=np.float64), format="B")
+    assert raw.shape == [32] and raw.format == "B"
+    assert raw.tobytes() == np.arange(4, dtype=np.float64).tobytes()
+    with pytest.raises(TypeError):
+        memview.View(np.arange(8, dtype=np.float64)[::2], format="B")
+    # cast, as memoryview's.
+    m = memoryview(bytes(range(8)))
+    v = memview.View(bytes(range(8)))
+    assert v.cast("H").tolist() == m.cast("H").tolist()
+    assert v.cast("B", [2, 4]).tolist() == m.cast("B", [2, 4]).tolist()
+    with pytest.raises(TypeError):
+        v.cast("H")[::2].cast("B")
+    with pytest.raises(IndexError):
+        v[8]

@@ -32,6 +32,7 @@ from ._memview import (  # noqa: E402
     Results,
     Roi,
     RoiRunner,
+    View,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "Results",
     "Roi",
     "RoiRunner",
+    "View",
 ]
