@@ -26,6 +26,9 @@ struct Held {
     format: CString,
     /// Shape then strides, `ndim` each.
     dims: Vec<ffi::Py_ssize_t>,
+    /// A memview export held for as long as Python's (an exporter that
+    /// counts its views: a `ByteArray` refuses to resize while it lives).
+    _export: Option<memview_core::View<'static>>,
 }
 
 /// Fills `view` from `parts` for a read-only export requested with
@@ -41,6 +44,22 @@ pub(crate) unsafe fn fill(
     flags: c_int,
     parts: &Parts<'_>,
     owner: Bound<'_, PyAny>,
+) -> PyResult<()> {
+    // SAFETY: passed on.
+    unsafe { fill_holding(view, flags, parts, owner, None) }
+}
+
+/// [`fill`], holding `export` until the buffer is released.
+///
+/// # Safety
+///
+/// As [`fill`].
+pub(crate) unsafe fn fill_holding(
+    view: *mut ffi::Py_buffer,
+    flags: c_int,
+    parts: &Parts<'_>,
+    owner: Bound<'_, PyAny>,
+    export: Option<memview_core::View<'static>>,
 ) -> PyResult<()> {
     if view.is_null() {
         return Err(PyBufferError::new_err("no Py_buffer to fill"));
@@ -67,7 +86,11 @@ pub(crate) unsafe fn fill(
         );
     }
     dims.extend(parts.strides.iter().map(|&s| s as ffi::Py_ssize_t));
-    let held = Box::new(Held { format, dims });
+    let held = Box::new(Held {
+        format,
+        dims,
+        _export: export,
+    });
     let ndim = parts.shape.len();
     // SAFETY: `view` is CPython's, writable for this call; every pointer
     // stored in it points into `held` (released in `release`) or into

@@ -1261,6 +1261,99 @@ impl PyView {
     }
 }
 
+/// A byte buffer that counts its exports, as `bytearray` does: resizing
+/// is refused while any export lives (CPython's `BufferError` and text).
+#[pyclass(frozen, module = "memview")]
+#[derive(Debug)]
+struct ByteArray {
+    inner: Mutex<memview_core::ByteArray>,
+}
+
+impl ByteArray {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, memview_core::ByteArray>> {
+        self.inner
+            .lock()
+            .map_err(|_| err("a ByteArray's lock was poisoned"))
+    }
+}
+
+fn buffer_error(e: memview_core::BufferError) -> PyErr {
+    pyo3::exceptions::PyBufferError::new_err(match e {
+        memview_core::BufferError::Exported { .. } => {
+            "Existing exports of data: object cannot be re-sized".to_owned()
+        }
+        other => other.to_string(),
+    })
+}
+
+#[pymethods]
+impl ByteArray {
+    /// `ByteArray(n)` (n zero bytes) or `ByteArray(buffer)` (a copy).
+    #[new]
+    fn new(init: &Bound<'_, PyAny>) -> PyResult<ByteArray> {
+        let bytes = match init.extract::<usize>() {
+            Ok(n) => vec![0u8; n],
+            Err(_) => init.extract::<Vec<u8>>()?,
+        };
+        Ok(ByteArray {
+            inner: Mutex::new(memview_core::ByteArray::from(bytes)),
+        })
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.lock()?.len())
+    }
+
+    /// Live exports (memoryviews, NumPy arrays, memview views).
+    #[getter]
+    fn exports(&self) -> PyResult<usize> {
+        Ok(self.lock()?.exports())
+    }
+
+    /// Resizes to `n` bytes (new bytes zero); refused while exported.
+    fn resize(&self, n: usize) -> PyResult<()> {
+        self.lock()?.resize(n, 0).map_err(buffer_error)
+    }
+
+    /// Appends `data`; refused while exported.
+    fn extend(&self, data: Vec<u8>) -> PyResult<()> {
+        self.lock()?.extend_from_slice(&data).map_err(buffer_error)
+    }
+
+    /// The bytes.
+    fn tobytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let v = self.lock()?.export_shared().map_err(buffer_error)?;
+        Ok(PyBytes::new(py, &v.to_bytes(memview_core::MemOrder::C)))
+    }
+
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let v = slf.get().lock()?.export_shared().map_err(buffer_error)?;
+        let parts = buffer::Parts {
+            ptr: v.as_ptr(),
+            nbytes: v.nbytes(),
+            itemsize: 1,
+            format: "B",
+            shape: v.shape(),
+            strides: v.strides(),
+            c_contiguous: true,
+        };
+        // SAFETY: the bytes are the ByteArray's, kept alive and unresized
+        // by the memview export `v`, held until the buffer is released.
+        unsafe {
+            buffer::fill_holding(view, flags, &parts, slf.clone().into_any(), Some(v.clone()))
+        }
+    }
+
+    unsafe fn __releasebuffer__(&self, view: *mut ffi::Py_buffer) {
+        // SAFETY: CPython passes back the buffer `__getbuffer__` filled.
+        unsafe { buffer::release(view) }
+    }
+}
+
 #[pymodule]
 fn _memview(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Format>()?;
@@ -1272,6 +1365,7 @@ fn _memview(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Results>()?;
     m.add_class::<RoiRunner>()?;
     m.add_class::<PyView>()?;
+    m.add_class::<ByteArray>()?;
     m.add("MemviewError", m.py().get_type::<MemviewError>())?;
     Ok(())
 }

@@ -394,3 +394,25 @@ def test_strict_formats_with_bytes_as_the_escape_hatch():
         v.cast("H")[::2].cast("B")
     with pytest.raises(IndexError):
         v[8]
+
+
+def test_bytearray_refuses_to_resize_while_exported_as_bytearray_does():
+    ours, theirs = memview.ByteArray(8), bytearray(8)
+    m1, m2 = memoryview(ours), memoryview(theirs)
+    assert ours.exports == 1
+    with pytest.raises(BufferError) as a:
+        ours.resize(16)
+    with pytest.raises(BufferError) as b:
+        theirs.extend(b"x" * 8)
+    assert str(a.value) == str(b.value) == "Existing exports of data: object cannot be re-sized"
+    arr = np.asarray(ours)
+    assert ours.exports == 2 and arr.shape == (8,)
+    del arr
+    gc.collect()
+    m1.release()
+    m2.release()
+    assert ours.exports == 0
+    ours.resize(16)
+    ours.extend(b"\x01\x02")
+    assert len(ours) == 18 and ours.tobytes() == bytes(16) + b"\x01\x02"
+    assert memview.View(ours).tolist() == list(bytes(16) + b"\x01\x02")

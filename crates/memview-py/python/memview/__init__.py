@@ -23,6 +23,7 @@ class FormatError(_struct.error):
 
 
 from ._memview import (  # noqa: E402
+    ByteArray,
     Capture,
     Column,
     Format,
@@ -36,6 +37,7 @@ from ._memview import (  # noqa: E402
 )
 
 __all__ = [
+    "ByteArray",
     "Capture",
     "Column",
     "Format",
