@@ -276,6 +276,8 @@ struct Frame {
     lease: Mutex<Option<FrameLease>>,
     seq: u64,
     timestamp: f64,
+    /// The planes, made once (each holds its own clone of the lease).
+    planes: std::sync::OnceLock<Py<PyTuple>>,
 }
 
 impl Frame {
@@ -292,6 +294,7 @@ impl Frame {
             seq: lease.seq(),
             timestamp: lease.timestamp().as_secs_f64(),
             lease: Mutex::new(Some(lease)),
+            planes: std::sync::OnceLock::new(),
         }
     }
 }
@@ -382,7 +385,12 @@ impl Frame {
     /// `(rows, groups, samples per group)` for packed ones.
     #[getter]
     fn planes(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        planes_of(py, &self.lease()?, None)
+        let lease = self.lease()?;
+        if let Some(p) = self.planes.get() {
+            return Ok(p.clone_ref(py));
+        }
+        let made = planes_of(py, &lease, None)?;
+        Ok(self.planes.get_or_init(|| made).clone_ref(py))
     }
 
     /// The region `(x, y, w, h)` snapped outward to the chroma grid, as
