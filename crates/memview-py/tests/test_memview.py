@@ -416,3 +416,46 @@ def test_bytearray_refuses_to_resize_while_exported_as_bytearray_does():
     ours.extend(b"\x01\x02")
     assert len(ours) == 18 and ours.tobytes() == bytes(16) + b"\x01\x02"
     assert memview.View(ours).tolist() == list(bytes(16) + b"\x01\x02")
+
+
+def test_formats_over_a_generated_set_agree_with_struct():
+    import random
+
+    rng = random.Random(14)
+    codes = "xcbB?hHiIlLqQnNefdspP"
+    agreed = refused = 0
+    for _ in range(3000):
+        order = rng.choice(["", "@", "=", "<", ">", "!"])
+        parts = []
+        for _ in range(rng.randint(1, 5)):
+            count = rng.choice(["", "", "0", "1", "2", "3", "7"])
+            parts.append(count + rng.choice(codes))
+        fmt = order + "".join(parts)
+        if rng.random() < 0.05:
+            fmt += rng.choice(["z", " ", "2", "{", "@"])
+        try:
+            s = struct.Struct(fmt)
+        except struct.error:
+            with pytest.raises(struct.error):
+                memview.Format(fmt)
+            refused += 1
+            continue
+        f = memview.Format(fmt)
+        assert f.size == s.size, fmt
+        data = bytes(rng.randrange(256) for _ in range(s.size))
+        try:
+            want = s.unpack(data)
+        except SystemError:
+            # CPython 3.11 fails on a zero-length Pascal string ("0p":
+            # "Negative size passed to PyBytes_FromStringAndSize"); memview
+            # gives an empty bytes there.
+            assert "0p" in fmt, fmt
+            assert b"" in f.unpack(data)
+            continue
+        got = f.unpack(data)
+        assert len(got) == len(want) == f.items, fmt
+        for g, w in zip(got, want):
+            assert (g != g and w != w) or g == w, fmt
+        assert f.pack(*want) == s.pack(*want), fmt
+        agreed += 1
+    assert agreed > 2000 and refused > 50, (agreed, refused)
