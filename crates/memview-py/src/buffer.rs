@@ -20,6 +20,21 @@ pub(crate) struct Parts<'a> {
     pub(crate) c_contiguous: bool,
 }
 
+impl<'a> Parts<'a> {
+    /// The parts of a memview view.
+    pub(crate) fn of(v: &'a memview_core::View<'_>) -> Parts<'a> {
+        Parts {
+            ptr: v.as_ptr(),
+            nbytes: v.nbytes(),
+            itemsize: v.itemsize(),
+            format: v.format(),
+            shape: v.shape(),
+            strides: v.strides(),
+            c_contiguous: v.is_c_contiguous(),
+        }
+    }
+}
+
 /// What `internal` points to: the format text and the shape and strides,
 /// freed in [`release`].
 struct Held {

@@ -215,15 +215,7 @@ impl Plane {
     ) -> PyResult<()> {
         let me = slf.get();
         me.with_view(|v| {
-            let parts = buffer::Parts {
-                ptr: v.as_ptr(),
-                nbytes: v.nbytes(),
-                itemsize: v.itemsize(),
-                format: v.format(),
-                shape: v.shape(),
-                strides: v.strides(),
-                c_contiguous: v.is_c_contiguous(),
-            };
+            let parts = buffer::Parts::of(v);
             // SAFETY: the bytes are the lease's buffer, which `slf` (taken
             // as the buffer's `obj`) keeps out of the pool and unwritten:
             // the pool refills a buffer only when no lease of it is left.
@@ -327,15 +319,7 @@ impl Frame {
     ) -> PyResult<()> {
         let lease = slf.get().lease()?;
         let v = lease.bytes();
-        let parts = buffer::Parts {
-            ptr: v.as_ptr(),
-            nbytes: v.nbytes(),
-            itemsize: v.itemsize(),
-            format: v.format(),
-            shape: v.shape(),
-            strides: v.strides(),
-            c_contiguous: v.is_c_contiguous(),
-        };
+        let parts = buffer::Parts::of(v);
         // A plane holding its own lease is the buffer's owner: the frame
         // may be released while the export lives.
         let owner = Py::new(
@@ -1242,15 +1226,7 @@ impl PyView {
     ) -> PyResult<()> {
         let me = slf.get();
         let v = me.view()?;
-        let parts = buffer::Parts {
-            ptr: v.as_ptr(),
-            nbytes: v.nbytes(),
-            itemsize: v.itemsize(),
-            format: v.format(),
-            shape: v.shape(),
-            strides: v.strides(),
-            c_contiguous: v.is_c_contiguous(),
-        };
+        let parts = buffer::Parts::of(v);
         // SAFETY: the bytes are the imported exporter's, which `slf` (the
         // buffer's `obj`) keeps exported through its `Imported`.
         unsafe { buffer::fill(view, flags, &parts, slf.clone().into_any()) }

@@ -518,7 +518,7 @@ impl ResultWriter {
     fn push_with(&mut self, policy: SinkPolicy, fill: impl FnOnce(&mut FrameRecord)) -> bool {
         let rec = match policy {
             SinkPolicy::Drop => self.free.try_recv().ok(),
-            SinkPolicy::Block => self.free.recv().ok(),
+            SinkPolicy::Block => self.wait_free(),
         };
         let Some(mut rec) = rec else {
             self.dropped += 1;
@@ -556,6 +556,26 @@ impl ResultWriter {
         for rec in taken {
             // They came from this channel: there is room for them.
             let _ = self.refill.try_send(rec);
+        }
+    }
+
+    /// A free record, waiting for the writer to give one back. It polls
+    /// (every 100 µs) rather than blocking in the channel: a first blocking
+    /// receive allocates the thread's waiter, and the pipeline allocates
+    /// nothing once warm.
+    fn wait_free(&self) -> Option<Box<FrameRecord>> {
+        loop {
+            match self.free.try_recv() {
+                Ok(rec) => return Some(rec),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {
+                    if self.thread.as_ref().is_none_or(JoinHandle::is_finished) {
+                        return None;
+                    }
+                    self.wake();
+                    std::thread::sleep(std::time::Duration::from_micros(100));
+                }
+            }
         }
     }
 
