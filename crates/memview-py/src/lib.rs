@@ -1226,7 +1226,7 @@ impl PyView {
     ) -> PyResult<()> {
         let me = slf.get();
         let v = me.view()?;
-        let parts = buffer::Parts::of(v);
+        let parts = buffer::Parts::of(&v);
         // SAFETY: the bytes are the imported exporter's, which `slf` (the
         // buffer's `obj`) keeps exported through its `Imported`.
         unsafe { buffer::fill(view, flags, &parts, slf.clone().into_any()) }
