@@ -147,7 +147,7 @@ impl<W: Write + Send> EventLines<W> {
     pub fn new(out: W) -> EventLines<W> {
         EventLines {
             out,
-            buf: Vec::with_capacity(1024),
+            buf: Vec::with_capacity(4096),
         }
     }
 }
@@ -157,8 +157,11 @@ impl<W: Write + Send> Sink for EventLines<W> {
         if record.events().is_empty() {
             return Ok(());
         }
-        self.buf.clear();
+        // One line at a time: a burst of events (every zone's episode
+        // ending with the stream) never grows the buffer, whose 4 KiB hold
+        // the longest line (ids and names of at most 256 bytes, escaped).
         for e in record.events() {
+            self.buf.clear();
             let buf = &mut self.buf;
             buf.extend_from_slice(b"{\"event\":");
             json::str(buf, e.kind.name());
@@ -173,8 +176,9 @@ impl<W: Write + Send> Sink for EventLines<W> {
             buf.extend_from_slice(b"},\"peak\":");
             json::f64(buf, e.peak);
             buf.extend_from_slice(b"}\n");
+            self.out.write_all(&self.buf)?;
         }
-        self.out.write_all(&self.buf)
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
