@@ -14,10 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_memview");
 
 /// A fresh directory for one test.
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("memview-faults-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    memview_testkit::fresh_dir("faults", name)
 }
 
 fn s(p: &Path) -> &str {

@@ -80,6 +80,17 @@ pub fn run_python(script: &str, input: &str) -> Option<String> {
     Some(String::from_utf8(out.stdout).expect("python3 wrote non-UTF-8"))
 }
 
+/// A fresh, empty directory `memview-GROUP-PID-NAME` under the system's
+/// temporary directory, for one test's files.
+pub fn fresh_dir(group: &str, name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("memview-{group}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    if let Err(e) = std::fs::create_dir_all(&d) {
+        panic!("cannot create {}: {e}", d.display());
+    }
+    d
+}
+
 /// Lowercase hex of bytes, as Python's `bytes.hex()`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
