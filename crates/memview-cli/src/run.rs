@@ -488,6 +488,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     SinkPolicyArg::Block => SinkPolicy::Block,
                 },
                 on_start: Some(alloc::mark_writer),
+                counts: Some(alloc::writer_counts),
+                warmup: pipeline::warmup((args.frames > 0).then_some(args.frames)),
                 nice: args.writer_nice,
             },
         )?)
@@ -524,7 +526,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 .map(|m| m as &mut dyn memview_roi::pipeline::FrameHook),
             progress: Some(&progress),
             allocations: Some(alloc::counts),
-            writer_allocations: Some(alloc::writer_counts),
         },
     );
     let interrupted = signals.received();

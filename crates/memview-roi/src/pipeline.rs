@@ -61,9 +61,10 @@ pub struct Pipeline<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
     /// Allocations and bytes allocated so far, from a counting allocator:
     /// the report then gives them per frame after the warm-up.
+    /// (The writer counts its own: [`WriterOptions::counts`].)
+    ///
+    /// [`WriterOptions::counts`]: crate::sink::WriterOptions::counts
     pub allocations: Option<fn() -> (usize, usize)>,
-    /// The same for the result writer's thread alone.
-    pub writer_allocations: Option<fn() -> (usize, usize)>,
 }
 
 impl std::fmt::Debug for Pipeline<'_> {
@@ -87,7 +88,6 @@ impl Default for Pipeline<'_> {
             hook: None,
             progress: None,
             allocations: None,
-            writer_allocations: None,
         }
     }
 }
@@ -106,7 +106,8 @@ pub struct RunReport {
     pub steady_fps: Option<f64>,
     /// Allocations and bytes per frame after the warm-up, with a counter.
     pub allocations_per_frame: Option<(f64, f64)>,
-    /// The same for the result writer's thread.
+    /// The same for the result writer's thread, per record after its own
+    /// warm-up ([`crate::sink::Written::per_record`]).
     pub writer_allocations_per_frame: Option<(f64, f64)>,
     /// Zone failures, summed over frames.
     pub zone_errors: u64,
@@ -135,16 +136,14 @@ pub struct RunReport {
 /// events written so far are flushed before it returns.
 pub fn run(capture: &Capture, runner: &mut RoiRunner, mut p: Pipeline<'_>) -> RunReport {
     let limit = p.frames.filter(|&n| n > 0);
-    let warmup = limit.map_or(10, |l| 10u64.min(l / 4));
+    let warmup = warmup(limit);
     let counts = p.allocations;
-    let wcounts = p.writer_allocations;
     let start = Instant::now();
     let mut report = RunReport {
         warmup,
         ..RunReport::default()
     };
     let mut allocs_at = counts.map(|f| f());
-    let mut wallocs_at = wcounts.map(|f| f());
     let mut steady_start = start;
     let mut rects: Vec<Rect> = Vec::with_capacity(runner.zone_count());
     let mut events_seen = 0u64;
@@ -178,7 +177,6 @@ pub fn run(capture: &Capture, runner: &mut RoiRunner, mut p: Pipeline<'_>) -> Ru
             report.frames += 1;
             if report.frames == warmup {
                 allocs_at = counts.map(|f| f());
-                wallocs_at = wcounts.map(|f| f());
                 steady_start = Instant::now();
             }
             let n = results.len().max(1) as f64;
@@ -243,16 +241,25 @@ pub fn run(capture: &Capture, runner: &mut RoiRunner, mut p: Pipeline<'_>) -> Ru
         }
         report.result_records_dropped = wr.dropped();
         match wr.finish() {
-            Ok(n) => report.result_records_written = n,
+            Ok(w) => {
+                report.result_records_written = w.records;
+                report.writer_allocations_per_frame = w.per_record();
+            }
             Err(e) => report.sink_error = Some(e),
         }
     }
     report.events = events_seen;
-    // The writer's, once it has written everything.
-    if report.frames > warmup {
-        report.writer_allocations_per_frame = per_frame(wallocs_at, wcounts.map(|f| f()), steady);
-    }
     report
+}
+
+/// Frames of warm-up [`run`] leaves out of the steady-state figures for a
+/// run of `frames` (`None`: no limit): 10, or a quarter of a short run.
+/// A [`ResultWriter`] counting its allocations would skip as many records
+/// ([`WriterOptions::warmup`]).
+///
+/// [`WriterOptions::warmup`]: crate::sink::WriterOptions::warmup
+pub fn warmup(frames: Option<u64>) -> u64 {
+    frames.map_or(10, |l| 10u64.min(l / 4))
 }
 
 /// Allocations and bytes per frame between two counts, over `frames`.

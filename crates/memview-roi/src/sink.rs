@@ -419,6 +419,14 @@ pub struct WriterOptions {
     pub policy: SinkPolicy,
     /// Run first on the writer thread (an allocation counter marks it).
     pub on_start: Option<fn()>,
+    /// The writer thread's allocations and bytes allocated so far, from a
+    /// counting allocator: the writer reads it itself once it has written
+    /// [`WriterOptions::warmup`] records and again when it ends, so
+    /// [`Written::allocations`] counts its steady state whatever its lag
+    /// behind the pipeline.
+    pub counts: Option<fn() -> (usize, usize)>,
+    /// Records the writer writes before it starts counting.
+    pub warmup: u64,
     /// The writer thread's nice value, 0 (the default) to 19 (Linux;
     /// elsewhere ignored): above 0 it writes in the time analysis leaves
     /// idle rather than taking it from capture and analysis. A writer
@@ -433,6 +441,8 @@ impl Default for WriterOptions {
             capacity: 64,
             policy: SinkPolicy::Drop,
             on_start: None,
+            counts: None,
+            warmup: 10,
             nice: 0,
         }
     }
@@ -441,6 +451,28 @@ impl Default for WriterOptions {
 /// The most records a ring holds (a budget: a record holds a copy of every
 /// zone's outputs, about 2 KiB a zone with the histogram).
 pub const MAX_RING: usize = 4096;
+
+/// What the writer wrote, from [`ResultWriter::finish`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Written {
+    /// Frame records written (the last, events-only record not counted).
+    pub records: u64,
+    /// Allocations and bytes the writer thread made after its warm-up,
+    /// with [`WriterOptions::counts`] and more than
+    /// [`WriterOptions::warmup`] records written.
+    pub allocations: Option<(usize, usize)>,
+    /// The records those allocations were made over.
+    pub counted: u64,
+}
+
+impl Written {
+    /// The writer's allocations and bytes per record after its warm-up.
+    pub fn per_record(&self) -> Option<(f64, f64)> {
+        let (a, b) = self.allocations?;
+        let n = self.counted.max(1) as f64;
+        Some((a as f64 / n, b as f64 / n))
+    }
+}
 
 /// A bounded ring of records and the writer thread that drains it into
 /// the sinks.
@@ -451,7 +483,7 @@ pub struct ResultWriter {
     /// back without sending them.
     refill: SyncSender<Box<FrameRecord>>,
     full: Option<SyncSender<Box<FrameRecord>>>,
-    thread: Option<JoinHandle<io::Result<u64>>>,
+    thread: Option<JoinHandle<io::Result<Written>>>,
     policy: SinkPolicy,
     dropped: u64,
     failed: Arc<AtomicBool>,
@@ -486,12 +518,12 @@ impl ResultWriter {
             failed: failed.clone(),
             queued: queued.clone(),
         };
-        let (on_start, nice) = (options.on_start, options.nice.clamp(0, 19));
+        let nice = options.nice.clamp(0, 19);
         let thread = std::thread::Builder::new()
             .name("memview-results".into())
             .spawn(move || {
                 lower_priority(nice);
-                writer(sinks, &ring, on_start)
+                writer(sinks, &ring, &options)
             })?;
         Ok(ResultWriter {
             free,
@@ -601,15 +633,14 @@ impl ResultWriter {
     }
 
     /// Waits for the writer to write every record handed to it and finish
-    /// the sinks; the frames' records written (the last, events-only
-    /// record not counted), or the first sink error.
-    pub fn finish(mut self) -> io::Result<u64> {
+    /// the sinks; what it wrote, or the first sink error.
+    pub fn finish(mut self) -> io::Result<Written> {
         self.full = None;
         self.wake();
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(io::Error::other("the result writer panicked")),
-            None => Ok(0),
+            None => Ok(Written::default()),
         }
     }
 }
@@ -647,12 +678,17 @@ struct Ring {
 /// ring; when none waits, the sinks flush and the thread sleeps for
 /// [`WRITER_POLL`] or until woken. After a sink fails it only gives
 /// records back (the pipeline never waits on a dead writer).
-fn writer(mut sinks: Vec<Box<dyn Sink>>, ring: &Ring, on_start: Option<fn()>) -> io::Result<u64> {
-    if let Some(f) = on_start {
+fn writer(
+    mut sinks: Vec<Box<dyn Sink>>,
+    ring: &Ring,
+    options: &WriterOptions,
+) -> io::Result<Written> {
+    if let Some(f) = options.on_start {
         f();
     }
     let mut error = None;
     let mut written = 0u64;
+    let mut warm = None;
     let mut flushed = true;
     loop {
         match ring.full.try_recv() {
@@ -660,7 +696,12 @@ fn writer(mut sinks: Vec<Box<dyn Sink>>, ring: &Ring, on_start: Option<fn()>) ->
                 ring.queued.fetch_sub(1, Ordering::AcqRel);
                 if error.is_none() {
                     match sinks.iter_mut().try_for_each(|s| s.frame(&rec)) {
-                        Ok(()) => written += u64::from(rec.has_results()),
+                        Ok(()) => {
+                            written += u64::from(rec.has_results());
+                            if written == options.warmup && warm.is_none() {
+                                warm = options.counts.map(|f| f());
+                            }
+                        }
                         Err(e) => error = Some(e),
                     }
                     flushed = false;
@@ -688,8 +729,15 @@ fn writer(mut sinks: Vec<Box<dyn Sink>>, ring: &Ring, on_start: Option<fn()>) ->
             error = Some(e);
         }
     }
+    let end = options.counts.map(|f| f());
     match error {
         Some(e) => Err(e),
-        None => Ok(written),
+        None => Ok(Written {
+            records: written,
+            allocations: warm
+                .zip(end)
+                .map(|(a, b)| (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1))),
+            counted: written.saturating_sub(options.warmup),
+        }),
     }
 }

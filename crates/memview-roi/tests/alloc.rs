@@ -12,7 +12,7 @@ use memview_roi::sink::{
     Csv, EventLines, JsonLines, ResultWriter, Sink, SinkPolicy, WriterOptions,
 };
 use memview_roi::{RoiRunner, Zone};
-use memview_testkit::{process_allocations, Counting};
+use memview_testkit::{process_allocations, process_counts, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -56,6 +56,10 @@ fn steady_state_allocates_nothing_per_frame() {
             // Every record written: the writer's formatting is counted on
             // every frame.
             policy: SinkPolicy::Block,
+            // The writer counts its own steady state too (process-wide
+            // here, while the pipeline is steady as well).
+            counts: Some(process_counts),
+            warmup: 20,
             ..WriterOptions::default()
         },
     )
@@ -101,7 +105,14 @@ fn steady_state_allocates_nothing_per_frame() {
         raised > 0,
         "no event was raised: the events path went untested"
     );
-    assert_eq!(writer.finish().unwrap(), 220);
+    let written = writer.finish().unwrap();
+    assert_eq!(written.records, 220);
+    assert_eq!(written.counted, 200);
+    assert_eq!(
+        written.allocations,
+        Some((0, 0)),
+        "allocations while the writer wrote its last 200 records"
+    );
     assert_eq!(
         process_allocations(|| drop(std::hint::black_box(vec![0u8; 8]))).0,
         1,

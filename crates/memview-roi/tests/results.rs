@@ -519,7 +519,7 @@ fn a_slow_sink_drops_counted_records_in_a_bounded_ring() {
         pushed += u64::from(writer.push(|rec| rec.fill(&results)));
     }
     let dropped = writer.dropped();
-    let written = writer.finish().unwrap();
+    let written = writer.finish().unwrap().records;
     assert!(
         dropped > 0,
         "300 frames into a 3 ms sink with 4 records must drop"
@@ -546,7 +546,7 @@ fn a_slow_sink_drops_counted_records_in_a_bounded_ring() {
         assert!(writer.push(|rec| rec.fill(&results)));
     }
     assert_eq!(writer.dropped(), 0);
-    assert_eq!(writer.finish().unwrap(), 20);
+    assert_eq!(writer.finish().unwrap().records, 20);
 }
 
 fn detections(text: &str) -> Detections<std::io::Cursor<Vec<u8>>> {
