@@ -186,7 +186,7 @@ pub fn run_frames(frames: u64, sinks: bool) -> std::time::Duration {
     let capture = Capture::with_options(
         src,
         CaptureOptions {
-            buffers: 3,
+            buffers: Policy::Block.streaming_buffers(memview_roi::FRAMES_HELD, 2),
             queue: 2,
             policy: Policy::Block,
             consumer_holds: memview_roi::FRAMES_HELD,

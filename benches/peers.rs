@@ -212,9 +212,9 @@ fn scaling() -> String {
 /// written to files, 1000 frames a run, seven rounds alternating: frames
 /// per second of each, and the median of the per-round ratios.
 fn results() -> String {
-    let fps = |sinks: bool| 1000.0 / memview_benches::run_frames(1000, sinks).as_secs_f64();
+    let fps = |sinks: bool| 2000.0 / memview_benches::run_frames(2000, sinks).as_secs_f64();
     let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..7 {
+    for round in 0..11 {
         // Alternating which goes first.
         let (x, y) = if round % 2 == 0 {
             let x = fps(false);
@@ -232,7 +232,7 @@ fn results() -> String {
     }
     format!(
         "{{\"without\":{:.1},\"with\":{:.1},\"ratio\":{:.4}}}",
-        a[3], b[3], r[3]
+        a[5], b[5], r[5]
     )
 }
 

@@ -52,6 +52,16 @@ impl Policy {
             Policy::KeepLatest => holds + 2,
         }
     }
+
+    /// The buffers a streaming pool wants: `queue` frames waiting while the
+    /// consumer holds `holds` and the producer fills one, and at least
+    /// [`Policy::min_buffers`]. With fewer, the queue is never used: the
+    /// producer waits for the consumer to let a frame go, the consumer for
+    /// the producer to finish one, and any stall of either (another
+    /// thread taking its core) idles both.
+    pub fn streaming_buffers(self, holds: usize, queue: usize) -> usize {
+        (holds.max(1) + queue + 1).max(self.min_buffers(holds))
+    }
 }
 
 struct State {

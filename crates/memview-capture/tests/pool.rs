@@ -143,3 +143,46 @@ fn a_slot_tells_which_other_buffers_are_released() {
     drop(a);
     assert!(slot.is_released(0));
 }
+
+/// Frames captured while the consumer holds two and takes no more, on a
+/// pool of `buffers` with a queue of two: polled until `want` or a second.
+fn captured_ahead(buffers: usize, want: u64) -> u64 {
+    let src = Synthetic::new(&I420, 64, 48, 2).unwrap();
+    let capture = Capture::with_options(
+        src,
+        memview_capture::CaptureOptions {
+            buffers,
+            queue: 2,
+            policy: Policy::Block,
+            consumer_holds: 2,
+            ..memview_capture::CaptureOptions::default()
+        },
+    )
+    .unwrap();
+    let held = [
+        capture.recv().unwrap().unwrap(),
+        capture.recv().unwrap().unwrap(),
+    ];
+    for _ in 0..100 {
+        if capture.stats().captured >= want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let captured = capture.stats().captured;
+    drop(held);
+    captured
+}
+
+/// `streaming_buffers` leaves room for the queue: the producer fills both
+/// queue places while the consumer holds its two frames. With only the
+/// three buffers a motion consumer needs, it never gets past one queued
+/// frame (a second spent waiting for more).
+#[test]
+fn streaming_buffers_let_the_queue_fill() {
+    let n = Policy::Block.streaming_buffers(2, 2);
+    assert_eq!(n, 5);
+    assert!(Policy::KeepLatest.streaming_buffers(2, 0) >= Policy::KeepLatest.min_buffers(2));
+    assert!(captured_ahead(n, 4) >= 4, "two held and two queued");
+    assert_eq!(captured_ahead(3, 4), 3, "two held and one queued");
+}

@@ -179,14 +179,15 @@ fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
     } else {
         Policy::Block
     };
-    let holds = memview_roi::FRAMES_HELD;
+    let (holds, queue) = (memview_roi::FRAMES_HELD, 2);
+    let buffers = policy.streaming_buffers(holds, queue);
     CaptureOptions {
-        buffers: policy.min_buffers(holds).max(3),
-        queue: 2,
+        buffers,
+        queue,
         policy,
         consumer_holds: holds,
         limits: Limits {
-            max_pool_bytes: limits.max_frame_bytes.saturating_mul(4),
+            max_pool_bytes: limits.max_frame_bytes.saturating_mul(buffers),
             ..limits
         },
     }
