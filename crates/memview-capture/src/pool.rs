@@ -8,7 +8,7 @@ use memview_pixel::{Frame, FrameLayout};
 
 use crate::error::CaptureError;
 use crate::limits::Limits;
-use crate::sync::{Arc, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// Alignment of every pooled buffer: a cache line, and enough for any SIMD
 /// load.
@@ -50,7 +50,8 @@ impl Storage for AlignedBuf {
     }
 }
 
-/// What a pool counts. All figures are totals since the pool was made.
+/// What a pool counts: totals since the pool was made, and `held`, the
+/// buffers out of it now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Frames written into a buffer and published.
@@ -61,6 +62,10 @@ pub struct PoolStats {
     pub dropped: u64,
     /// Buffers filled again after an earlier frame in them was released.
     pub recycled: u64,
+    /// Buffers out of the pool now: frames published and not yet let go
+    /// by every lease (those waiting in a capture's queue included). A
+    /// producer waits while every buffer is held.
+    pub held: usize,
 }
 
 /// The state leases share with the pool.
@@ -73,6 +78,8 @@ pub(crate) struct PoolInner {
     pub(crate) delivered: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) recycled: AtomicU64,
+    /// Buffers with a lease out ([`PoolStats::held`]).
+    pub(crate) held: AtomicUsize,
     /// Set when the pool's consumers are gone: a producer waiting for a
     /// free buffer gives up instead of waiting for buffers that consumers
     /// may never release.
@@ -85,6 +92,16 @@ impl PoolInner {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.notify();
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        PoolStats {
+            captured: self.captured.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            recycled: self.recycled.load(Ordering::Relaxed),
+            held: self.held.load(Ordering::Relaxed),
+        }
     }
 
     fn is_closed(&self) -> bool {
@@ -177,6 +194,7 @@ impl BufferPool {
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
+            held: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         });
         Ok(BufferPool {
@@ -185,6 +203,7 @@ impl BufferPool {
                 .map(|_| {
                     Arc::new(LeaseInner {
                         data: None,
+                        handles: AtomicUsize::new(0),
                         pool: inner.clone(),
                     })
                 })
@@ -234,13 +253,7 @@ impl BufferPool {
 
     /// The counters.
     pub fn stats(&self) -> PoolStats {
-        let i = &self.inner;
-        PoolStats {
-            captured: i.captured.load(Ordering::Relaxed),
-            delivered: i.delivered.load(Ordering::Relaxed),
-            dropped: i.dropped.load(Ordering::Relaxed),
-            recycled: i.recycled.load(Ordering::Relaxed),
-        }
+        self.inner.stats()
     }
 
     pub(crate) fn inner(&self) -> &Arc<PoolInner> {
@@ -385,6 +398,8 @@ impl Slot<'_> {
             seq,
             timestamp,
         });
+        inner.handles.store(1, Ordering::Relaxed);
+        pool.inner.held.fetch_add(1, Ordering::Relaxed);
         Ok(FrameLease {
             inner: Some(lease.clone()),
         })
@@ -403,6 +418,10 @@ struct LeaseData {
 
 struct LeaseInner {
     data: Option<LeaseData>,
+    /// The [`FrameLease`]s of this frame alive: the buffer is held from
+    /// the publish until the last one drops (the pool's own reference to
+    /// this `Arc` is not one).
+    handles: AtomicUsize,
     pool: Arc<PoolInner>,
 }
 
@@ -416,6 +435,9 @@ pub struct FrameLease {
 
 impl Clone for FrameLease {
     fn clone(&self) -> FrameLease {
+        if let Some(i) = &self.inner {
+            i.handles.fetch_add(1, Ordering::Relaxed);
+        }
         FrameLease {
             inner: self.inner.clone(),
         }
@@ -426,6 +448,11 @@ impl Drop for FrameLease {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
             let pool = inner.pool.clone();
+            // The last handle lets the buffer go (as `Arc` counts: the
+            // decrement that reaches zero is the last, whatever the order).
+            if inner.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+                pool.held.fetch_sub(1, Ordering::Relaxed);
+            }
             // Give the reference up first, then tell a producer waiting for
             // a buffer to look again: it must see this lease gone.
             drop(inner);

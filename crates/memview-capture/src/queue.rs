@@ -433,13 +433,7 @@ impl Capture {
 
     /// The pool's counters so far.
     pub fn stats(&self) -> PoolStats {
-        let i = &self.stats;
-        PoolStats {
-            captured: i.captured.load(Ordering::Relaxed),
-            delivered: i.delivered.load(Ordering::Relaxed),
-            dropped: i.dropped.load(Ordering::Relaxed),
-            recycled: i.recycled.load(Ordering::Relaxed),
-        }
+        self.stats.stats()
     }
 }
 

@@ -186,3 +186,31 @@ fn streaming_buffers_let_the_queue_fill() {
     assert!(captured_ahead(n, 4) >= 4, "two held and two queued");
     assert_eq!(captured_ahead(3, 4), 3, "two held and one queued");
 }
+
+/// `held` counts buffers out of the pool: a frame is held from its publish
+/// until its last lease drops, however many clones there were.
+#[test]
+fn held_counts_buffers_until_their_last_lease_drops() {
+    let mut src = Synthetic::new(&I420, 64, 48, 2).unwrap();
+    let mut pool = BufferPool::new(3, src.frame_len()).unwrap();
+    assert_eq!(pool.stats().held, 0);
+    let a = next(&mut src, &mut pool);
+    let b = next(&mut src, &mut pool);
+    assert_eq!(pool.stats().held, 2);
+    let (a2, a3) = (a.clone(), a.clone());
+    drop(a);
+    drop(a2);
+    assert_eq!(pool.stats().held, 2, "a clone of the first frame lives");
+    let lasts: Vec<_> = (0..8).map(|_| a3.clone()).collect();
+    drop(a3);
+    std::thread::scope(|s| {
+        for l in lasts {
+            s.spawn(move || drop(l));
+        }
+    });
+    assert_eq!(pool.stats().held, 1, "the first frame's last lease dropped");
+    let c = next(&mut src, &mut pool);
+    assert_eq!(pool.stats().held, 2);
+    drop((b, c));
+    assert_eq!(pool.stats().held, 0);
+}
