@@ -80,6 +80,11 @@ pub(crate) struct PoolInner {
     pub(crate) recycled: AtomicU64,
     /// Buffers with a lease out ([`PoolStats::held`]).
     pub(crate) held: AtomicUsize,
+    /// Per buffer, the [`FrameLease`]s of its frame alive. A lease gives
+    /// its reference up before it counts itself out here, so the count
+    /// reaching zero means every lease is gone: only then is the buffer
+    /// free, and only then is a waiting producer woken.
+    handles: Box<[AtomicUsize]>,
     /// Set when the pool's consumers are gone: a producer waiting for a
     /// free buffer gives up instead of waiting for buffers that consumers
     /// may never release.
@@ -195,15 +200,16 @@ impl BufferPool {
             dropped: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
             held: AtomicUsize::new(0),
+            handles: (0..count).map(|_| AtomicUsize::new(0)).collect(),
             closed: AtomicBool::new(false),
         });
         Ok(BufferPool {
             buffers,
             leases: (0..count)
-                .map(|_| {
+                .map(|index| {
                     Arc::new(LeaseInner {
                         data: None,
-                        handles: AtomicUsize::new(0),
+                        index,
                         pool: inner.clone(),
                     })
                 })
@@ -398,7 +404,7 @@ impl Slot<'_> {
             seq,
             timestamp,
         });
-        inner.handles.store(1, Ordering::Relaxed);
+        pool.inner.handles[self.index].store(1, Ordering::Relaxed);
         pool.inner.held.fetch_add(1, Ordering::Relaxed);
         Ok(FrameLease {
             inner: Some(lease.clone()),
@@ -418,10 +424,9 @@ struct LeaseData {
 
 struct LeaseInner {
     data: Option<LeaseData>,
-    /// The [`FrameLease`]s of this frame alive: the buffer is held from
-    /// the publish until the last one drops (the pool's own reference to
-    /// this `Arc` is not one).
-    handles: AtomicUsize,
+    /// The buffer's place in the pool (its count of leases,
+    /// `PoolInner::handles`).
+    index: usize,
     pool: Arc<PoolInner>,
 }
 
@@ -436,7 +441,7 @@ pub struct FrameLease {
 impl Clone for FrameLease {
     fn clone(&self) -> FrameLease {
         if let Some(i) = &self.inner {
-            i.handles.fetch_add(1, Ordering::Relaxed);
+            i.pool.handles[i.index].fetch_add(1, Ordering::Relaxed);
         }
         FrameLease {
             inner: self.inner.clone(),
@@ -447,16 +452,17 @@ impl Clone for FrameLease {
 impl Drop for FrameLease {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            let pool = inner.pool.clone();
-            // The last handle lets the buffer go (as `Arc` counts: the
-            // decrement that reaches zero is the last, whatever the order).
-            if inner.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-                pool.held.fetch_sub(1, Ordering::Relaxed);
-            }
-            // Give the reference up first, then tell a producer waiting for
-            // a buffer to look again: it must see this lease gone.
+            let (pool, index) = (inner.pool.clone(), inner.index);
+            // Give the reference up first, then count this lease out: the
+            // decrement that reaches zero comes after every other lease's
+            // reference is gone (each gave its own up before its
+            // decrement), so the producer woken then finds the buffer
+            // free. Dropping any other lease wakes no one.
             drop(inner);
-            pool.notify();
+            if pool.handles[index].fetch_sub(1, Ordering::AcqRel) == 1 {
+                pool.held.fetch_sub(1, Ordering::Relaxed);
+                pool.notify();
+            }
         }
     }
 }

@@ -390,6 +390,46 @@ impl Frame {
         })
     }
 
+    /// A copy of the frame, tight (planes one after another, no padding),
+    /// with every zone `(x, y, w, h)` pixelated in `block x block` cells
+    /// (each cell's rounded mean; 1 to 64): the privacy mask of
+    /// `memview run --mask`. The frame stays read-only: the zones are
+    /// written in the copy through disjoint mutable ROIs, in parallel with
+    /// the GIL released (zones that overlap after snapping to the chroma
+    /// grid go in separate rounds).
+    #[pyo3(signature = (zones, block = 16))]
+    fn masked(
+        &self,
+        py: Python<'_>,
+        zones: Vec<(usize, usize, usize, usize)>,
+        block: usize,
+    ) -> PyResult<ByteArray> {
+        let lease = self.lease()?;
+        let rects: Vec<Rect> = zones
+            .iter()
+            .map(|&(x, y, w, h)| Rect::new(x, y, w, h))
+            .collect();
+        let bytes = py.detach(|| -> Result<Vec<u8>, String> {
+            let frame = lease.frame();
+            let layout = lease.layout();
+            let tight =
+                memview_pixel::FrameLayout::tight(layout.format(), layout.width(), layout.height())
+                    .map_err(|e| e.to_string())?;
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(tight.len())
+                .map_err(|_| format!("cannot reserve {} bytes for the copy", tight.len()))?;
+            buf.resize(tight.len(), 0);
+            frame.copy_to(&mut buf).map_err(|e| e.to_string())?;
+            let mut f =
+                memview_pixel::FrameMut::from_bytes(&mut buf, &tight).map_err(|e| e.to_string())?;
+            memview_roi::mask::mask_all(&mut f, &rects, block).map_err(|e| e.to_string())?;
+            Ok(buf)
+        });
+        Ok(ByteArray {
+            inner: Mutex::new(memview_core::ByteArray::from(bytes.map_err(err)?)),
+        })
+    }
+
     /// Gives the lease back (the pool may recycle the buffer once no plane
     /// or export of it is left).
     fn release(&self) -> PyResult<()> {
@@ -471,6 +511,7 @@ impl Roi {
 #[derive(Debug)]
 struct Capture {
     inner: Mutex<Option<RsCapture>>,
+    buffers: usize,
 }
 
 fn policy(name: &str) -> PyResult<Policy> {
@@ -537,6 +578,7 @@ impl Capture {
         });
         Ok(Capture {
             inner: Mutex::new(Some(capture.map_err(err)?)),
+            buffers,
         })
     }
 
@@ -577,12 +619,19 @@ impl Capture {
         self.recv(py, None)
     }
 
-    /// Frames captured, delivered and dropped so far.
+    /// The pool's counters: frames `captured`, `delivered` and `dropped`
+    /// so far, buffers `recycled`, and `held`, the buffers out of the pool
+    /// now (frames queued or held by Python: frames, planes, ROIs and
+    /// their exports), of `buffers`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.with(|c| Ok(c.stats()))?;
         let d = PyDict::new(py);
-        d.set_item("dropped", s.dropped)?;
+        d.set_item("captured", s.captured)?;
         d.set_item("delivered", s.delivered)?;
+        d.set_item("dropped", s.dropped)?;
+        d.set_item("recycled", s.recycled)?;
+        d.set_item("held", s.held)?;
+        d.set_item("buffers", self.buffers)?;
         Ok(d)
     }
 
@@ -780,8 +829,23 @@ impl Gathered {
             columns.set_item(*name, col(data, 8, "Q", vec![n])?)?;
         }
         for (name, v, w) in &g.arrays {
-            let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            columns.set_item(*name, col(data, 8, "Q", vec![n, *w])?)?;
+            // Counts as `I` (a histogram's, at most a zone's pixels), `Q`
+            // only where one does not fit.
+            let column = match v
+                .iter()
+                .map(|&x| u32::try_from(x))
+                .collect::<Result<Vec<u32>, _>>()
+            {
+                Ok(narrow) => {
+                    let data = narrow.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                    col(data, 4, "I", vec![n, *w])?
+                }
+                Err(_) => {
+                    let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                    col(data, 8, "Q", vec![n, *w])?
+                }
+            };
+            columns.set_item(*name, column)?;
         }
         for (name, v, w) in &g.f32s {
             let data = v.iter().flat_map(|x| x.to_ne_bytes()).collect();

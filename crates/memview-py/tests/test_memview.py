@@ -113,6 +113,67 @@ def test_a_held_export_keeps_its_buffer_out_of_the_pool():
         assert np.array_equal(a0, keep0), "a buffer held by an export was refilled"
 
 
+def test_stats_count_the_buffers_python_holds():
+    with capture(buffers=4, frames=12) as cap:
+        f0 = cap.recv()
+        u = np.asarray(f0.roi(8, 8, 16, 16).planes[1])
+        f0.release()
+        del f0
+        gc.collect()
+        f1 = cap.recv()
+        st = cap.stats()
+        assert st["buffers"] == 4
+        # f0's ROI plane (through the array) and f1; the producer fills
+        # the rest ahead, so at least those two are out of the pool.
+        assert 2 <= st["held"] <= 4, st
+        assert st["captured"] >= st["delivered"] == 2, st
+        f1.release()
+        del f1
+        # To the end of the stream: only the array's frame stays out.
+        while (f := cap.recv(timeout=5)) is not None:
+            f.release()
+            del f
+        gc.collect()
+        st = cap.stats()
+        assert st["held"] == 1 and st["delivered"] == 12 and st["recycled"] > 0, st
+        del u
+        gc.collect()
+        assert cap.stats()["held"] == 0
+
+
+def pixelated(plane, x, y, w, h, block):
+    # NumPy's answer for one plane's ROI: each cell's rounded mean.
+    out = plane.copy()
+    roi = out[y : y + h, x : x + w]
+    for cy in range(0, h, block[1]):
+        for cx in range(0, w, block[0]):
+            cell = roi[cy : cy + block[1], cx : cx + block[0]]
+            cell[...] = (int(cell.astype(np.int64).sum()) + cell.size // 2) // cell.size
+    return out
+
+
+def test_masked_pixelates_zones_in_a_copy_as_numpy_does():
+    with capture(size=(160, 96)) as cap:
+        frame = cap.recv()
+        before = np.asarray(frame).copy()
+        zones = [(10, 6, 40, 30), (60, 40, 50, 41), (20, 20, 30, 30)]  # the last overlaps
+        out = frame.masked(zones, block=8)
+        assert np.array_equal(np.asarray(frame), before), "the frame is read-only"
+        got = np.frombuffer(out.tobytes(), np.uint8)
+        y = np.asarray(frame.planes[0]).copy()
+        u = np.asarray(frame.planes[1]).copy()
+        v = np.asarray(frame.planes[2]).copy()
+        for z in zones:
+            x0, y0, w, h = frame.roi(*z).effective
+            y = pixelated(y, x0, y0, w, h, (8, 8))
+            u = pixelated(u, x0 // 2, y0 // 2, w // 2, h // 2, (4, 4))
+            v = pixelated(v, x0 // 2, y0 // 2, w // 2, h // 2, (4, 4))
+        assert np.array_equal(got, np.concatenate([y.ravel(), u.ravel(), v.ravel()]))
+        with pytest.raises(memview.MemviewError, match="leaves the 160x96 frame"):
+            frame.masked([(150, 90, 20, 20)])
+        frame.release()
+
+
 def test_export_release_cycles_leak_nothing():
     with capture(frames=None) as cap:
         frame = cap.recv()
@@ -222,6 +283,7 @@ def test_runner_results_equal_numpys():
             hist = np.asarray(res.histogram)
             motion = np.asarray(res.motion)
             assert mean.dtype == np.float64 and hist.shape == (3, 256)
+            assert memoryview(res.histogram).format == "I" and hist.dtype == np.uint32
             for i, z in enumerate(zones):
                 # The zone as analysed: snapped outward to the chroma grid.
                 x, y0, w, h = frame.roi(*(z if isinstance(z[0], int) else z[1])).effective

@@ -98,6 +98,9 @@ fn close_while_held(policy: Policy) {
             inner.dropped.load(Relaxed),
         );
         assert_eq!(captured, delivered + dropped);
+        // Every buffer back once the queue and its frames are gone.
+        drop(q);
+        assert_eq!(inner.held.load(Relaxed), 0);
     });
 }
 
