@@ -26,7 +26,7 @@ tasks:
   asan                  memview-core's tests under AddressSanitizer (nightly)
   fuzz [TARGET] [--seconds N]
                         run fuzz targets (default: all, 60 s each)
-  py                    the Python package: maturin develop into target/py-venv,
+  py                    the Python package: pip install into target/py-venv,
                         then pytest crates/memview-py/tests
   bench [ARGS]          criterion benches (ARGS go to criterion)
   bench --peers [--write] [--rounds N]
@@ -354,11 +354,12 @@ pub(crate) fn venv(name: &str, imports: &str, packages: &[&str]) -> Result<PathB
     Ok(python)
 }
 
-/// The Python package: maturin builds the abi3 extension into a venv
-/// under `target/py-venv` (with NumPy and pytest from PyPI), and pytest
-/// runs `crates/memview-py/tests` (`CI=true`: nothing skipped).
+/// The Python package: `pip install ./crates/memview-py` (the README's
+/// command; maturin builds the abi3 wheel) into a venv under
+/// `target/py-venv` (with NumPy and pytest from PyPI), and pytest runs
+/// `crates/memview-py/tests` (`CI=true`: nothing skipped).
 fn py() -> Result<()> {
-    step("Python package: maturin develop, pytest");
+    step("Python package: pip install ./crates/memview-py, pytest");
     let python = match venv(
         "py-venv",
         "maturin, numpy, pytest",
@@ -380,13 +381,17 @@ fn py() -> Result<()> {
         std::iter::once(bin.clone())
             .chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
     )?;
-    let mut c = Command::new(bin.join("maturin"));
+    // The README's command: pip builds the abi3 wheel through maturin (the
+    // PEP 517 backend) and installs it, as a user's fresh clone would.
+    let mut c = Command::new(&python);
     c.args([
-        "develop",
-        "--release",
-        "--quiet",
         "-m",
-        "crates/memview-py/Cargo.toml",
+        "pip",
+        "install",
+        "--quiet",
+        "--force-reinstall",
+        "--no-deps",
+        "./crates/memview-py",
     ])
     .current_dir(project_root())
     .env("VIRTUAL_ENV", &venv_dir)
