@@ -5,6 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// The repository README's Rust examples, compiled and run as doc tests
+/// (`cargo test --doc -p memview-benches`, part of `cargo test
+/// --workspace`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
+
 use memview_capture::{BufferPool, FrameLease, Synthetic};
 use memview_pixel::format::I420;
 use memview_pixel::{Frame, FrameLayout, Rect};

@@ -33,6 +33,11 @@ tasks:
                         memview beside CPython struct/memoryview, NumPy,
                         OpenCV and ffmpeg (a venv under target/), memory and
                         scaling; --write regenerates BENCHMARKS.md and plots
+  package               cargo package (verified) of every published crate, in
+                        dependency order, against each other's packages
+  docs                  cargo doc, public and private items, warnings denied
+  msrv                  cargo check of every crate with the rust-version
+                        toolchain of Cargo.toml
   vivid                 the V4L2 backend's tests against the kernel's vivid
                         camera in a qemu VM (shared/vivid-vm), single-planar
                         and multi-planar
@@ -63,6 +68,9 @@ fn main() -> Result<()> {
         "bench" => bench(&rest),
         "vivid" => vivid(),
         "py" => py(),
+        "package" => package(),
+        "docs" => docs(),
+        "msrv" => msrv(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
@@ -147,10 +155,114 @@ fn ci() -> Result<()> {
     c.args(["bench", "--workspace", "--", "--test"]);
     run(c)?;
     fuzz(None, 10)?;
+    docs()?;
+    msrv()?;
+    package()?;
     py()?;
     vivid()?;
     eprintln!("\nxtask ci: all steps passed");
     Ok(())
+}
+
+/// The workspace's crates that are published (those without
+/// `publish = false`), from `cargo metadata`.
+fn published() -> Result<(Vec<String>, Vec<String>)> {
+    let out = cargo()
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed with {}", out.status);
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut yes = Vec::new();
+    let mut no = Vec::new();
+    for p in meta["packages"].as_array().context("no packages")? {
+        let name = p["name"]
+            .as_str()
+            .context("a package without a name")?
+            .to_owned();
+        // `publish = false` is an empty list of registries.
+        match p["publish"].as_array() {
+            Some(r) if r.is_empty() => no.push(name),
+            _ => yes.push(name),
+        }
+    }
+    Ok((yes, no))
+}
+
+/// `cargo package --workspace`, verified: each crate is packaged and built
+/// from its `.crate` file, its memview dependencies resolved to the
+/// packages made in the same run (cargo's local overlay), so a crate that
+/// needs a file outside its folder or a dependency it does not declare
+/// fails here. Unpublished crates (the testkit, benches, xtask, the Python
+/// extension) are left out; a published crate may only dev-depend on them
+/// by path.
+fn package() -> Result<()> {
+    step("cargo package (verified) of the published crates");
+    let (yes, no) = published()?;
+    eprintln!(
+        "published: {}; not published: {}",
+        yes.join(", "),
+        no.join(", ")
+    );
+    let mut c = cargo();
+    c.args(["package", "--workspace", "--allow-dirty"]);
+    for n in &no {
+        c.args(["--exclude", n]);
+    }
+    run(c)
+}
+
+/// `cargo doc` with warnings denied, public items and then private ones,
+/// and as docs.rs builds it (nightly, `--cfg docsrs`, every feature).
+fn docs() -> Result<()> {
+    for private in [false, true] {
+        step(if private {
+            "cargo doc --document-private-items"
+        } else {
+            "cargo doc"
+        });
+        let mut c = cargo();
+        c.args(["doc", "--workspace", "--no-deps", "--all-features"]);
+        if private {
+            c.arg("--document-private-items");
+        }
+        c.env("RUSTDOCFLAGS", "-D warnings");
+        run(c)?;
+    }
+    step("cargo +nightly doc --cfg docsrs (as docs.rs)");
+    let mut c = cargo_nightly();
+    c.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings --cfg docsrs")
+        .env("CARGO_TARGET_DIR", project_root().join("target/docsrs"));
+    run(c)
+}
+
+/// `cargo check` with the toolchain named by `rust-version` (the
+/// workspace's MSRV), through rustup.
+fn msrv() -> Result<()> {
+    let manifest = std::fs::read_to_string(project_root().join("Cargo.toml"))?;
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .context("Cargo.toml has no rust-version")?;
+    let toolchain = if version.matches('.').count() == 1 {
+        format!("{version}.0")
+    } else {
+        version
+    };
+    step(&format!("MSRV: cargo +{toolchain} check"));
+    let mut c = Command::new("cargo");
+    c.arg(format!("+{toolchain}"))
+        .args(["check", "--workspace", "--all-targets", "--all-features"])
+        .current_dir(project_root())
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("CARGO");
+    run(c)
 }
 
 /// Crates that have loom models.

@@ -1,42 +1,10 @@
-//! Frame sources over a buffer pool that never recycles a viewed frame.
-//!
-//! Camera pipelines hand frames from a producer to analyzers and back; this
-//! crate makes that hand-off safe and allocation-free. A [`BufferPool`]
-//! holds a fixed number of 64-byte-aligned buffers. A [`FrameSource`]
-//! fills a free one and publishes it as a [`FrameLease`]: `Send`, cheap to
-//! share among workers, with the frame's planes as memview views. The
-//! buffer is filled again only when the last lease *and* the last view of
-//! it are gone — memview-core's export count refuses the write otherwise.
-//!
-//! Sources: [`Synthetic`] (moving boxes standing in for faces and plates),
-//! [`Y4mSource`] (files, stdin, pipes), [`FfmpegSource`] (anything ffmpeg
-//! decodes), [`MmapSource`] (raw and Y4M files as zero-copy views of a
-//! memory map), and with the `v4l2` feature on Linux `v4l2::V4l2Source`
-//! (cameras, through mmap streaming). [`Capture`] runs a source on its own thread with a
-//! slow-consumer [`Policy`].
-//!
-//! # Example
-//!
-//! ```
-//! use memview_capture::{Capture, Policy, Synthetic};
-//! use memview_pixel::format::I420;
-//!
-//! let source = Synthetic::new(&I420, 320, 240, 4)?.with_frames(10);
-//! let capture = Capture::start(source, 3, 2, Policy::Block)?;
-//! let mut n = 0;
-//! while let Some(frame) = capture.recv() {
-//!     let frame = frame?;
-//!     assert_eq!(frame.seq(), n);
-//!     assert_eq!(frame.frame().plane(0).map(|p| p.shape()), Some(&[240, 320][..]));
-//!     n += 1;
-//! }
-//! assert_eq!(n, 10);
-//! # Ok::<(), memview_capture::CaptureError>(())
-//! ```
-
+#![doc = include_str!("../README.md")]
 // `unsafe` only to map files (mmap.rs): nothing else in the crate may.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a feature
+// say so.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
 
 mod error;

@@ -1,15 +1,6 @@
-//! memoryview-exact, strided, N-dimensional views of byte buffers, with
-//! export counting — and no ndarray.
+#![doc = include_str!("../README.md")]
 //!
-//! A region of a video frame should be a few integers, never a copy. A
-//! [`View`] is exactly that: a pointer, an offset, a shape, signed byte
-//! strides and an item format, made and sliced in O(1) with no allocation
-//! (up to 3 dimensions inline; 64 at most). Its semantics are CPython's
-//! `memoryview`, error texts included, and go beyond where memoryview stops:
-//! N-d slicing and indexing, transposes and flips, typed row access for
-//! analyzers, and disjoint mutable regions for parallel writers.
-//!
-//! # Overview
+//! ## Overview
 //!
 //! * Exporters ([`Exporter`], [`ExporterMut`]) hand out views: byte slices,
 //!   `Vec<u8>`, `Box<[u8]>`, memory maps (feature `mmap`), and [`Shared`]
@@ -25,29 +16,7 @@
 //!   each: the analyzers' vectorisable fast path.
 //! * [`ViewMut`] writes through and splits into disjoint, `Send` parts.
 //!
-//! # Example
-//!
-//! ```
-//! use memview_core::{MemOrder, Slice, View};
-//!
-//! // A 6x8 plane of bytes; take the 3x4 region at row 2, column 3.
-//! let plane: Vec<u8> = (0..48).collect();
-//! let v = View::from_parts(&plane, "B", 0, &[6, 8], &[8, 1])?;
-//! let roi = v.slice(&[Slice::range(2, 5), Slice::range(3, 7)])?;
-//! assert_eq!(roi.shape(), &[3, 4]);
-//! assert_eq!(roi.offset(), 19);
-//! let rows: Vec<&[u8]> = roi.rows()?.collect();
-//! assert_eq!(rows[0], &[19, 20, 21, 22]);
-//! assert_eq!(roi.to_bytes(MemOrder::C).len(), 12);
-//! # Ok::<(), memview_core::ViewError>(())
-//! ```
-//!
-//! # Crate features
-//!
-//! * `mmap`: [`Exporter`] and [`Storage`] for `memmap2::Mmap` and
-//!   `memmap2::MmapMut`.
-//!
-//! # Safety
+//! ## Safety
 //!
 //! All `unsafe` blocks are in `view.rs`, each with a `// SAFETY:` note:
 //! they turn layouts that `raw::validate` accepted into slices. The one
@@ -58,6 +27,9 @@
 //! (`cargo xtask asan`).
 
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a feature
+// say so.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -1,12 +1,6 @@
-//! Python `struct` and PEP 3118 format strings: parse them, lay them out,
-//! pack and unpack values, and match buffers against Rust element types.
+#![doc = include_str!("../README.md")]
 //!
-//! Every layer of memview asks the same question: what is the layout of one
-//! item of this buffer, and does it match what the consumer expects? This
-//! crate answers it exactly as CPython 3.11's `struct` module does where
-//! CPython defines the rules, and as NumPy reads PEP 3118 beyond them.
-//!
-//! # Overview
+//! ## Overview
 //!
 //! * [`Format::parse`] reads a format in one of two [`Dialect`]s: `Struct`
 //!   accepts and rejects exactly what `struct.calcsize` does; `Pep3118`
@@ -21,39 +15,18 @@
 //!   the strict matching rule: a buffer exported with one format is not
 //!   read as another, except through the byte formats `B`, `b` and `c`.
 //!
-//! # Example
-//!
-//! ```
-//! use memview_format::{Dialect, Format, Value};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let f = Format::parse("lc0l", Dialect::Struct)?;
-//! assert_eq!(f.layout().size, 16); // the trailing zero-count item pads
-//!
-//! let f = Format::parse("<hH", Dialect::Struct)?;
-//! let bytes = f.pack(&[Value::Int(-2), Value::Int(65535)])?;
-//! assert_eq!(bytes, [0xfe, 0xff, 0xff, 0xff]);
-//! assert_eq!(f.unpack(&bytes)?, [Value::Int(-2), Value::Int(65535)]);
-//!
-//! let f = Format::parse("T{<i:x:<d:y:}", Dialect::Pep3118)?;
-//! assert_eq!(f.layout().size, 12);
-//! # Ok(()) }
-//! ```
-//!
-//! # Sizes
+//! ## Sizes
 //!
 //! Native sizes and alignment are those of x86-64 LP64 (`l` is 8 bytes,
 //! `g` 16), whatever the host. The top level never gets trailing padding
 //! (`'lc'` is 9); a nested `T{...}` is padded to its alignment, as C and
 //! NumPy lay out arrays of structs.
-//!
-//! # Crate features
-//!
-//! * `arbitrary`: derives `arbitrary::Arbitrary` for the AST, for
-//!   structure-aware fuzzing.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a feature
+// say so.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
 
 mod ast;

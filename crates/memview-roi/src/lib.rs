@@ -1,48 +1,10 @@
-//! The ROI runner: zones x analyzers per frame, on rayon, with no copies
-//! and no heap allocation per frame, and the results streamed out of the
-//! process.
-//!
-//! A [`RoiRunner`] holds the zones (rectangles with stable ids, which
-//! detections add, move and remove between frames), a heterogeneous list
-//! of [`Analyzer`]s (each with an output type of its own, erased as a
-//! [`BoxedAnalyzer`]), one preallocated output per zone and analyzer, and
-//! the previous frame's lease for motion. [`RoiRunner::process`] cuts each
-//! zone out of the frame as a borrowed ROI (every plane, O(1), no copy),
-//! runs every analyzer on it in parallel across zones, and catches an
-//! analyzer that panics as that zone's error for that frame.
-//!
-//! Around the runner: [`record`] copies a frame's results into a reused
-//! record, [`sink`] writes records as JSON Lines or CSV on a writer thread
-//! fed by a bounded ring, [`events`] turns motion into `motion_start` /
-//! `motion_end` events, [`detections`] reads zones from an external
-//! detector, and [`pipeline`] is the run loop `memview run` drives.
-//!
-//! # Example
-//!
-//! ```
-//! use memview_capture::{Capture, Policy, Synthetic};
-//! use memview_pixel::format::I420;
-//! use memview_roi::analyzers::{MeanVariance, Moments, Motion};
-//! use memview_roi::{RoiRunner, Zone};
-//!
-//! let source = Synthetic::new(&I420, 640, 360, 4)?.with_frames(5);
-//! let zones: Vec<Zone> = source.boxes().into_iter().enumerate()
-//!     .map(|(i, r)| Zone::new(format!("box{i}"), r)).collect();
-//! let mut runner = RoiRunner::new(zones, vec![MeanVariance.into(), Motion.into()], 2)?;
-//! let capture = Capture::start(source, 3, 2, Policy::Block)?;
-//! while let Some(frame) = capture.recv() {
-//!     let results = runner.process(frame?);
-//!     for zone in results.iter() {
-//!         assert!(zone.error().is_none());
-//!         assert!(zone.get::<Moments>().is_some_and(|m| m.mean > 0.0));
-//!     }
-//! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-
+#![doc = include_str!("../README.md")]
 // `unsafe` only in kernels::sse2 / avx2 (SIMD loads), allowed there.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a feature
+// say so.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
 
 mod analyzer;

@@ -14,7 +14,7 @@ fn available() -> bool {
     is_x86_feature_detected!("avx2")
 }
 
-/// [`line`] where the CPU has AVX2; 0 pixels done where it has not.
+/// [`line()`] where the CPU has AVX2; 0 pixels done where it has not.
 #[inline]
 pub(super) fn try_line<
     const CS: usize,
