@@ -34,7 +34,7 @@ impl Input<'_> {
         }
     }
     fn opt(&mut self) -> Option<isize> {
-        if self.byte() % 4 == 0 {
+        if self.byte().is_multiple_of(4) {
             None
         } else {
             Some(self.small())

@@ -25,7 +25,7 @@ pub(crate) fn hex(bytes: &[u8], sep: Option<char>, per: isize) -> String {
             if n > 0 && i > 0 {
                 // Positive groups count from the right, negative from the left.
                 let boundary = if per > 0 {
-                    (bytes.len() - i) % n == 0
+                    (bytes.len() - i).is_multiple_of(n)
                 } else {
                     i % n == 0
                 };

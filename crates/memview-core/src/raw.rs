@@ -549,7 +549,7 @@ impl Raw {
         }
         let nbytes = self.nbytes();
         let isz = new.size();
-        if nbytes % isz != 0 {
+        if !nbytes.is_multiple_of(isz) {
             return Err(ViewError::CastNotMultiple);
         }
         let mut out_shape = Dims::one(nbytes / isz);

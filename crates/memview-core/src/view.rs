@@ -126,7 +126,9 @@ fn check_typed<T: Element>(raw: &Raw) -> Result<(), ViewError> {
 }
 
 fn is_aligned<T>(raw: &Raw, off: isize) -> bool {
-    (raw.base as usize).wrapping_add(off as usize) % core::mem::align_of::<T>() == 0
+    (raw.base as usize)
+        .wrapping_add(off as usize)
+        .is_multiple_of(core::mem::align_of::<T>())
 }
 
 impl<'a> View<'a> {
@@ -565,10 +567,10 @@ impl<'a> View<'a> {
 /// Checks `bytes` can be seen as `[T]` and returns it.
 fn typed_slice<T: Element>(bytes: &[u8]) -> Result<&[T], ViewError> {
     let size = core::mem::size_of::<T>();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(ViewError::Misaligned { align: size });
     }
-    if bytes.as_ptr() as usize % core::mem::align_of::<T>() != 0 {
+    if !(bytes.as_ptr() as usize).is_multiple_of(core::mem::align_of::<T>()) {
         return Err(ViewError::Misaligned {
             align: core::mem::align_of::<T>(),
         });

@@ -93,7 +93,7 @@ fn generate() -> Vec<Json> {
         let n = isz * rng.below(13);
         let shape = match rng.below(3) {
             0 => Json::Null,
-            1 if n > 0 && (n / isz) % 2 == 0 => json!([2, n / isz / 2]),
+            1 if n > 0 && (n / isz).is_multiple_of(2) => json!([2, n / isz / 2]),
             _ => json!([n / isz]),
         };
         let ops: Vec<Json> = (0..1 + rng.below(3))
@@ -320,7 +320,7 @@ for line in sys.stdin:
                 .unwrap()
                 .size();
             let items = vals.len() * 8 / isz;
-            let shape = if items % 2 == 0 && rng.below(3) == 0 {
+            let shape = if items.is_multiple_of(2) && rng.below(3) == 0 {
                 json!([2, items / 2])
             } else {
                 Json::Null

@@ -1004,7 +1004,7 @@ impl RoiRunner {
                     let lease = lease.map_err(err)?;
                     let results = runner.process(lease);
                     n += 1;
-                    if want && n % every == 0 {
+                    if want && n.is_multiple_of(every) {
                         return Ok(Some(Some(Gathered::of(&results))));
                     }
                     if frames.is_some_and(|f| n >= f) {

@@ -209,7 +209,7 @@ pub fn run(capture: &Capture, runner: &mut RoiRunner, mut p: Pipeline<'_>) -> Ru
                     break;
                 }
             }
-            if let Some(f) = p.progress.filter(|_| report.frames % 16 == 0) {
+            if let Some(f) = p.progress.filter(|_| report.frames.is_multiple_of(16)) {
                 f(report.frames);
             }
         }
