@@ -241,7 +241,8 @@ fn docs() -> Result<()> {
 }
 
 /// `cargo check` with the toolchain named by `rust-version` (the
-/// workspace's MSRV), through rustup.
+/// workspace's MSRV): the default toolchain where it is that version,
+/// else rustup's toolchain of that name.
 fn msrv() -> Result<()> {
     let manifest = std::fs::read_to_string(project_root().join("Cargo.toml"))?;
     let version = manifest
@@ -254,14 +255,25 @@ fn msrv() -> Result<()> {
     } else {
         version
     };
-    step(&format!("MSRV: cargo +{toolchain} check"));
-    let mut c = Command::new("cargo");
-    c.arg(format!("+{toolchain}"))
-        .args(["check", "--workspace", "--all-targets", "--all-features"])
-        .current_dir(project_root())
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC")
-        .env_remove("CARGO");
+    let rustc = Command::new(env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+        .arg("--version")
+        .output()
+        .context("could not run rustc --version")?;
+    let default_is_msrv =
+        String::from_utf8_lossy(&rustc.stdout).starts_with(&format!("rustc {toolchain} "));
+    step(&format!("MSRV: cargo check with Rust {toolchain}"));
+    let mut c = if default_is_msrv {
+        cargo()
+    } else {
+        let mut c = Command::new("cargo");
+        c.arg(format!("+{toolchain}"))
+            .current_dir(project_root())
+            .env_remove("RUSTC")
+            .env_remove("RUSTDOC")
+            .env_remove("CARGO");
+        c
+    };
+    c.args(["check", "--workspace", "--all-targets", "--all-features"]);
     run(c)
 }
 

@@ -23,6 +23,8 @@ mod stream;
 mod sys;
 
 #[cfg(test)]
+mod abi_tests;
+#[cfg(test)]
 mod tests;
 
 use std::time::Duration;
