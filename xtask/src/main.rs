@@ -35,6 +35,7 @@ tasks:
                         scaling; --write regenerates BENCHMARKS.md and plots
   package               cargo package (verified) of every published crate, in
                         dependency order, against each other's packages
+  examples              build and run every crate's examples
   docs                  cargo doc, public and private items, warnings denied
   msrv                  cargo check of every crate with the rust-version
                         toolchain of Cargo.toml
@@ -70,6 +71,7 @@ fn main() -> Result<()> {
         "py" => py(),
         "package" => package(),
         "docs" => docs(),
+        "examples" => examples(),
         "msrv" => msrv(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
@@ -155,6 +157,7 @@ fn ci() -> Result<()> {
     c.args(["bench", "--workspace", "--", "--test"]);
     run(c)?;
     fuzz(None, 10)?;
+    examples()?;
     docs()?;
     msrv()?;
     package()?;
@@ -213,6 +216,42 @@ fn package() -> Result<()> {
         c.args(["--exclude", n]);
     }
     run(c)
+}
+
+/// Every example of every workspace crate, from `cargo metadata`, built
+/// and run (each asserts what it shows, so a wrong example fails here).
+fn examples() -> Result<()> {
+    step("examples, built and run");
+    let out = cargo()
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed with {}", out.status);
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut n = 0;
+    for p in meta["packages"].as_array().context("no packages")? {
+        let package = p["name"].as_str().context("a package without a name")?;
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let is_example = t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "example"));
+            if !is_example {
+                continue;
+            }
+            let name = t["name"].as_str().context("an example without a name")?;
+            let mut c = cargo();
+            c.args(["run", "--quiet", "-p", package, "--example", name]);
+            run(c)?;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        bail!("no examples found");
+    }
+    Ok(())
 }
 
 /// `cargo doc` with warnings denied, public items and then private ones,
