@@ -132,6 +132,10 @@ pub struct OpenedSource {
     /// Frames the source lost before the pool saw them (a camera's
     /// sequence gaps), where it counts them.
     pub source_drops: Option<Box<dyn Fn() -> u64 + Send>>,
+    /// The most pool buffers the source can back, where it has a limit (a
+    /// camera: its driver buffers less those that must stay queued with
+    /// the driver). A larger pool would starve the source.
+    pub max_buffers: Option<usize>,
 }
 
 impl std::fmt::Debug for OpenedSource {
@@ -153,6 +157,7 @@ impl OpenedSource {
             input: None,
             tracker: None,
             source_drops: None,
+            max_buffers: None,
         }
     }
 }
@@ -202,6 +207,13 @@ pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, Captur
     })
 }
 
+/// Driver buffers asked of a V4L2 device: a streaming pool of five (two
+/// frames held by the analyzers, two queued, one being filled) and the
+/// [`crate::v4l2::MIN_QUEUED`] that always stay with the driver. A driver
+/// may grant fewer; [`OpenedSource::max_buffers`] then says how many.
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+pub const V4L2_BUFFERS: u32 = 7;
+
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 fn open_v4l2(path: &std::path::Path, o: &SourceOptions) -> Result<OpenedSource, CaptureError> {
     use crate::v4l2::V4l2Source;
@@ -219,15 +231,17 @@ fn open_v4l2(path: &std::path::Path, o: &SourceOptions) -> Result<OpenedSource, 
     let (w, h) = o.size.unwrap_or((640, 480));
     let dim = |v: usize| u32::try_from(v).map_err(|_| bad("--size too large".into()));
     let rate = o.fps.map(|f| (f, 1));
-    let mut s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, 6)?;
+    let mut s = V4l2Source::open(path, cc, dim(w)?, dim(h)?, rate, V4L2_BUFFERS)?;
     if let Some(t) = o.limits.read_timeout {
         s = s.with_timeout(t);
     }
     let l = s.layout().clone();
     let counters = s.counters();
+    let s_max = s.max_pool();
     let label = format!("{} {}x{} {fourcc}", path.display(), l.width(), l.height());
     let mut opened = OpenedSource::plain(Box::new(s), label, None);
     opened.source_drops = Some(Box::new(move || counters.get().dropped()));
+    opened.max_buffers = Some(s_max);
     Ok(opened)
 }
 

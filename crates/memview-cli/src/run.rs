@@ -173,14 +173,28 @@ impl Args {
     }
 }
 
-fn pool_options(args: &Args, limits: Limits) -> CaptureOptions {
+/// The capture pool: [`Policy::streaming_buffers`] (two frames held by
+/// the analyzers, two queued, one being filled), or fewer where the source
+/// can back fewer (a camera's driver buffers), never fewer than the policy
+/// needs; the queue then takes what is left.
+fn pool_options(args: &Args, limits: Limits, max_buffers: Option<usize>) -> CaptureOptions {
     let policy = if args.realtime {
         Policy::KeepLatest
     } else {
         Policy::Block
     };
-    let (holds, queue) = (memview_roi::FRAMES_HELD, 2);
-    let buffers = policy.streaming_buffers(holds, queue);
+    let holds = memview_roi::FRAMES_HELD;
+    let least = policy.min_buffers(holds);
+    let buffers = policy
+        .streaming_buffers(holds, 2)
+        .min(max_buffers.unwrap_or(usize::MAX))
+        .max(least);
+    // Two queued where the pool has room: it always has under `Block`;
+    // under `KeepLatest` a free buffer must remain for the newest frame.
+    let queue = match policy {
+        Policy::KeepLatest => (buffers - holds - 1).clamp(1, 2),
+        _ => 2,
+    };
     CaptureOptions {
         buffers,
         queue,
@@ -445,9 +459,10 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         source,
         header,
         source_drops,
+        max_buffers,
         ..
     } = opened;
-    let capture = Capture::with_options(source, pool_options(args, limits))?;
+    let capture = Capture::with_options(source, pool_options(args, limits, max_buffers))?;
     signals.stop_on_signal(capture.stopper());
     // Outputs only once the stream is running: a run refused before it
     // leaves nothing behind.

@@ -564,6 +564,12 @@ impl Capture {
         };
         let capture = py.detach(|| -> Result<RsCapture, String> {
             let opened = memview_capture::open(&spec, &options).map_err(|e| e.to_string())?;
+            if let Some(max) = opened.max_buffers.filter(|&m| buffers > m) {
+                return Err(format!(
+                    "{}: a pool of {buffers} buffers would starve the source; it backs at most {max}",
+                    opened.label
+                ));
+            }
             RsCapture::with_options(
                 opened.source,
                 CaptureOptions {
