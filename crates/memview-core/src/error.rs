@@ -112,6 +112,9 @@ pub enum ViewError {
     StridesMismatch,
     /// A mutable layout in which two items share bytes.
     SelfOverlap,
+    /// An array (ndarray) whose elements are not one run of memory in any
+    /// axis order, so no byte span holds them alone.
+    NotDense,
     /// Two mutable regions asked for together overlap (regions `a` and `b`).
     Overlap {
         /// Index of the first region.
@@ -195,6 +198,10 @@ impl fmt::Display for ViewError {
             ),
             StridesMismatch => f.write_str("shape and strides differ in length"),
             SelfOverlap => f.write_str("a mutable layout must not map two items to the same bytes"),
+            NotDense => f.write_str(
+                "the array's elements are not one run of memory (a sliced array with gaps): \
+                 copy it first",
+            ),
             Overlap { a, b } => write!(f, "mutable regions {a} and {b} overlap"),
             TooManyAxesForRef { ndim } => write!(
                 f,

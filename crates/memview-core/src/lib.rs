@@ -18,8 +18,9 @@
 //!
 //! ## Safety
 //!
-//! All `unsafe` blocks are in `view.rs`, each with a `// SAFETY:` note:
-//! they turn layouts that `raw::validate` accepted into slices. The one
+//! All `unsafe` blocks are in `view.rs` and `view/ndarray.rs`, each with a
+//! `// SAFETY:` note: they turn layouts that `raw::validate` accepted into
+//! slices, and ndarray views into memview views and back. The one
 //! `unsafe fn`, [`View::region_ref_unchecked`], is a region whose checks
 //! the caller has made (its contract; debug builds assert it). Typed access
 //! is limited to the sealed `memview_format::Element` types, plain numbers
@@ -33,6 +34,8 @@
 #![warn(missing_debug_implementations)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "bytes")]
+mod bytes;
 mod error;
 mod export;
 mod ops;

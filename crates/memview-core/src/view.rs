@@ -114,6 +114,9 @@ mod mem {
 }
 
 /// The view layer's typed-access check: strict format matching, alignment.
+#[cfg(feature = "ndarray")]
+mod ndarray;
+
 fn check_typed<T: Element>(raw: &Raw) -> Result<(), ViewError> {
     let f = &raw.format;
     if !element_matches::<T>(f.single(), f.is_byte_format()) {
