@@ -13,6 +13,8 @@ pub mod convert;
 mod error;
 pub mod format;
 mod frame;
+#[cfg(feature = "image")]
+pub mod image;
 mod layout;
 
 pub use crate::error::PixelError;

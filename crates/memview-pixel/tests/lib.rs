@@ -4,5 +4,7 @@
 
 mod convert;
 mod ffmpeg;
+#[cfg(feature = "image")]
+mod image;
 mod layouts;
 mod props;
