@@ -242,3 +242,143 @@ pub fn run_frames(frames: u64, sinks: bool) -> std::time::Duration {
     );
     elapsed
 }
+
+/// The Rust peers' workloads, one function per library and job, shared
+/// by the criterion suite `rust_peers` and `memview-peers rust`.
+pub mod rust_peers {
+    use std::hint::black_box;
+
+    use memview_capture::{BufferPool, FrameSource, Y4mSource};
+    use memview_pixel::convert::{yuv_to_rgb, Matrix, Range};
+    use memview_pixel::format::RGB24;
+    use memview_pixel::{Frame, FrameLayout, FrameMut, Rect};
+
+    use super::{H, W};
+
+    /// The ten zones' three plane views, memview's way (`RoiRef`).
+    pub fn memview_rois(frame: &Frame<'_>, zones: &[Rect]) {
+        for &z in zones {
+            let r = frame.roi_ref(z).unwrap();
+            for p in 0..3 {
+                black_box(r.plane(p));
+            }
+        }
+    }
+
+    /// The same with ndarray: each plane an `ArrayView2`, sliced per zone.
+    pub fn ndarray_rois(planes: &[ndarray::ArrayView2<'_, u8>; 3], zones: &[Rect]) {
+        for z in zones {
+            let (x, y, w, h) = (z.x, z.y, z.w, z.h);
+            black_box(planes[0].slice(ndarray::s![y..y + h, x..x + w]));
+            for p in &planes[1..] {
+                black_box(p.slice(ndarray::s![y / 2..(y + h) / 2, x / 2..(x + w) / 2]));
+            }
+        }
+    }
+
+    /// The planes of a tight 1080p I420 frame as ndarray views.
+    pub fn ndarray_planes(bytes: &[u8]) -> [ndarray::ArrayView2<'_, u8>; 3] {
+        let (y, uv) = bytes.split_at(W * H);
+        let (u, v) = uv.split_at(W * H / 4);
+        let view = |b, h, w| ndarray::ArrayView2::from_shape((h, w), b).unwrap();
+        [
+            view(y, H, W),
+            view(u, H / 2, W / 2),
+            view(&v[..W * H / 4], H / 2, W / 2),
+        ]
+    }
+
+    /// 1080p I420 (BT.709, limited range) to RGB24, memview, one thread.
+    pub fn memview_rgb(frame: &Frame<'_>, rgb: &mut [u8]) {
+        let l = FrameLayout::tight(&RGB24, W, H).unwrap();
+        let mut dst = FrameMut::from_bytes(rgb, &l).unwrap();
+        yuv_to_rgb(frame, &mut dst, Matrix::Bt709, Range::Limited).unwrap();
+    }
+
+    /// The same with the `yuv` crate (yuvutils-rs).
+    pub fn yuv_rgb(bytes: &[u8], rgb: &mut [u8]) {
+        let (y, uv) = bytes.split_at(W * H);
+        let (u, v) = uv.split_at(W * H / 4);
+        let img = yuv::YuvPlanarImage {
+            y_plane: y,
+            y_stride: W as u32,
+            u_plane: u,
+            u_stride: (W / 2) as u32,
+            v_plane: &v[..W * H / 4],
+            v_stride: (W / 2) as u32,
+            width: W as u32,
+            height: H as u32,
+        };
+        yuv::yuv420_to_rgb(
+            &img,
+            rgb,
+            (W * 3) as u32,
+            yuv::YuvRange::Limited,
+            yuv::YuvStandardMatrix::Bt709,
+        )
+        .unwrap();
+    }
+
+    /// The same with `dcv-color-primitives`.
+    pub fn dcv_rgb(bytes: &[u8], rgb: &mut [u8]) {
+        use dcv_color_primitives as dcp;
+        let (y, uv) = bytes.split_at(W * H);
+        let (u, v) = uv.split_at(W * H / 4);
+        let src = dcp::ImageFormat {
+            pixel_format: dcp::PixelFormat::I420,
+            color_space: dcp::ColorSpace::Bt709,
+            num_planes: 3,
+        };
+        let dst = dcp::ImageFormat {
+            pixel_format: dcp::PixelFormat::Rgb,
+            color_space: dcp::ColorSpace::Rgb,
+            num_planes: 1,
+        };
+        dcp::convert_image(
+            W as u32,
+            H as u32,
+            &src,
+            None,
+            &[y, u, &v[..W * H / 4]],
+            &dst,
+            None,
+            &mut [rgb],
+        )
+        .unwrap();
+    }
+
+    /// A Y4M stream of `frames` 1080p I420 frames of `frame`'s bytes.
+    pub fn y4m_stream(frame: &[u8], frames: usize) -> Vec<u8> {
+        let mut s = format!("YUV4MPEG2 W{W} H{H} F30:1 Ip A1:1 C420jpeg\n").into_bytes();
+        for _ in 0..frames {
+            s.extend_from_slice(b"FRAME\n");
+            s.extend_from_slice(frame);
+        }
+        s
+    }
+
+    /// Every frame of a Y4M stream read into a pool of one buffer (the
+    /// frame is let go before the next, as the `y4m` crate's decoder
+    /// reuses its one), memview's way; the frames counted.
+    pub fn memview_y4m(stream: &[u8]) -> usize {
+        let mut src = Y4mSource::new(stream).unwrap();
+        let mut pool = BufferPool::new(1, src.frame_len()).unwrap();
+        let mut n = 0;
+        while let Some(lease) = src.next_frame(pool.try_acquire().unwrap()).unwrap() {
+            black_box(lease.seq());
+            n += 1;
+        }
+        n
+    }
+
+    /// The same with the `y4m` crate's decoder.
+    pub fn y4m_crate(stream: &[u8]) -> usize {
+        let mut d = y4m::decode(stream).unwrap();
+        let mut n = 0;
+        while let Ok(f) = d.read_frame() {
+            black_box(f.get_y_plane().len());
+            n += 1;
+        }
+        n
+    }
+}

@@ -236,6 +236,96 @@ fn results() -> String {
     )
 }
 
+/// `rust`: memview beside the Rust peers, in this one process: for each
+/// job, five rounds alternating memview and each peer (each a
+/// [`measure`]), medians in nanoseconds, and for the colour conversion the
+/// largest difference of a peer's RGB from memview's.
+fn rust_peers() -> String {
+    use memview_benches::rust_peers::*;
+    let l = layout();
+    let bytes = noise(l.len(), 7);
+    let frame = Frame::from_bytes(&bytes, &l).unwrap();
+    let zones = zones();
+    let planes = ndarray_planes(&bytes);
+    let stream = y4m_stream(&bytes, 20);
+    let (mut a, mut b) = (vec![0u8; W * H * 3], vec![0u8; W * H * 3]);
+    memview_rgb(&frame, &mut a);
+    let mut diff = |f: fn(&[u8], &mut [u8])| {
+        f(&bytes, &mut b);
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0)
+    };
+    let (dy, dd) = (diff(yuv_rgb), diff(dcv_rgb));
+    assert_eq!(
+        memview_y4m(&stream),
+        y4m_crate(&stream),
+        "both read every frame"
+    );
+    let mut rgb = vec![0u8; W * H * 3];
+    let mut jobs: Vec<(
+        &str,
+        &str,
+        Box<dyn FnMut() -> f64 + '_>,
+        Box<dyn FnMut() -> f64 + '_>,
+    )> = Vec::new();
+    jobs.push((
+        "ten I420 ROIs' plane views (1080p)",
+        "ndarray slicing (3 ArrayView2 per ROI)",
+        Box::new(|| measure(|| memview_rois(&frame, &zones))),
+        Box::new(|| measure(|| ndarray_rois(&planes, &zones))),
+    ));
+    let rgb_cell = std::cell::RefCell::new(&mut rgb);
+    jobs.push((
+        "1080p I420 -> RGB24 (BT.709), 1 thread",
+        "yuv (yuvutils-rs)",
+        Box::new(|| measure(|| memview_rgb(&frame, &mut rgb_cell.borrow_mut()))),
+        Box::new(|| measure(|| yuv_rgb(&bytes, &mut rgb_cell.borrow_mut()))),
+    ));
+    jobs.push((
+        "1080p I420 -> RGB24 (BT.709), 1 thread",
+        "dcv-color-primitives",
+        Box::new(|| measure(|| memview_rgb(&frame, &mut rgb_cell.borrow_mut()))),
+        Box::new(|| measure(|| dcv_rgb(&bytes, &mut rgb_cell.borrow_mut()))),
+    ));
+    jobs.push((
+        "Y4M ingest (20 frames 1080p from memory)",
+        "y4m crate decoder",
+        Box::new(|| {
+            measure(|| {
+                black_box(memview_y4m(&stream));
+            })
+        }),
+        Box::new(|| {
+            measure(|| {
+                black_box(y4m_crate(&stream));
+            })
+        }),
+    ));
+    let mut rows = Vec::new();
+    for (job, peer, mut ours, mut theirs) in jobs {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for round in 0..5 {
+            if round % 2 == 0 {
+                x.push(ours());
+                y.push(theirs());
+            } else {
+                y.push(theirs());
+                x.push(ours());
+            }
+        }
+        x.sort_by(f64::total_cmp);
+        y.sort_by(f64::total_cmp);
+        rows.push(
+            serde_json::json!({"job": job, "peer": peer, "memview_ns": x[2], "peer_ns": y[2]}),
+        );
+    }
+    serde_json::json!({"rows": rows, "rgb_max_diff": {"yuv": dy, "dcv-color-primitives": dd}})
+        .to_string()
+}
+
 /// `plots DIR`: the scaling figures (the JSON `scaling` printed) on stdin,
 /// drawn as `DIR/zones.svg` and `DIR/threads.svg`.
 fn plots() -> Result<(), String> {
@@ -283,6 +373,7 @@ fn main() {
             "scaling" => println!("{}", scaling()),
             "ingest" => println!("{}", ingest()),
             "results" => println!("{}", results()),
+            "rust" => println!("{}", rust_peers()),
             "plots" => {
                 if let Err(e) = plots() {
                     eprintln!("memview-peers plots: {e}");
@@ -291,7 +382,7 @@ fn main() {
             }
             other => {
                 eprintln!(
-                    "memview-peers: unknown command {other:?} (memory, scaling, ingest, results, plots DIR)"
+                    "memview-peers: unknown command {other:?} (memory, scaling, ingest, results, rust, plots DIR)"
                 );
                 std::process::exit(2);
             }

@@ -445,7 +445,14 @@ pub(crate) fn peers(args: &[String]) -> Result<()> {
         Command::new(bin.join("memview-peers")).arg("results"),
     )?)?;
 
-    let report = render(&rows, &ours, &numpy, &scaling, &results, &versions, rounds)?;
+    step("peers: the Rust peers, in one process");
+    let rust: Value = serde_json::from_str(&output(
+        Command::new(bin.join("memview-peers")).arg("rust"),
+    )?)?;
+
+    let report = render(
+        &rows, &ours, &numpy, &scaling, &results, &rust, &versions, rounds,
+    )?;
     print!("{report}");
     if write {
         // The plots are drawn by memview-peers (plotters lives in the
@@ -469,12 +476,15 @@ pub(crate) fn peers(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+// Each figure comes from its own measurement step of `peers`.
+#[allow(clippy::too_many_arguments)]
 fn render(
     rows: &[Row],
     ours: &Value,
     numpy: &Value,
     scaling: &Value,
     results: &Value,
+    rust: &Value,
     versions: &Value,
     rounds: usize,
 ) -> Result<String> {
@@ -643,12 +653,47 @@ fn render(
         "\nWith / without, the median of the rounds' ratios: **{:.3}**.",
         f("ratio")
     )?;
+    writeln!(s, "\n## Rust peers\n")?;
+    writeln!(
+        s,
+        "The crates a Rust user would otherwise pick, in the same process on the same \
+         inputs (`memview-peers rust`, workloads in `benches/lib.rs`, `rust_peers`): five \
+         rounds alternating memview and the peer, each a median of seven batches of at least \
+         20 ms; medians. *peer / memview* above 1 means memview is that many times faster.\n"
+    )?;
+    writeln!(s, "| job | memview | peer | peer time | peer / memview |")?;
+    writeln!(s, "|---|---:|---|---:|---:|")?;
+    for r in rust["rows"].as_array().into_iter().flatten() {
+        let (a, b) = (
+            r["memview_ns"].as_f64().unwrap_or(f64::NAN),
+            r["peer_ns"].as_f64().unwrap_or(f64::NAN),
+        );
+        writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.2}x |",
+            r["job"].as_str().unwrap_or("?"),
+            human_ns(a),
+            r["peer"].as_str().unwrap_or("?"),
+            human_ns(b),
+            b / a
+        )?;
+    }
+    let d = &rust["rgb_max_diff"];
+    writeln!(
+        s,
+        "\nThe RGB of each peer against memview's (which is OpenCV's `cvtColor`, byte for \
+         byte): at most {} apart for `yuv`, {} for `dcv-color-primitives`. memview keeps its \
+         own kernels for that exactness; `yuv` is faster on this job (see the closing notes \
+         of issue 18). No ROI resize is measured against `fast_image_resize`: memview has no \
+         resize yet (issue 15).",
+        d["yuv"], d["dcv-color-primitives"]
+    )?;
     writeln!(
         s,
         "\n## Criterion suites\n\n`cargo xtask bench` runs the full criterion suites \
          (`format/parse`, `core/view`, `core/to_bytes`, `pixel/roi`, `pixel/convert`, \
          `capture/synthetic`, `capture/y4m`, `roi/analyzers`, `roi/pipeline`, \
-         `roi/histogram`, `roi/run`, `roi/dispatch`), each zero-copy figure beside its \
+         `roi/histogram`, `roi/run`, `roi/dispatch`, `rust_peers`), each zero-copy figure beside its \
          copying baseline (the histogram beside the one-store-per-pixel floor of any exact \
          histogram kept in memory; `roi/run` with and without results; `roi/dispatch`, the \
          type-erased analyzer call beside a fixed-struct call); CI runs each once in test \

@@ -262,6 +262,9 @@ fn read_line<R: Read>(
     Ok(true)
 }
 
+/// The Y4M reader's read-ahead buffer, for header and FRAME lines.
+const READ_AHEAD: usize = 64 * 1024;
+
 impl<R: Read> Y4mSource<R> {
     /// Reads the stream header from `reader`, within the default
     /// [`Limits`].
@@ -275,7 +278,11 @@ impl<R: Read> Y4mSource<R> {
     /// [`TimedRead`]; [`Y4mSource::open_with`] and
     /// [`Y4mSource::stdin_with`] make one.)
     pub fn with_limits(reader: R, limits: &Limits) -> Result<Y4mSource<R>, CaptureError> {
-        let mut reader = BufReader::with_capacity(1 << 20, reader);
+        // Lines go through the buffer; a frame larger than it is read straight
+        // into its pool buffer (`BufReader` passes large reads through once
+        // empty), so only the bytes read ahead with a FRAME line are copied
+        // twice: keep it small.
+        let mut reader = BufReader::with_capacity(READ_AHEAD, reader);
         let mut line = Vec::with_capacity(MAX_HEADER + 1);
         match read_line(&mut reader, &mut line, 0, "stream header") {
             Ok(true) => {}

@@ -6,3 +6,4 @@ mod alloc;
 mod faults;
 mod pool;
 mod y4m;
+mod y4m_crate;

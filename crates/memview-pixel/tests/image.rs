@@ -65,7 +65,10 @@ fn a_packed_frame_is_an_image_without_a_copy() {
         ImageBuffer::from_fn(5, 3, |x, y| Luma([(x + 10 * y) as u8]));
     let g = Frame::from_image(&gray).unwrap();
     assert_eq!(g.format().name, "GRAY8");
-    assert_eq!(*g.to_image::<Luma<u8>>().unwrap().as_raw(), &gray.as_raw()[..]);
+    assert_eq!(
+        *g.to_image::<Luma<u8>>().unwrap().as_raw(),
+        &gray.as_raw()[..]
+    );
 }
 
 #[test]

@@ -1,0 +1,45 @@
+//! `rust_peers`: memview beside the Rust crates a user would otherwise
+//! pick, in the same process on the same inputs (`memview_benches::
+//! rust_peers`): ten I420 ROIs' plane views against `ndarray` slicing,
+//! 1080p I420 -> RGB24 against `yuv` and `dcv-color-primitives` (one
+//! thread each), and Y4M ingest against the `y4m` crate.
+
+#![allow(clippy::unwrap_used)]
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use memview_benches::rust_peers::*;
+use memview_benches::{layout, noise, zones, H, W};
+use memview_pixel::Frame;
+
+fn peers(c: &mut Criterion) {
+    let l = layout();
+    let bytes = noise(l.len(), 7);
+    let frame = Frame::from_bytes(&bytes, &l).unwrap();
+    let zones = zones();
+    let planes = ndarray_planes(&bytes);
+    let mut g = c.benchmark_group("rust_peers/rois");
+    g.throughput(Throughput::Elements(zones.len() as u64));
+    g.bench_function("memview", |b| b.iter(|| memview_rois(&frame, &zones)));
+    g.bench_function("ndarray", |b| b.iter(|| ndarray_rois(&planes, &zones)));
+    g.finish();
+
+    let mut rgb = vec![0u8; W * H * 3];
+    let mut g = c.benchmark_group("rust_peers/yuv_to_rgb");
+    g.throughput(Throughput::Elements((W * H) as u64));
+    g.bench_function("memview", |b| b.iter(|| memview_rgb(&frame, &mut rgb)));
+    g.bench_function("yuv", |b| b.iter(|| yuv_rgb(&bytes, &mut rgb)));
+    g.bench_function("dcv-color-primitives", |b| {
+        b.iter(|| dcv_rgb(&bytes, &mut rgb))
+    });
+    g.finish();
+
+    let stream = y4m_stream(&bytes, 20);
+    let mut g = c.benchmark_group("rust_peers/y4m_ingest");
+    g.throughput(Throughput::Bytes(stream.len() as u64));
+    g.bench_function("memview", |b| b.iter(|| memview_y4m(&stream)));
+    g.bench_function("y4m", |b| b.iter(|| y4m_crate(&stream)));
+    g.finish();
+}
+
+criterion_group!(benches, peers);
+criterion_main!(benches);
