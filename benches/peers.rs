@@ -236,6 +236,14 @@ fn results() -> String {
     )
 }
 
+/// One Rust-peer job: its name, the peer's, and each side's measurement.
+type Job<'a> = (
+    &'static str,
+    &'static str,
+    Box<dyn FnMut() -> f64 + 'a>,
+    Box<dyn FnMut() -> f64 + 'a>,
+);
+
 /// `rust`: memview beside the Rust peers, in this one process: for each
 /// job, five rounds alternating memview and each peer (each a
 /// [`measure`]), medians in nanoseconds, and for the colour conversion the
@@ -265,12 +273,7 @@ fn rust_peers() -> String {
         "both read every frame"
     );
     let mut rgb = vec![0u8; W * H * 3];
-    let mut jobs: Vec<(
-        &str,
-        &str,
-        Box<dyn FnMut() -> f64 + '_>,
-        Box<dyn FnMut() -> f64 + '_>,
-    )> = Vec::new();
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     jobs.push((
         "ten I420 ROIs' plane views (1080p)",
         "ndarray slicing (3 ArrayView2 per ROI)",
