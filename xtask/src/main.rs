@@ -167,9 +167,8 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// The workspace's crates that are published (those without
-/// `publish = false`), from `cargo metadata`.
-fn published() -> Result<(Vec<String>, Vec<String>)> {
+/// `cargo metadata` of the workspace's own packages.
+fn metadata() -> Result<serde_json::Value> {
     let out = cargo()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .stderr(Stdio::inherit())
@@ -178,7 +177,13 @@ fn published() -> Result<(Vec<String>, Vec<String>)> {
     if !out.status.success() {
         bail!("cargo metadata failed with {}", out.status);
     }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The workspace's crates that are published (those without
+/// `publish = false`), from `cargo metadata`.
+fn published() -> Result<(Vec<String>, Vec<String>)> {
+    let meta = metadata()?;
     let mut yes = Vec::new();
     let mut no = Vec::new();
     for p in meta["packages"].as_array().context("no packages")? {
@@ -222,15 +227,7 @@ fn package() -> Result<()> {
 /// and run (each asserts what it shows, so a wrong example fails here).
 fn examples() -> Result<()> {
     step("examples, built and run");
-    let out = cargo()
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("could not run cargo metadata")?;
-    if !out.status.success() {
-        bail!("cargo metadata failed with {}", out.status);
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let meta = metadata()?;
     let mut n = 0;
     for p in meta["packages"].as_array().context("no packages")? {
         let package = p["name"].as_str().context("a package without a name")?;
