@@ -1,5 +1,5 @@
 //! `bytes` interop (feature `bytes`): `Bytes` and `BytesMut` as storage of
-//! a [`Shared`] (a network buffer becomes `'static`, export-counted views
+//! a [`Shared`](crate::Shared) (a network buffer becomes `'static`, export-counted views
 //! with no copy), and a contiguous `View<'static>` as a `Bytes` (a frame
 //! or ROI handed to a network stack with no copy, the view kept alive by
 //! the `Bytes`).

@@ -105,7 +105,7 @@ mod mem {
 
     /// # Safety
     ///
-    /// As [`bytes`], and no other live reference covers those bytes.
+    /// As [`bytes()`], and no other live reference covers those bytes.
     pub(super) unsafe fn bytes_mut<'a>(raw: &Raw, off: isize, len: usize) -> &'a mut [u8] {
         debug_assert!(off >= 0 && off as usize + len <= raw.buf_len);
         // SAFETY: in bounds and unaliased by the caller's contract.
