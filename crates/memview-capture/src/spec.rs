@@ -212,7 +212,7 @@ pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, Captur
 /// [`crate::v4l2::MIN_QUEUED`] that always stay with the driver. A driver
 /// may grant fewer; [`OpenedSource::max_buffers`] then says how many.
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-pub const V4L2_BUFFERS: u32 = 7;
+pub const V4L2_BUFFERS: u32 = 5 + crate::v4l2::MIN_QUEUED as u32;
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 fn open_v4l2(path: &std::path::Path, o: &SourceOptions) -> Result<OpenedSource, CaptureError> {

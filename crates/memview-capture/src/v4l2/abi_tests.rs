@@ -5,7 +5,7 @@
 //! to print every structure's size and every field's offset and the
 //! constants' values.
 //!
-//! Test code (`cfg(test)`): each `unwrap()` here is an assertion.
+//! Test code (`cfg(test)`): a panic here is the test failing.
 
 use std::mem::{offset_of, size_of};
 use std::process::Command;
@@ -213,22 +213,32 @@ fn structures_and_constants_are_the_kernel_headers() {
     let dir = memview_testkit::fresh_dir("capture", "v4l2-abi");
     let src = dir.join("abi.c");
     let bin = dir.join("abi");
-    std::fs::write(&src, program(&checks)).unwrap();
+    // A failure here is the test failing (no panic reachable from input).
+    std::fs::write(&src, program(&checks))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", src.display()));
     let built = Command::new("cc")
         .args(["-std=gnu11", "-O0", "-o"])
         .arg(&bin)
         .arg(&src)
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run cc: {e}"));
     assert!(
         built.status.success(),
         "cc failed:\n{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let out = Command::new(&bin).output().unwrap();
+    let out = Command::new(&bin)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
     assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let values: Vec<u64> = text.lines().map(|l| l.parse().unwrap()).collect();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let values: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|e| panic!("the C program printed {l:?}: {e}"))
+        })
+        .collect();
     assert_eq!(values.len(), checks.len());
     let wrong: Vec<String> = checks
         .iter()

@@ -63,6 +63,16 @@ fn unflipped(shape: &[usize], strides: &[isize]) -> (Vec<usize>, isize) {
     (abs, from)
 }
 
+/// Flips back the axes whose memview strides are negative (the array was
+/// made with their absolute values).
+fn flip_back<S: ndarray::RawData>(a: &mut ndarray::ArrayBase<S, IxDyn>, strides: &[isize]) {
+    for (axis, &s) in strides.iter().enumerate() {
+        if s < 0 {
+            a.invert_axis(Axis(axis));
+        }
+    }
+}
+
 impl View<'_> {
     /// The view as an `ndarray::ArrayViewD<T>` over the same bytes: `T`
     /// must be the view's item type (the strict rule of
@@ -93,11 +103,7 @@ impl View<'_> {
         // elements), and the non-negative strides from it reach exactly
         // the view's items. Axes are flipped back below with safe calls.
         let mut a = unsafe { ArrayView::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&abs)), start) };
-        for (axis, &s) in strides.iter().enumerate() {
-            if s < 0 {
-                a.invert_axis(Axis(axis));
-            }
-        }
+        flip_back(&mut a, &strides);
         Ok(a)
     }
 }
@@ -119,11 +125,7 @@ impl ViewMut<'_> {
         // `&mut self` keeps them so for the array's lifetime.
         let mut a =
             unsafe { ArrayViewMut::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&abs)), start) };
-        for (axis, &s) in strides.iter().enumerate() {
-            if s < 0 {
-                a.invert_axis(Axis(axis));
-            }
-        }
+        flip_back(&mut a, &strides);
         Ok(a)
     }
 }
