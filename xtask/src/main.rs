@@ -215,6 +215,34 @@ fn package() -> Result<()> {
         yes.join(", "),
         no.join(", ")
     );
+    // The packages of an earlier run share this run's versions, and cargo
+    // keeps the overlay's unpacked sources under `$CARGO_HOME/registry/src`
+    // in folders named `-<hash>`, never unpacking the same version again:
+    // the dependents would be verified against stale sources.
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    for (n, dir) in std::fs::read_dir(cargo_home.join("registry/src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| (d.file_name(), d.path()))
+    {
+        if !n.to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if yes.iter().any(|c| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{c}-"))
+            }) {
+                std::fs::remove_dir_all(e.path())
+                    .with_context(|| format!("could not remove {}", e.path().display()))?;
+            }
+        }
+    }
     let mut c = cargo();
     c.args(["package", "--workspace", "--allow-dirty"]);
     for n in &no {
