@@ -144,11 +144,30 @@ fn lint() -> Result<()> {
     run(c)
 }
 
+/// The oracles' Python packages, pinned: the tests hold memview to their
+/// exact bytes, and those change between releases (OpenCV 5 changed
+/// `INTER_LINEAR`'s rounding at the borders).
+const ORACLES: &[&str] = &[
+    "numpy==2.4.6",
+    "opencv-python-headless==5.0.0.93",
+    "pillow==13.0.0",
+    "onnx==1.23.2",
+    "onnxruntime==1.32.0",
+];
+
+/// The venv under `target/oracle-venv` with [`ORACLES`]: its python, which
+/// the tests find through `MEMVIEW_PYTHON`.
+pub(crate) fn oracle_python() -> Result<PathBuf> {
+    venv("oracle-venv", "numpy, cv2, PIL, onnx, onnxruntime", ORACLES)
+}
+
 fn ci() -> Result<()> {
     lint()?;
     step("tests and doctests");
+    let python = oracle_python()?;
     let mut c = cargo();
-    c.args(["test", "--workspace", "--all-features"]);
+    c.args(["test", "--workspace", "--all-features"])
+        .env("MEMVIEW_PYTHON", &python);
     run(c)?;
     loom(None)?;
     asan()?;

@@ -145,14 +145,9 @@ fn mib(b: f64) -> String {
     format!("{:.2} MiB", b / 1048576.0)
 }
 
-/// The Python of the benchmark venv, made (and NumPy and OpenCV
-/// installed) if needed.
+/// The Python of the benchmarks: the oracles' venv (NumPy, OpenCV, ...).
 fn venv_python() -> Result<PathBuf> {
-    crate::venv(
-        "bench-venv",
-        "numpy, cv2",
-        &["numpy", "opencv-python-headless"],
-    )
+    crate::oracle_python()
 }
 
 fn output(c: &mut Command) -> Result<String> {

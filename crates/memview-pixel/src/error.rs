@@ -112,6 +112,19 @@ pub enum PixelError {
         /// Bytes given.
         got: usize,
     },
+    /// A resize (or a tensor's fit) that cannot be done.
+    #[error("cannot resize {}x{} to {}x{}: {why}", from.0, from.1, to.0, to.1)]
+    BadResize {
+        /// Source size.
+        from: (usize, usize),
+        /// Destination size.
+        to: (usize, usize),
+        /// Why not.
+        why: &'static str,
+    },
+    /// A tensor specification that cannot be met.
+    #[error("tensor: {0}")]
+    BadTensor(&'static str),
     /// An error of the view layer.
     #[error(transparent)]
     View(#[from] ViewError),

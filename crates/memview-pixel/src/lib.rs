@@ -16,6 +16,8 @@ mod frame;
 #[cfg(feature = "image")]
 pub mod image;
 mod layout;
+pub mod resize;
+pub mod tensor;
 
 pub use crate::error::PixelError;
 pub use crate::format::{ColorFamily, Component, PixelFormat};

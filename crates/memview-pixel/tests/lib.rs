@@ -7,4 +7,5 @@ mod ffmpeg;
 #[cfg(feature = "image")]
 mod image;
 mod layouts;
+mod opencv;
 mod props;

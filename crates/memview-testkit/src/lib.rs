@@ -28,13 +28,22 @@ pub fn skip(what: &str) {
     eprintln!("\n*** SKIPPING: {what} is not available; this oracle did not run ***\n");
 }
 
-/// Runs `script` under python3 with `input` on stdin and returns its
+/// The Python the oracles run under: `$MEMVIEW_PYTHON` (`cargo xtask`
+/// points it at a venv under `target/` with NumPy, OpenCV, Pillow, onnx
+/// and onnxruntime at pinned versions), else `python3`.
+pub fn python() -> std::ffi::OsString {
+    std::env::var_os("MEMVIEW_PYTHON")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// Runs `script` under [`python`] with `input` on stdin and returns its
 /// stdout, or `None` (after [`skip`]) when python3 cannot be started or
 /// lacks a module the script imports (NumPy, say): the script then exits
 /// before reading its input, which is a missing oracle, not a failure of
 /// the code under test.
 pub fn run_python(script: &str, input: &str) -> Option<String> {
-    let child = Command::new("python3")
+    let child = Command::new(python())
         .arg("-c")
         .arg(script)
         .stdin(Stdio::piped())

@@ -423,3 +423,49 @@ pub fn rgb_to_gray(
     }
     Ok(())
 }
+
+/// A planar 8-bit 4:4:4 YUV frame into tight RGB24 `out` (the same
+/// arithmetic as the subsampled kernels, each pixel with its own chroma).
+pub(crate) fn yuv444_to_rgb24(
+    src: &Frame<'_>,
+    out: &mut [u8],
+    m: Matrix,
+    r: Range,
+) -> Result<(), PixelError> {
+    let sf = src.format();
+    let unsupported = PixelError::Unsupported {
+        from: sf.name,
+        to: "RGB24",
+    };
+    let (Some(yc), Some(uc), Some(vc)) = (sf.component('Y'), sf.component('U'), sf.component('V'))
+    else {
+        return Err(unsupported);
+    };
+    let (Some(yrows), Some(urows), Some(vrows)) =
+        (src.rows(yc.plane), src.rows(uc.plane), src.rows(vc.plane))
+    else {
+        return Err(unsupported);
+    };
+    let width = src.width();
+    if out.len() != width * src.height() * 3 {
+        return Err(PixelError::WrongLength {
+            expected: width * src.height() * 3,
+            got: out.len(),
+        });
+    }
+    let k = YuvCoeffs::new(m, r);
+    for (((yr, ur), vr), o) in yrows
+        .zip(urows)
+        .zip(vrows)
+        .zip(out.chunks_exact_mut(width * 3))
+    {
+        let ys = yr.iter().skip(yc.offset).step_by(yc.step);
+        let us = ur.iter().skip(uc.offset).step_by(uc.step);
+        let vs = vr.iter().skip(vc.offset).step_by(vc.step);
+        for (((&y, &u), &v), px) in ys.zip(us).zip(vs).zip(o.chunks_exact_mut(3)) {
+            let (r, g, b) = yuv16(y, i16::from(u) - 128, i16::from(v) - 128, k);
+            px.copy_from_slice(&[r, g, b]);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! Resizing 8-bit packed images (GRAY8, RGB24, BGR24, RGBA, BGRA), byte for
+//! byte as the libraries models are trained with compute it.
+//!
+//! - [`Interpolation::Linear`] is OpenCV's `INTER_LINEAR` for 8-bit
+//!   images: 11-bit fixed-point weights (`saturate_cast<short>(w * 2048)`,
+//!   the source coordinate `(d + 0.5) * scale - 0.5` in `f32`), a horizontal
+//!   pass into 32-bit sums, and the vertical pass of its SIMD kernel, which
+//!   drops four bits before a 16-bit multiply-high
+//!   (`((s0 >> 4) * b0 >> 16) + ((s1 >> 4) * b1 >> 16) + 2 >> 2`). Only the
+//!   horizontal coordinate is clamped at the borders; vertically both source
+//!   rows are clamped and the weights kept, as OpenCV does.
+//! - [`Interpolation::Nearest`] is `INTER_NEAREST`: source index
+//!   `floor(d * (1 / (dst / src)))`.
+//! - [`Interpolation::Area`] is `INTER_AREA` for integer factors: the block
+//!   mean, rounded half up for 2x2 blocks (OpenCV's SIMD path) and half to
+//!   even through `f32` for every other factor.
+//! - [`Interpolation::Antialias`] is Pillow's `BILINEAR` (and
+//!   torchvision's `antialias=True`): a triangle filter widened by the
+//!   downscaling factor, 22-bit fixed-point weights, the horizontal pass
+//!   first and rounded to 8 bits, then the vertical one.
+//!
+//! The tests hold each to `cv2.resize` and Pillow on random shapes.
+//!
+//! A [`Resizer`] keeps its coefficient tables and row buffers between
+//! calls: resizing the same shapes again allocates nothing.
+
+use crate::error::PixelError;
+use crate::format::ColorFamily;
+use crate::frame::{Frame, FrameMut};
+use memview_core::Rows;
+
+/// How a resize samples the source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Interpolation {
+    /// OpenCV's `INTER_LINEAR` (8-bit fixed point), bit-exact.
+    #[default]
+    Linear,
+    /// OpenCV's `INTER_NEAREST`, bit-exact.
+    Nearest,
+    /// OpenCV's `INTER_AREA` for integer downscaling factors, bit-exact;
+    /// other factors are refused.
+    Area,
+    /// Pillow's antialiased `BILINEAR` (what torchvision's
+    /// `Resize(antialias=True)` models were trained with).
+    Antialias,
+}
+
+/// A packed 8-bit image read row by row, forward only (every kernel here
+/// visits source rows in non-decreasing order): `cn` bytes per pixel.
+#[derive(Debug)]
+pub(crate) struct Image<'a> {
+    rows: RowSource<'a>,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) cn: usize,
+}
+
+// Built once per resize call, on the stack: the size difference is moot.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum RowSource<'a> {
+    /// Rows of a slice at a stride.
+    Slice { data: &'a [u8], stride: usize },
+    /// A plane view's rows, walked forward.
+    Rows {
+        iter: Rows<'a>,
+        next: usize,
+        current: &'a [u8],
+    },
+}
+
+impl<'a> Image<'a> {
+    /// A tight image in `data`.
+    pub(crate) fn tight(data: &'a [u8], width: usize, height: usize, cn: usize) -> Image<'a> {
+        Image {
+            rows: RowSource::Slice {
+                data,
+                stride: width * cn,
+            },
+            width,
+            height,
+            cn,
+        }
+    }
+
+    fn from_rows(iter: Rows<'a>, width: usize, height: usize, cn: usize) -> Image<'a> {
+        Image {
+            rows: RowSource::Rows {
+                iter,
+                next: 0,
+                current: &[],
+            },
+            width,
+            height,
+            cn,
+        }
+    }
+
+    /// Row `y` (`y` never below the last row asked for).
+    fn row(&mut self, y: usize) -> &'a [u8] {
+        let n = self.width * self.cn;
+        match &mut self.rows {
+            RowSource::Slice { data, stride } => {
+                let start = y * *stride;
+                data.get(start..start + n).unwrap_or(&[])
+            }
+            RowSource::Rows {
+                iter,
+                next,
+                current,
+            } => {
+                while *next <= y {
+                    *current = iter.next().unwrap_or(&[]);
+                    *next += 1;
+                }
+                current.get(..n).unwrap_or(&[])
+            }
+        }
+    }
+}
+
+/// One axis of a linear resize: per destination index the source offset
+/// (in elements: pixel times channels), the next one (clamped), and the
+/// two 11-bit weights.
+#[derive(Debug, Default)]
+struct LinearAxis {
+    ofs: Vec<(usize, usize)>,
+    weights: Vec<[i32; 2]>,
+}
+
+/// OpenCV's `INTER_RESIZE_COEF_SCALE`.
+const COEF_SCALE: f32 = 2048.0;
+
+impl LinearAxis {
+    /// `scale` is source per destination pixel; `clamp` clamps the
+    /// coordinate (and so the weights) at the borders, as OpenCV does
+    /// horizontally only.
+    fn build(&mut self, src: usize, dst: usize, scale: f64, clamp: bool, cn: usize) {
+        self.ofs.clear();
+        self.weights.clear();
+        let last = src as i64 - 1;
+        for d in 0..dst {
+            let fx = ((d as f64 + 0.5) * scale - 0.5) as f32;
+            let mut s = fx.floor() as i64;
+            let mut f = fx - s as f32;
+            if clamp {
+                if s < 0 {
+                    f = 0.0;
+                    s = 0;
+                }
+                if s >= last {
+                    f = 0.0;
+                    s = last;
+                }
+            }
+            let s0 = s.clamp(0, last) as usize;
+            let s1 = (s + 1).clamp(0, last) as usize;
+            self.ofs.push((s0 * cn, s1 * cn));
+            self.weights.push([
+                ((1.0 - f) * COEF_SCALE).round_ties_even() as i32,
+                (f * COEF_SCALE).round_ties_even() as i32,
+            ]);
+        }
+    }
+}
+
+/// Pillow's coefficients for one axis: per destination index the first
+/// source index and a run of 22-bit weights in `weights[start..start + n]`.
+#[derive(Debug, Default)]
+struct AntialiasAxis {
+    bounds: Vec<(usize, usize, usize)>,
+    weights: Vec<i32>,
+    scratch: Vec<f64>,
+}
+
+/// Pillow's `PRECISION_BITS` for 8-bit images.
+const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+impl AntialiasAxis {
+    fn build(&mut self, src: usize, dst: usize) {
+        self.bounds.clear();
+        self.weights.clear();
+        let scale = src as f64 / dst as f64;
+        let filterscale = scale.max(1.0);
+        // The bilinear filter's support is 1 source pixel, widened when
+        // downscaling.
+        let support = filterscale;
+        let ss = 1.0 / filterscale;
+        for d in 0..dst {
+            let center = (d as f64 + 0.5) * scale;
+            // C's truncating casts, as Pillow has them.
+            let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+            let xmax = ((center + support + 0.5) as i64).min(src as i64) as usize;
+            let n = xmax.saturating_sub(xmin);
+            self.scratch.clear();
+            let mut total = 0.0;
+            for x in 0..n {
+                let t = ((x + xmin) as f64 - center + 0.5) * ss;
+                let w = (1.0 - t.abs()).max(0.0);
+                self.scratch.push(w);
+                total += w;
+            }
+            let start = self.weights.len();
+            for &w in &self.scratch {
+                let k = if total != 0.0 { w / total } else { 0.0 };
+                let fixed = k * f64::from(1u32 << PRECISION_BITS);
+                self.weights.push(if fixed < 0.0 {
+                    fixed - 0.5
+                } else {
+                    fixed + 0.5
+                } as i32);
+            }
+            self.bounds.push((xmin, start, n));
+        }
+    }
+}
+
+/// Resizes packed 8-bit images, keeping its tables and buffers between
+/// calls (nothing is allocated when the shapes repeat).
+#[derive(Debug, Default)]
+pub struct Resizer {
+    key: Option<Key>,
+    x: LinearAxis,
+    y: LinearAxis,
+    ax: AntialiasAxis,
+    ay: AntialiasAxis,
+    /// Two horizontally resized rows (linear), keyed by source row.
+    rows: [Vec<i32>; 2],
+    have: [usize; 2],
+    /// The destination row being built, and (antialias) the horizontally
+    /// resized image.
+    out: Vec<u8>,
+    mid: Vec<u8>,
+    sums: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Key {
+    src: (usize, usize),
+    dst: (usize, usize),
+    scale: (u64, u64),
+    cn: usize,
+    interp: Interpolation,
+}
+
+impl Resizer {
+    /// A resizer with empty tables.
+    pub fn new() -> Resizer {
+        Resizer::default()
+    }
+
+    /// Resizes `src` into `dst`: both packed 8-bit frames of the same
+    /// format (GRAY8, RGB24, BGR24, RGBA, BGRA), of any sizes, strided
+    /// (ROIs) or not. The scale is `dst / src` on each axis.
+    ///
+    /// ```
+    /// use memview_pixel::format::GRAY8;
+    /// use memview_pixel::resize::{Interpolation, Resizer};
+    /// use memview_pixel::{Frame, FrameLayout, FrameMut};
+    ///
+    /// let (ls, ld) = (FrameLayout::tight(&GRAY8, 4, 1)?, FrameLayout::tight(&GRAY8, 2, 1)?);
+    /// let src = [10u8, 20, 30, 40];
+    /// let mut dst = [0u8; 2];
+    /// Resizer::new().resize(
+    ///     &Frame::from_bytes(&src, &ls)?,
+    ///     &mut FrameMut::from_bytes(&mut dst, &ld)?,
+    ///     Interpolation::Linear,
+    /// )?;
+    /// assert_eq!(dst, [15, 35]);
+    /// # Ok::<(), memview_pixel::PixelError>(())
+    /// ```
+    pub fn resize(
+        &mut self,
+        src: &Frame<'_>,
+        dst: &mut FrameMut<'_>,
+        interp: Interpolation,
+    ) -> Result<(), PixelError> {
+        let unsupported = PixelError::Unsupported {
+            from: src.format().name,
+            to: dst.format().name,
+        };
+        let f = src.format();
+        if f != dst.format()
+            || f.planes != 1
+            || f.sample_bytes != 1
+            || !matches!(f.family, ColorFamily::Gray | ColorFamily::Rgb)
+        {
+            return Err(unsupported);
+        }
+        let cn = f.plane_group_bytes(0);
+        let rows = src.rows(0).ok_or(unsupported.clone())?;
+        let image = Image::from_rows(rows, src.width(), src.height(), cn);
+        let (dw, dh) = (dst.width(), dst.height());
+        let dplane = dst.plane_mut(0).ok_or(unsupported)?;
+        let mut rows = dplane.rows_mut()?;
+        self.run(image, (dw, dh), None, interp, |_, row| {
+            if let Some(out) = rows.next() {
+                out[..row.len()].copy_from_slice(row);
+            }
+        })
+    }
+
+    /// Resizes `src` to `dst` pixels, handing each destination row to
+    /// `emit` in order. `scale` overrides the factors (destination per
+    /// source, OpenCV's `fx`/`fy`), which otherwise are `dst / src`.
+    pub(crate) fn run(
+        &mut self,
+        mut src: Image<'_>,
+        dst: (usize, usize),
+        scale: Option<(f64, f64)>,
+        interp: Interpolation,
+        mut emit: impl FnMut(usize, &[u8]),
+    ) -> Result<(), PixelError> {
+        let (sw, sh) = (src.width, src.height);
+        let (dw, dh) = dst;
+        let bad = |why| PixelError::BadResize {
+            from: (sw, sh),
+            to: (dw, dh),
+            why,
+        };
+        if sw == 0 || sh == 0 || dw == 0 || dh == 0 {
+            return Err(bad("a side is 0 pixels"));
+        }
+        let (fx, fy) = scale.unwrap_or((dw as f64 / sw as f64, dh as f64 / sh as f64));
+        if !(fx > 0.0 && fy > 0.0 && fx.is_finite() && fy.is_finite()) {
+            return Err(bad("the scale is not a positive number"));
+        }
+        let cn = src.cn;
+        let key = Key {
+            src: (sw, sh),
+            dst,
+            scale: (fx.to_bits(), fy.to_bits()),
+            cn,
+            interp,
+        };
+        let fresh = self.key != Some(key);
+        self.out.resize(dw * cn, 0);
+        match interp {
+            Interpolation::Linear => {
+                if fresh {
+                    self.x.build(sw, dw, 1.0 / fx, true, cn);
+                    self.y.build(sh, dh, 1.0 / fy, false, 1);
+                }
+                self.key = Some(key);
+                self.linear(src, dh, &mut emit);
+            }
+            Interpolation::Nearest => {
+                if fresh {
+                    // OpenCV: `floor(d * (1 / fx))`, clamped.
+                    let axis = |s: usize, d: usize, f: f64, cn: usize, a: &mut LinearAxis| {
+                        a.ofs.clear();
+                        let inv = 1.0 / f;
+                        for i in 0..d {
+                            let v = ((i as f64 * inv).floor() as usize).min(s - 1) * cn;
+                            a.ofs.push((v, v));
+                        }
+                    };
+                    axis(sw, dw, fx, cn, &mut self.x);
+                    axis(sh, dh, fy, 1, &mut self.y);
+                }
+                self.key = Some(key);
+                for dy in 0..dh {
+                    let row = src.row(self.y.ofs[dy].0);
+                    for (o, &(s, _)) in self.out.chunks_exact_mut(cn).zip(&self.x.ofs) {
+                        o.copy_from_slice(&row[s..s + cn]);
+                    }
+                    emit(dy, &self.out);
+                }
+            }
+            Interpolation::Area => {
+                if sw % dw != 0 || sh % dh != 0 || scale.is_some_and(|_| sw / dw != sh / dh) {
+                    return Err(bad("area resizing takes integer downscaling factors only"));
+                }
+                self.key = Some(key);
+                self.area(src, (dw, dh), &mut emit);
+            }
+            Interpolation::Antialias => {
+                if fresh {
+                    self.ax.build(sw, dw);
+                    self.ay.build(sh, dh);
+                }
+                self.key = Some(key);
+                self.antialias(src, (dw, dh), &mut emit);
+            }
+        }
+        Ok(())
+    }
+
+    fn linear(&mut self, mut src: Image<'_>, dh: usize, emit: &mut impl FnMut(usize, &[u8])) {
+        let n = self.out.len();
+        for r in &mut self.rows {
+            r.resize(n, 0);
+        }
+        self.have = [usize::MAX; 2];
+        for dy in 0..dh {
+            let (s0, s1) = self.y.ofs[dy];
+            let [b0, b1] = self.y.weights[dy];
+            let i0 = self.horizontal(&mut src, s0, None);
+            let i1 = self.horizontal(&mut src, s1, Some(i0));
+            let (r0, r1) = (&self.rows[i0], &self.rows[i1]);
+            // OpenCV's SIMD vertical pass, lane by lane.
+            for ((o, &a), &b) in self.out.iter_mut().zip(r0.iter()).zip(r1.iter()) {
+                let v = (((a >> 4) * b0) >> 16) + (((b >> 4) * b1) >> 16);
+                *o = ((v + 2) >> 2).clamp(0, 255) as u8;
+            }
+            emit(dy, &self.out);
+        }
+    }
+
+    /// The slot holding source row `y` resized horizontally, computed if
+    /// neither slot has it (never evicting `keep`).
+    fn horizontal(&mut self, src: &mut Image<'_>, y: usize, keep: Option<usize>) -> usize {
+        if let Some(i) = self.have.iter().position(|&h| h == y) {
+            return i;
+        }
+        let slot = match keep {
+            Some(k) => 1 - k,
+            None => usize::from(self.have[0] != usize::MAX && self.have[1] == usize::MAX),
+        };
+        let row = src.row(y);
+        let cn = src.cn;
+        let d = &mut self.rows[slot];
+        for ((px, &(o0, o1)), &[a0, a1]) in
+            d.chunks_exact_mut(cn).zip(&self.x.ofs).zip(&self.x.weights)
+        {
+            for (c, v) in px.iter_mut().enumerate() {
+                *v = i32::from(row[o0 + c]) * a0 + i32::from(row[o1 + c]) * a1;
+            }
+        }
+        self.have[slot] = y;
+        slot
+    }
+
+    fn area(
+        &mut self,
+        mut src: Image<'_>,
+        dst: (usize, usize),
+        emit: &mut impl FnMut(usize, &[u8]),
+    ) {
+        let (dw, dh) = dst;
+        let (kx, ky) = (src.width / dw, src.height / dh);
+        let cn = src.cn;
+        let area = (kx * ky) as u32;
+        let inv = 1.0f32 / area as f32;
+        self.sums.resize(dw * cn, 0);
+        for dy in 0..dh {
+            self.sums.fill(0);
+            for y in dy * ky..(dy + 1) * ky {
+                let row = src.row(y);
+                for (s, block) in self
+                    .sums
+                    .chunks_exact_mut(cn)
+                    .zip(row.chunks_exact(kx * cn))
+                {
+                    for px in block.chunks_exact(cn) {
+                        for (a, &v) in s.iter_mut().zip(px) {
+                            *a += u32::from(v);
+                        }
+                    }
+                }
+            }
+            for (o, &s) in self.out.iter_mut().zip(&self.sums) {
+                *o = if kx == 2 && ky == 2 {
+                    ((s + 2) >> 2) as u8
+                } else {
+                    (s as f32 * inv).round_ties_even().min(255.0) as u8
+                };
+            }
+            emit(dy, &self.out);
+        }
+    }
+
+    fn antialias(
+        &mut self,
+        mut src: Image<'_>,
+        dst: (usize, usize),
+        emit: &mut impl FnMut(usize, &[u8]),
+    ) {
+        let (dw, dh) = dst;
+        let cn = src.cn;
+        let half = 1i64 << (PRECISION_BITS - 1);
+        let clip = |v: i64| (v >> PRECISION_BITS).clamp(0, 255) as u8;
+        // Horizontal pass over every source row, rounded to 8 bits.
+        self.mid.resize(src.height * dw * cn, 0);
+        for y in 0..src.height {
+            let row = src.row(y);
+            let out = &mut self.mid[y * dw * cn..(y + 1) * dw * cn];
+            for (px, &(x0, start, n)) in out.chunks_exact_mut(cn).zip(&self.ax.bounds) {
+                let k = &self.ax.weights[start..start + n];
+                for (c, o) in px.iter_mut().enumerate() {
+                    let mut ss = half;
+                    for (i, &w) in k.iter().enumerate() {
+                        ss += i64::from(row[(x0 + i) * cn + c]) * i64::from(w);
+                    }
+                    *o = clip(ss);
+                }
+            }
+        }
+        // Vertical pass.
+        let line = dw * cn;
+        for dy in 0..dh {
+            let (y0, start, n) = self.ay.bounds[dy];
+            let k = &self.ay.weights[start..start + n];
+            for (x, o) in self.out.iter_mut().enumerate() {
+                let mut ss = half;
+                for (i, &w) in k.iter().enumerate() {
+                    ss += i64::from(self.mid[(y0 + i) * line + x]) * i64::from(w);
+                }
+                *o = clip(ss);
+            }
+            emit(dy, &self.out);
+        }
+    }
+}

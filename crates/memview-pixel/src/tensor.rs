@@ -1,0 +1,713 @@
+//! Zones into model inputs: a batch of a frame's ROIs cropped, converted to
+//! RGB, resized, fitted, normalised and laid out as an `N x 3 x H x W`
+//! (or `N x H x W x 3`) tensor in a caller-owned buffer, one zone per
+//! rayon task, nothing allocated once the zones' shapes have been seen.
+//!
+//! Each ROI is converted with memview's own colour conversion
+//! ([`crate::convert`], held to swscale by its tests), then treated exactly
+//! as OpenCV's `cv2.dnn.blobFromImagesWithParams` treats an RGB image: the
+//! same fits ([`Fit::Stretch`] is `DNN_PMODE_NULL`, [`Fit::Letterbox`]
+//! `DNN_PMODE_LETTERBOX`, [`Fit::CenterCrop`] `DNN_PMODE_CROP_CENTER`),
+//! the same `INTER_LINEAR` resize ([`crate::resize`]), and the same `f32`
+//! arithmetic (`(x - mean) * scale` per output channel), so the tests find
+//! no differing bit. [`Fit::Yolo`] is Ultralytics' `LetterBox` (Python's
+//! half-to-even `round`, grey 114 borders), and [`Normalize::MeanStd`]
+//! torchvision's `ToTensor` + `Normalize`.
+//!
+//! ```
+//! use memview_pixel::format::I420;
+//! use memview_pixel::tensor::{Fit, Normalize, Preprocessor, TensorSpec};
+//! use memview_pixel::{Frame, FrameLayout, Rect};
+//!
+//! let layout = FrameLayout::tight(&I420, 64, 48)?;
+//! let yuv = vec![128u8; layout.len()];
+//! let frame = Frame::from_bytes(&yuv, &layout)?;
+//! let mut spec = TensorSpec::new(16, 16);
+//! spec.fit = Fit::Letterbox { fill: [0, 0, 0] };
+//! spec.normalize = Normalize::MeanScale { mean: [0.0; 3], scale: [1.0 / 255.0; 3] };
+//! let mut pre = Preprocessor::new(spec)?;
+//! let zones = [Rect::new(0, 0, 32, 16), Rect::new(10, 10, 20, 30)];
+//! let mut batch = vec![0f32; zones.len() * pre.slot_len()];
+//! let mut maps = [Default::default(); 2];
+//! pre.run(&frame, &zones, &mut batch, &mut maps)?;
+//! // The first zone is twice as wide as high: 16x8 in the middle rows.
+//! assert_eq!(maps[0].apply(0.0, 4.0), (0.0, 0.0));
+//! assert_eq!(maps[0].apply(16.0, 12.0), (32.0, 16.0));
+//! # Ok::<(), memview_pixel::PixelError>(())
+//! ```
+
+use rayon::prelude::*;
+
+use crate::convert::{Matrix, Range};
+use crate::error::PixelError;
+use crate::format::{ColorFamily, RGB24};
+use crate::frame::{Frame, FrameMut, Rect};
+use crate::layout::{FrameLayout, MAX_DIMENSION};
+use crate::resize::{Image, Interpolation, Resizer};
+
+/// How a ROI is fitted to the tensor's size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Fit {
+    /// Resized to the tensor's size, aspect ratio not kept (OpenCV's
+    /// `DNN_PMODE_NULL`).
+    #[default]
+    Stretch,
+    /// Scaled to fit inside, centred, the rest `fill` (RGB): OpenCV's
+    /// `DNN_PMODE_LETTERBOX` (an `f32` factor, sides truncated, the odd
+    /// pixel of padding at the bottom and right).
+    Letterbox {
+        /// The border's colour, R, G, B.
+        fill: [u8; 3],
+    },
+    /// Ultralytics' YOLO `LetterBox`: the factor in `f64`, sides rounded
+    /// half to even, borders `round(d -/+ 0.1)` (114 grey by default).
+    Yolo {
+        /// The border's colour, R, G, B.
+        fill: [u8; 3],
+    },
+    /// Scaled to cover, centre cropped (OpenCV's `DNN_PMODE_CROP_CENTER`).
+    CenterCrop,
+}
+
+/// The order of the tensor's three channels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ChannelOrder {
+    /// Red, green, blue.
+    #[default]
+    Rgb,
+    /// Blue, green, red (Caffe-era models; OpenCV's `swapRB=False` on its
+    /// own BGR images).
+    Bgr,
+}
+
+/// Where channels go in the tensor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TensorLayout {
+    /// `N x C x H x W` (planes).
+    #[default]
+    Nchw,
+    /// `N x H x W x C` (interleaved).
+    Nhwc,
+}
+
+/// What becomes of each 8-bit sample `x` (per output channel).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Normalize {
+    /// `x` as it is.
+    #[default]
+    None,
+    /// OpenCV's `(x - mean) * scale`, in `f32`.
+    MeanScale {
+        /// Subtracted first.
+        mean: [f32; 3],
+        /// Then multiplied.
+        scale: [f32; 3],
+    },
+    /// torchvision's `(x / 255 - mean) / std`, in `f32`.
+    MeanStd {
+        /// Subtracted from `x / 255`.
+        mean: [f32; 3],
+        /// Then divided by.
+        std: [f32; 3],
+    },
+}
+
+impl Normalize {
+    fn apply(&self, c: usize, x: u8) -> f32 {
+        let x = f32::from(x);
+        match *self {
+            Normalize::None => x,
+            Normalize::MeanScale { mean, scale } => (x - mean[c]) * scale[c],
+            Normalize::MeanStd { mean, std } => (x / 255.0 - mean[c]) / std[c],
+        }
+    }
+}
+
+/// What a model wants: size, fit, resampling, channel order, layout,
+/// normalisation, and the matrix and range the YUV source is read with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TensorSpec {
+    /// Tensor width in pixels.
+    pub width: usize,
+    /// Tensor height in pixels.
+    pub height: usize,
+    /// How a ROI of another aspect ratio is fitted.
+    pub fit: Fit,
+    /// How it is resampled.
+    pub interpolation: Interpolation,
+    /// Channel order.
+    pub order: ChannelOrder,
+    /// Layout.
+    pub layout: TensorLayout,
+    /// Normalisation (only [`Normalize::None`] for `u8` tensors).
+    pub normalize: Normalize,
+    /// YUV matrix of the source.
+    pub matrix: Matrix,
+    /// YUV range of the source.
+    pub range: Range,
+}
+
+impl TensorSpec {
+    /// A `width x height` RGB NCHW tensor, stretched, `INTER_LINEAR`, not
+    /// normalised, from BT.601 limited-range YUV.
+    pub fn new(width: usize, height: usize) -> TensorSpec {
+        TensorSpec {
+            width,
+            height,
+            fit: Fit::Stretch,
+            interpolation: Interpolation::Linear,
+            order: ChannelOrder::Rgb,
+            layout: TensorLayout::Nchw,
+            normalize: Normalize::None,
+            matrix: Matrix::Bt601,
+            range: Range::Limited,
+        }
+    }
+
+    /// Elements of one zone's slot: `3 * width * height`.
+    pub fn slot_len(&self) -> usize {
+        3 * self.width * self.height
+    }
+}
+
+/// The map from a zone's tensor coordinates back to frame pixels:
+/// `x = sx * u + tx`, `y = sy * v + ty` (continuous coordinates, pixel
+/// edges on integers), so a detector's box in the tensor lands on the
+/// frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Affine {
+    /// Frame pixels per tensor pixel, horizontally.
+    pub sx: f64,
+    /// Frame pixels per tensor pixel, vertically.
+    pub sy: f64,
+    /// Frame x of tensor x 0.
+    pub tx: f64,
+    /// Frame y of tensor y 0.
+    pub ty: f64,
+}
+
+impl Affine {
+    /// The frame point of tensor point `(u, v)`.
+    pub fn apply(&self, u: f64, v: f64) -> (f64, f64) {
+        (self.sx * u + self.tx, self.sy * v + self.ty)
+    }
+
+    /// The frame rectangle `[x, y, w, h]` of a tensor box.
+    pub fn rect(&self, u: f64, v: f64, w: f64, h: f64) -> [f64; 4] {
+        let (x, y) = self.apply(u, v);
+        [x, y, w * self.sx, h * self.sy]
+    }
+}
+
+/// Where a `w x h` ROI goes in the tensor: resized to `resized` (with
+/// OpenCV's `fx`/`fy` where the fit passes factors rather than a size),
+/// its pixel `crop` at tensor pixel `at`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    /// Size after resizing (`None` when the ROI already has the tensor's
+    /// size and is not resized).
+    pub resized: Option<(usize, usize)>,
+    /// Resize factors (destination per source) when the fit gives them
+    /// instead of a size (centre crop).
+    pub factors: Option<(f64, f64)>,
+    /// The first resized pixel that lands in the tensor.
+    pub crop: (usize, usize),
+    /// The tensor pixel it lands on.
+    pub at: (usize, usize),
+    /// Source pixels per resized pixel (for the affine map).
+    pub scale: (f64, f64),
+}
+
+impl TensorSpec {
+    /// Where a `w x h` ROI goes under this spec's fit, or why it cannot.
+    pub fn place(&self, w: usize, h: usize) -> Result<Placement, PixelError> {
+        let (tw, th) = (self.width, self.height);
+        let bad = |why| PixelError::BadResize {
+            from: (w, h),
+            to: (tw, th),
+            why,
+        };
+        if w == 0 || h == 0 {
+            return Err(bad("the zone is empty"));
+        }
+        let identity = Placement {
+            resized: None,
+            factors: None,
+            crop: (0, 0),
+            at: (0, 0),
+            scale: (1.0, 1.0),
+        };
+        if (w, h) == (tw, th) {
+            return Ok(identity);
+        }
+        // OpenCV's scale when it is given a size: `1 / (dst / src)`.
+        let sized =
+            |rw: usize, rh: usize| (1.0 / (rw as f64 / w as f64), 1.0 / (rh as f64 / h as f64));
+        match self.fit {
+            Fit::Stretch => Ok(Placement {
+                resized: Some((tw, th)),
+                scale: sized(tw, th),
+                ..identity
+            }),
+            Fit::Letterbox { .. } => {
+                let f = (tw as f32 / w as f32).min(th as f32 / h as f32);
+                let (rw, rh) = ((w as f32 * f) as usize, (h as f32 * f) as usize);
+                if rw == 0 || rh == 0 {
+                    return Err(bad("letterboxing leaves a side of 0 pixels"));
+                }
+                let (rw, rh) = (rw.min(tw), rh.min(th));
+                Ok(Placement {
+                    resized: Some((rw, rh)),
+                    at: ((tw - rw) / 2, (th - rh) / 2),
+                    scale: sized(rw, rh),
+                    ..identity
+                })
+            }
+            Fit::Yolo { .. } => {
+                let r = (th as f64 / h as f64).min(tw as f64 / w as f64);
+                let (nw, nh) = (
+                    (w as f64 * r).round_ties_even() as usize,
+                    (h as f64 * r).round_ties_even() as usize,
+                );
+                if nw == 0 || nh == 0 {
+                    return Err(bad("letterboxing leaves a side of 0 pixels"));
+                }
+                let (nw, nh) = (nw.min(tw), nh.min(th));
+                let (dw, dh) = ((tw - nw) as f64 / 2.0, (th - nh) as f64 / 2.0);
+                let left = (dw - 0.1).round_ties_even().max(0.0) as usize;
+                let top = (dh - 0.1).round_ties_even().max(0.0) as usize;
+                Ok(Placement {
+                    resized: ((nw, nh) != (w, h)).then_some((nw, nh)),
+                    at: (left, top),
+                    scale: if (nw, nh) != (w, h) {
+                        sized(nw, nh)
+                    } else {
+                        (1.0, 1.0)
+                    },
+                    ..identity
+                })
+            }
+            Fit::CenterCrop => {
+                let f = (tw as f32 / w as f32).max(th as f32 / h as f32);
+                let fd = f64::from(f);
+                // `resize(src, Size(), f, f)`: cvRound of the scaled sides.
+                let (rw, rh) = (
+                    (w as f64 * fd).round_ties_even() as usize,
+                    (h as f64 * fd).round_ties_even() as usize,
+                );
+                if rw < tw || rh < th {
+                    return Err(bad("the centre crop is larger than the resized zone"));
+                }
+                Ok(Placement {
+                    resized: Some((rw, rh)),
+                    factors: Some((fd, fd)),
+                    crop: (
+                        (0.5 * (rw - tw) as f64) as usize,
+                        (0.5 * (rh - th) as f64) as usize,
+                    ),
+                    scale: (1.0 / fd, 1.0 / fd),
+                    ..identity
+                })
+            }
+        }
+    }
+}
+
+impl Placement {
+    /// The tensor-to-frame map of a zone whose top-left frame pixel is
+    /// `origin`.
+    pub fn affine(&self, origin: (usize, usize)) -> Affine {
+        let (sx, sy) = self.scale;
+        Affine {
+            sx,
+            sy,
+            tx: origin.0 as f64 + (self.crop.0 as f64 - self.at.0 as f64) * sx,
+            ty: origin.1 as f64 + (self.crop.1 as f64 - self.at.1 as f64) * sy,
+        }
+    }
+}
+
+/// One zone's scratch: its RGB pixels, a resizer, the normalisation
+/// table.
+#[derive(Debug, Default)]
+struct Scratch {
+    rgb: Vec<u8>,
+    resizer: Resizer,
+}
+
+/// A tensor element type: `f32` (normalised) or `u8` (as resized).
+pub trait Element: Copy + Send + Sync + Default + 'static {
+    #[doc(hidden)]
+    fn from_lut(lut: &[[f32; 256]; 3], c: usize, x: u8) -> Self;
+    #[doc(hidden)]
+    const NORMALISES: bool;
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    fn from_lut(lut: &[[f32; 256]; 3], c: usize, x: u8) -> f32 {
+        lut[c][usize::from(x)]
+    }
+    const NORMALISES: bool = true;
+}
+
+impl Element for u8 {
+    #[inline(always)]
+    fn from_lut(_: &[[f32; 256]; 3], _: usize, x: u8) -> u8 {
+        x
+    }
+    const NORMALISES: bool = false;
+}
+
+/// Turns a frame's zones into a tensor batch (see the module docs).
+#[derive(Debug)]
+pub struct Preprocessor {
+    spec: TensorSpec,
+    /// Per output channel, the normalised value of every 8-bit sample:
+    /// the same `f32` operations as computing it each time, done once.
+    lut: Box<[[f32; 256]; 3]>,
+    scratch: Vec<Scratch>,
+}
+
+impl Preprocessor {
+    /// A preprocessor for `spec`, or why the spec cannot be met.
+    pub fn new(spec: TensorSpec) -> Result<Preprocessor, PixelError> {
+        if spec.width == 0 || spec.height == 0 {
+            return Err(PixelError::BadTensor(
+                "the tensor size must be at least 1x1",
+            ));
+        }
+        if spec.width > MAX_DIMENSION || spec.height > MAX_DIMENSION {
+            return Err(PixelError::BadTensor(
+                "the tensor size is larger than 65536",
+            ));
+        }
+        let mut lut = Box::new([[0f32; 256]; 3]);
+        for (c, t) in lut.iter_mut().enumerate() {
+            for (x, v) in t.iter_mut().enumerate() {
+                *v = spec.normalize.apply(c, x as u8);
+            }
+        }
+        Ok(Preprocessor {
+            spec,
+            lut,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &TensorSpec {
+        &self.spec
+    }
+
+    /// Elements per zone.
+    pub fn slot_len(&self) -> usize {
+        self.spec.slot_len()
+    }
+
+    /// Fills `out` (`rects.len()` slots of [`Preprocessor::slot_len`]) with
+    /// the zones `rects` of `frame` and `maps` with their tensor-to-frame
+    /// maps, one zone per rayon task.
+    pub fn run(
+        &mut self,
+        frame: &Frame<'_>,
+        rects: &[Rect],
+        out: &mut [f32],
+        maps: &mut [Affine],
+    ) -> Result<(), PixelError> {
+        self.run_as(frame, rects, out, maps)
+    }
+
+    /// [`Preprocessor::run`] into a `u8` tensor (the spec must not
+    /// normalise).
+    pub fn run_u8(
+        &mut self,
+        frame: &Frame<'_>,
+        rects: &[Rect],
+        out: &mut [u8],
+        maps: &mut [Affine],
+    ) -> Result<(), PixelError> {
+        if self.spec.normalize != Normalize::None {
+            return Err(PixelError::BadTensor("a u8 tensor cannot be normalised"));
+        }
+        self.run_as(frame, rects, out, maps)
+    }
+
+    fn run_as<T: Element>(
+        &mut self,
+        frame: &Frame<'_>,
+        rects: &[Rect],
+        out: &mut [T],
+        maps: &mut [Affine],
+    ) -> Result<(), PixelError> {
+        let slot = self.slot_len();
+        let want = rects.len() * slot;
+        if out.len() != want {
+            return Err(PixelError::WrongLength {
+                expected: want,
+                got: out.len(),
+            });
+        }
+        if maps.len() != rects.len() {
+            return Err(PixelError::BadTensor("one map per zone is needed"));
+        }
+        if self.scratch.len() < rects.len() {
+            self.scratch.resize_with(rects.len(), Scratch::default);
+        }
+        let (spec, lut) = (&self.spec, &*self.lut);
+        out.par_chunks_mut(slot.max(1))
+            .zip(self.scratch.par_iter_mut())
+            .zip(rects.par_iter())
+            .zip(maps.par_iter_mut())
+            .try_for_each(|(((o, s), &rect), m)| {
+                *m = zone(spec, lut, s, frame, rect, o)?;
+                Ok(())
+            })
+    }
+
+    /// One zone into one slot, on this thread.
+    pub fn run_one(
+        &mut self,
+        frame: &Frame<'_>,
+        rect: Rect,
+        out: &mut [f32],
+    ) -> Result<Affine, PixelError> {
+        if out.len() != self.slot_len() {
+            return Err(PixelError::WrongLength {
+                expected: self.slot_len(),
+                got: out.len(),
+            });
+        }
+        if self.scratch.is_empty() {
+            self.scratch.push(Scratch::default());
+        }
+        let (spec, lut) = (&self.spec, &*self.lut);
+        zone(spec, lut, &mut self.scratch[0], frame, rect, out)
+    }
+}
+
+/// Converts `rect` of `frame` to tight RGB24 in `rgb` (resized to fit),
+/// exactly the pixels of `rect`.
+fn zone_rgb(
+    spec: &TensorSpec,
+    rgb: &mut Vec<u8>,
+    frame: &Frame<'_>,
+    rect: Rect,
+) -> Result<(), PixelError> {
+    let roi = frame.roi(rect)?;
+    let e = roi.effective();
+    let rf = roi.frame();
+    let (ew, eh) = (rf.width(), rf.height());
+    rgb.resize(ew * eh * 3, 0);
+    let f = rf.format();
+    let unsupported = PixelError::Unsupported {
+        from: f.name,
+        to: "a tensor",
+    };
+    match (f.family, f.sample_bytes) {
+        (ColorFamily::Yuv, 1) if f.log2_chroma_w == 1 => {
+            let layout = FrameLayout::tight(&RGB24, ew, eh)?;
+            let mut dst = FrameMut::from_bytes(rgb, &layout)?;
+            crate::convert::yuv_to_rgb(rf, &mut dst, spec.matrix, spec.range)?;
+        }
+        (ColorFamily::Yuv, 1) if f.log2_chroma_w == 0 && f.log2_chroma_h == 0 => {
+            crate::convert::yuv444_to_rgb24(rf, rgb, spec.matrix, spec.range)?;
+        }
+        (ColorFamily::Rgb, 1) | (ColorFamily::Gray, 1) => {
+            let pick: [usize; 3] = if f.family == ColorFamily::Gray {
+                [0, 0, 0]
+            } else {
+                let off = |n| f.component(n).map(|c| c.offset).ok_or(unsupported.clone());
+                [off('R')?, off('G')?, off('B')?]
+            };
+            let cn = f.plane_group_bytes(0);
+            let rows = rf.rows(0).ok_or(unsupported)?;
+            for (row, out) in rows.zip(rgb.chunks_exact_mut(ew * 3)) {
+                for (px, o) in row.chunks_exact(cn).zip(out.chunks_exact_mut(3)) {
+                    o[0] = px[pick[0]];
+                    o[1] = px[pick[1]];
+                    o[2] = px[pick[2]];
+                }
+            }
+        }
+        _ => return Err(unsupported),
+    }
+    // Outward snapping can only have grown the rectangle: drop the extra
+    // columns and rows so exactly `rect` remains, tight.
+    if (e.w, e.h) != (rect.w, rect.h) {
+        let (ox, oy) = (rect.x - e.x, rect.y - e.y);
+        for y in 0..rect.h {
+            let from = ((oy + y) * ew + ox) * 3;
+            rgb.copy_within(from..from + rect.w * 3, y * rect.w * 3);
+        }
+        rgb.truncate(rect.w * rect.h * 3);
+    }
+    Ok(())
+}
+
+fn zone<T: Element>(
+    spec: &TensorSpec,
+    lut: &[[f32; 256]; 3],
+    s: &mut Scratch,
+    frame: &Frame<'_>,
+    rect: Rect,
+    out: &mut [T],
+) -> Result<Affine, PixelError> {
+    let place = spec.place(rect.w, rect.h)?;
+    zone_rgb(spec, &mut s.rgb, frame, rect)?;
+    fill(spec, lut, &place, (rect.w, rect.h), out);
+    let image = Image::tight(&s.rgb, rect.w, rect.h, 3);
+    let mut writer = Writer {
+        spec,
+        lut,
+        out,
+        place: &place,
+    };
+    match place.resized {
+        None => {
+            for y in 0..rect.h {
+                writer.row(y, &s.rgb[y * rect.w * 3..(y + 1) * rect.w * 3]);
+            }
+        }
+        Some(size) => s
+            .resizer
+            .run(image, size, place.factors, spec.interpolation, |y, row| {
+                writer.row(y, row)
+            })?,
+    }
+    Ok(place.affine((rect.x, rect.y)))
+}
+
+/// The fill colour everywhere the letterboxed zone does not cover.
+fn fill<T: Element>(
+    spec: &TensorSpec,
+    lut: &[[f32; 256]; 3],
+    place: &Placement,
+    zone: (usize, usize),
+    out: &mut [T],
+) {
+    let rgb = match spec.fit {
+        Fit::Letterbox { fill } | Fit::Yolo { fill } => fill,
+        _ => return,
+    };
+    let (tw, th) = (spec.width, spec.height);
+    let (rw, rh) = place.resized.unwrap_or(zone);
+    let (x0, y0) = place.at;
+    let (x1, y1) = ((x0 + rw).min(tw), (y0 + rh).min(th));
+    if (x0, y0, x1, y1) == (0, 0, tw, th) {
+        return;
+    }
+    let px = channels(spec.order).map(|(c, src)| T::from_lut(lut, c, rgb[src]));
+    let outside = |x: usize, y: usize| y < y0 || y >= y1 || x < x0 || x >= x1;
+    match spec.layout {
+        TensorLayout::Nchw => {
+            for (c, plane) in out.chunks_exact_mut(tw * th).enumerate() {
+                for (y, row) in plane.chunks_exact_mut(tw).enumerate() {
+                    for (x, v) in row.iter_mut().enumerate() {
+                        if outside(x, y) {
+                            *v = px[c];
+                        }
+                    }
+                }
+            }
+        }
+        TensorLayout::Nhwc => {
+            for (y, row) in out.chunks_exact_mut(tw * 3).enumerate() {
+                for (x, v) in row.chunks_exact_mut(3).enumerate() {
+                    if outside(x, y) {
+                        v.copy_from_slice(&px);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Output channel `c` takes RGB channel `src`.
+fn channels(order: ChannelOrder) -> [(usize, usize); 3] {
+    match order {
+        ChannelOrder::Rgb => [(0, 0), (1, 1), (2, 2)],
+        ChannelOrder::Bgr => [(0, 2), (1, 1), (2, 0)],
+    }
+}
+
+/// Writes resized rows into a zone's slot.
+struct Writer<'s, T> {
+    spec: &'s TensorSpec,
+    lut: &'s [[f32; 256]; 3],
+    out: &'s mut [T],
+    place: &'s Placement,
+}
+
+impl<T: Element> Writer<'_, T> {
+    /// Resized row `y` (RGB, tight).
+    fn row(&mut self, y: usize, row: &[u8]) {
+        let (tw, th) = (self.spec.width, self.spec.height);
+        let p = self.place;
+        let Some(ty) = (y + p.at.1).checked_sub(p.crop.1).filter(|&t| t < th) else {
+            return;
+        };
+        if y < p.crop.1 {
+            return;
+        }
+        let px0 = p.crop.0;
+        let n = (row.len() / 3).saturating_sub(px0).min(tw - p.at.0.min(tw));
+        let src = &row[px0 * 3..(px0 + n) * 3];
+        let x0 = p.at.0;
+        let lut = self.lut;
+        match self.spec.layout {
+            TensorLayout::Nchw => {
+                let plane = tw * th;
+                for (c, s) in channels(self.spec.order) {
+                    let start = c * plane + ty * tw + x0;
+                    let dst = &mut self.out[start..start + n];
+                    for (d, px) in dst.iter_mut().zip(src.chunks_exact(3)) {
+                        *d = T::from_lut(lut, c, px[s]);
+                    }
+                }
+            }
+            TensorLayout::Nhwc => {
+                let start = (ty * tw + x0) * 3;
+                let dst = &mut self.out[start..start + n * 3];
+                let ch = channels(self.spec.order);
+                for (d, px) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
+                    for (c, s) in ch {
+                        d[c] = T::from_lut(lut, c, px[s]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letterbox_geometry_follows_opencv() {
+        let mut spec = TensorSpec::new(640, 640);
+        spec.fit = Fit::Letterbox { fill: [0; 3] };
+        let p = spec.place(1920, 1080).unwrap_or_else(|e| panic!("{e}"));
+        // f = 1/3 in f32; 1080 / 3 = 360 (truncated).
+        assert_eq!(p.resized, Some((640, 360)));
+        assert_eq!(p.at, (0, 140));
+        let m = p.affine((0, 0));
+        assert_eq!(m.apply(0.0, 140.0), (0.0, 0.0));
+        assert_eq!(m.apply(640.0, 500.0), (1920.0, 1080.0));
+    }
+
+    #[test]
+    fn yolo_rounds_half_to_even() {
+        let mut spec = TensorSpec::new(640, 640);
+        spec.fit = Fit::Yolo { fill: [114; 3] };
+        // 5 x 2 -> r = 128: 640 x 256, padding (0, 192).
+        let p = spec.place(5, 2).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.resized, p.at), (Some((640, 256)), (0, 192)));
+        // 3 x 1 into 5 x 5: r = 5/3, 1 * 5/3 = 1.67 -> 2; dh = 1.5: top round(1.4) = 1.
+        let mut s = TensorSpec::new(5, 5);
+        s.fit = Fit::Yolo { fill: [114; 3] };
+        let p = s.place(3, 1).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.resized, p.at), (Some((5, 2)), (0, 1)));
+    }
+}
