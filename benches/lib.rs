@@ -382,3 +382,96 @@ pub mod rust_peers {
         n
     }
 }
+
+/// Zones into model inputs: the workloads of memview-pixel's tensor
+/// preprocessing, shared by the criterion group and `memview-peers`.
+pub mod tensor {
+    use memview_pixel::convert::{yuv_to_rgb, Matrix, Range};
+    use memview_pixel::format::RGB24;
+    use memview_pixel::resize::{Interpolation, Resizer};
+    use memview_pixel::tensor::{Affine, ChannelOrder, Fit, Normalize, Preprocessor, TensorSpec};
+    use memview_pixel::{Frame, FrameLayout, FrameMut, Rect};
+
+    use super::{H, W};
+
+    /// The classifier input: 112x112, RGB planes, `(x - 127.5) / 128`
+    /// (OpenCV's `(x - mean) * scale`).
+    pub fn classifier() -> Preprocessor {
+        let mut spec = TensorSpec::new(112, 112);
+        spec.normalize = Normalize::MeanScale {
+            mean: [127.5; 3],
+            scale: [1.0 / 128.0; 3],
+        };
+        spec.order = ChannelOrder::Rgb;
+        Preprocessor::new(spec).unwrap()
+    }
+
+    /// The YOLO input: the whole frame letterboxed into 640x640 (OpenCV's
+    /// `DNN_PMODE_LETTERBOX`), `x / 255`.
+    pub fn yolo() -> Preprocessor {
+        let mut spec = TensorSpec::new(640, 640);
+        spec.fit = Fit::Letterbox { fill: [0; 3] };
+        spec.normalize = Normalize::MeanScale {
+            mean: [0.0; 3],
+            scale: [1.0 / 255.0; 3],
+        };
+        Preprocessor::new(spec).unwrap()
+    }
+
+    /// The ten zones of `frame` into `out` (10x3x112x112).
+    pub fn zones_to_tensor(
+        pre: &mut Preprocessor,
+        frame: &Frame<'_>,
+        zones: &[Rect],
+        out: &mut [f32],
+        maps: &mut [Affine],
+    ) {
+        pre.run(frame, zones, out, maps).unwrap();
+    }
+
+    /// The whole frame letterboxed into `out` (1x3x640x640).
+    pub fn frame_to_yolo(pre: &mut Preprocessor, frame: &Frame<'_>, out: &mut [f32]) {
+        let mut maps = [Affine::default()];
+        pre.run(frame, &[Rect::new(0, 0, W, H)], out, &mut maps)
+            .unwrap();
+    }
+
+    /// The ten zones' RGB (each 200x200, tight), converted once: the
+    /// input of the resize-only workload.
+    pub fn zone_rgbs(frame: &Frame<'_>, zones: &[Rect]) -> Vec<Vec<u8>> {
+        let l = FrameLayout::tight(&RGB24, W, H).unwrap();
+        let mut rgb = vec![0u8; l.len()];
+        yuv_to_rgb(
+            frame,
+            &mut FrameMut::from_bytes(&mut rgb, &l).unwrap(),
+            Matrix::Bt601,
+            Range::Limited,
+        )
+        .unwrap();
+        zones
+            .iter()
+            .map(|z| {
+                let mut v = Vec::with_capacity(z.w * z.h * 3);
+                for y in z.y..z.y + z.h {
+                    v.extend_from_slice(&rgb[(y * W + z.x) * 3..(y * W + z.x + z.w) * 3]);
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Each RGB zone resized to 112x112 (`INTER_LINEAR`), on this thread.
+    pub fn resize_zones(resizer: &mut Resizer, rgbs: &[Vec<u8>], zones: &[Rect], out: &mut [u8]) {
+        let ld = FrameLayout::tight(&RGB24, 112, 112).unwrap();
+        for ((src, z), o) in rgbs.iter().zip(zones).zip(out.chunks_exact_mut(ld.len())) {
+            let ls = FrameLayout::tight(&RGB24, z.w, z.h).unwrap();
+            resizer
+                .resize(
+                    &Frame::from_bytes(src, &ls).unwrap(),
+                    &mut FrameMut::from_bytes(o, &ld).unwrap(),
+                    Interpolation::Linear,
+                )
+                .unwrap();
+        }
+    }
+}

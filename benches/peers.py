@@ -122,6 +122,35 @@ def main():
     def convert_opencv():
         return cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
 
+    bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420) if cv2 else None
+    rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420) if cv2 else None
+    zone_rgbs = [np.ascontiguousarray(rgb[yy : yy + h, x : x + w]) for x, yy, w, h in ZONES] if cv2 else []
+
+    def tensor_10_opencv_i420():
+        """What a user of OpenCV writes: the frame to BGR, then the ten
+        zones into one 10x3x112x112 blob."""
+        b = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+        zs = [b[yy : yy + h, x : x + w] for x, yy, w, h in ZONES]
+        return cv2.dnn.blobFromImages(zs, 1.0 / 128.0, (112, 112), (127.5, 127.5, 127.5), swapRB=True)
+
+    def tensor_10_opencv_bgr():
+        zs = [bgr[yy : yy + h, x : x + w] for x, yy, w, h in ZONES]
+        return cv2.dnn.blobFromImages(zs, 1.0 / 128.0, (112, 112), (127.5, 127.5, 127.5), swapRB=True)
+
+    letterbox = None
+    if cv2:
+        letterbox = cv2.dnn.Image2BlobParams()
+        letterbox.size = (640, 640)
+        letterbox.scalefactor = (1.0 / 255.0,) * 3 + (1.0,)
+        letterbox.swapRB = True
+        letterbox.paddingmode = cv2.dnn.DNN_PMODE_LETTERBOX
+
+    def letterbox_640_opencv_bgr():
+        return cv2.dnn.blobFromImageWithParams(bgr, letterbox)
+
+    def resize_10_opencv():
+        return [cv2.resize(z, (112, 112), interpolation=cv2.INTER_LINEAR) for z in zone_rgbs]
+
     def memory_numpy():
         """120 frames through the NumPy copy pipeline: the zones copied out
         and analysed. Peak traced heap (tracemalloc sees NumPy's data) and
@@ -165,6 +194,10 @@ def main():
         "analyzers:numpy": analyzers_numpy,
         "analyzers:opencv": analyzers_opencv,
         "convert:opencv": convert_opencv,
+        "tensor_10:opencv_i420": tensor_10_opencv_i420,
+        "tensor_10:opencv_bgr": tensor_10_opencv_bgr,
+        "letterbox_640:opencv_bgr": letterbox_640_opencv_bgr,
+        "resize_10:opencv": resize_10_opencv,
     }
     for line in sys.stdin:
         name = line.strip()

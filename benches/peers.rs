@@ -15,7 +15,7 @@ use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use memview_benches::{
-    default_analyzers, grid_zones, layout, noise, noise_leases, zones, CopyingRunner, H, W,
+    default_analyzers, grid_zones, layout, noise, noise_leases, tensor, zones, CopyingRunner, H, W,
 };
 use memview_core::View;
 use memview_format::{Dialect, Format};
@@ -408,6 +408,19 @@ fn main() {
         .map(|r| vec![0u8; frame.roi(*r).unwrap().tight_len()])
         .collect();
 
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut classifier = tensor::classifier();
+    let mut yolo = tensor::yolo();
+    let mut batch = vec![0f32; rects.len() * classifier.slot_len()];
+    let mut maps = vec![Default::default(); rects.len()];
+    let mut yolo_out = vec![0f32; yolo.slot_len()];
+    let zone_rgbs = tensor::zone_rgbs(&frame, &rects);
+    let mut resizer = memview_pixel::resize::Resizer::new();
+    let mut resized = vec![0u8; rects.len() * 112 * 112 * 3];
+
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
@@ -450,6 +463,30 @@ fn main() {
             "convert" => {
                 let mut dst = FrameMut::from_bytes(&mut rgb, &lo).unwrap();
                 measure(|| yuv_to_rgb(&frame, &mut dst, Matrix::Bt601, Range::Limited).unwrap())
+                    .to_string()
+            }
+            // Ten 200x200 zones of the I420 frame into a 10x3x112x112 f32
+            // tensor, one thread.
+            "tensor_10" => one
+                .install(|| {
+                    measure(|| {
+                        tensor::zones_to_tensor(
+                            &mut classifier,
+                            &frame,
+                            &rects,
+                            &mut batch,
+                            &mut maps,
+                        )
+                    })
+                })
+                .to_string(),
+            // The whole frame letterboxed into 1x3x640x640, one thread.
+            "letterbox_640" => one
+                .install(|| measure(|| tensor::frame_to_yolo(&mut yolo, &frame, &mut yolo_out)))
+                .to_string(),
+            // The ten zones' RGB resized to 112x112 (resize alone).
+            "resize_10" => {
+                measure(|| tensor::resize_zones(&mut resizer, &zone_rgbs, &rects, &mut resized))
                     .to_string()
             }
             "quit" | "" => break,
