@@ -333,6 +333,8 @@ impl Placement {
 struct Scratch {
     rgb: Vec<u8>,
     resizer: Resizer,
+    /// One resized row split into its three channels (NCHW).
+    planar: Vec<u8>,
 }
 
 /// A tensor element type: `f32` (normalised) or `u8` (as resized).
@@ -341,6 +343,10 @@ pub trait Element: Copy + Send + Sync + Default + 'static {
     fn from_lut(lut: &[[f32; 256]; 3], c: usize, x: u8) -> Self;
     #[doc(hidden)]
     const NORMALISES: bool;
+    /// `dst[i]` from `src[i]` for output channel `c`: the same values as
+    /// [`Element::from_lut`], in loops the compiler vectorises.
+    #[doc(hidden)]
+    fn map(src: &[u8], dst: &mut [Self], norm: &Normalize, c: usize);
 }
 
 impl Element for f32 {
@@ -349,6 +355,21 @@ impl Element for f32 {
         lut[c][usize::from(x)]
     }
     const NORMALISES: bool = true;
+    #[inline(always)]
+    fn map(src: &[u8], dst: &mut [f32], norm: &Normalize, c: usize) {
+        let pairs = dst.iter_mut().zip(src);
+        match *norm {
+            Normalize::None => pairs.for_each(|(d, &x)| *d = f32::from(x)),
+            Normalize::MeanScale { mean, scale } => {
+                let (m, k) = (mean[c], scale[c]);
+                pairs.for_each(|(d, &x)| *d = (f32::from(x) - m) * k);
+            }
+            Normalize::MeanStd { mean, std } => {
+                let (m, k) = (mean[c], std[c]);
+                pairs.for_each(|(d, &x)| *d = (f32::from(x) / 255.0 - m) / k);
+            }
+        }
+    }
 }
 
 impl Element for u8 {
@@ -357,6 +378,10 @@ impl Element for u8 {
         x
     }
     const NORMALISES: bool = false;
+    #[inline(always)]
+    fn map(src: &[u8], dst: &mut [u8], _: &Normalize, _: usize) {
+        dst.copy_from_slice(src);
+    }
 }
 
 /// Turns a frame's zones into a tensor batch (see the module docs).
@@ -562,6 +587,7 @@ fn zone<T: Element>(
         lut,
         out,
         place: &place,
+        planar: &mut s.planar,
     };
     match place.resized {
         None => {
@@ -598,25 +624,31 @@ fn fill<T: Element>(
         return;
     }
     let px = channels(spec.order).map(|(c, src)| T::from_lut(lut, c, rgb[src]));
-    let outside = |x: usize, y: usize| y < y0 || y >= y1 || x < x0 || x >= x1;
+    // Whole rows above and below the zone, the margins beside it.
     match spec.layout {
         TensorLayout::Nchw => {
             for (c, plane) in out.chunks_exact_mut(tw * th).enumerate() {
                 for (y, row) in plane.chunks_exact_mut(tw).enumerate() {
-                    for (x, v) in row.iter_mut().enumerate() {
-                        if outside(x, y) {
-                            *v = px[c];
-                        }
+                    if y < y0 || y >= y1 {
+                        row.fill(px[c]);
+                    } else {
+                        row[..x0].fill(px[c]);
+                        row[x1..].fill(px[c]);
                     }
                 }
             }
         }
         TensorLayout::Nhwc => {
             for (y, row) in out.chunks_exact_mut(tw * 3).enumerate() {
-                for (x, v) in row.chunks_exact_mut(3).enumerate() {
-                    if outside(x, y) {
-                        v.copy_from_slice(&px);
-                    }
+                let (a, b) = if y < y0 || y >= y1 {
+                    (tw, tw)
+                } else {
+                    (x0, x1)
+                };
+                let (left, rest) = row.split_at_mut(a * 3);
+                let right = &mut rest[(b - a) * 3..];
+                for v in left.chunks_exact_mut(3).chain(right.chunks_exact_mut(3)) {
+                    v.copy_from_slice(&px);
                 }
             }
         }
@@ -637,6 +669,7 @@ struct Writer<'s, T> {
     lut: &'s [[f32; 256]; 3],
     out: &'s mut [T],
     place: &'s Placement,
+    planar: &'s mut Vec<u8>,
 }
 
 impl<T: Element> Writer<'_, T> {
@@ -657,13 +690,29 @@ impl<T: Element> Writer<'_, T> {
         let lut = self.lut;
         match self.spec.layout {
             TensorLayout::Nchw => {
+                // Split the row into its channels, then map each plane's
+                // run contiguously.
+                self.planar.resize(3 * n, 0);
+                let (p0, rest) = self.planar.split_at_mut(n);
+                let (p1, p2) = rest.split_at_mut(n);
+                for (((px, a), b), c) in src
+                    .chunks_exact(3)
+                    .zip(p0.iter_mut())
+                    .zip(p1.iter_mut())
+                    .zip(p2.iter_mut())
+                {
+                    (*a, *b, *c) = (px[0], px[1], px[2]);
+                }
                 let plane = tw * th;
                 for (c, s) in channels(self.spec.order) {
                     let start = c * plane + ty * tw + x0;
-                    let dst = &mut self.out[start..start + n];
-                    for (d, px) in dst.iter_mut().zip(src.chunks_exact(3)) {
-                        *d = T::from_lut(lut, c, px[s]);
-                    }
+                    let from = &self.planar[s * n..(s + 1) * n];
+                    T::map(
+                        from,
+                        &mut self.out[start..start + n],
+                        &self.spec.normalize,
+                        c,
+                    );
                 }
             }
             TensorLayout::Nhwc => {

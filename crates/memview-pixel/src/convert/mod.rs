@@ -188,8 +188,16 @@ fn line<
             vb[2 * j] = v;
             vb[2 * j + 1] = v;
         }
-        for i in 0..BLK {
-            (rb[i], gb[i], bb[i]) = yuv16(yb[i], ub[i], vb[i], k);
+        // Whole blocks as a constant count (the compiler vectorises it);
+        // the row's last, partial block only as far as it goes.
+        if n == BLK {
+            for i in 0..BLK {
+                (rb[i], gb[i], bb[i]) = yuv16(yb[i], ub[i], vb[i], k);
+            }
+        } else {
+            for i in 0..n {
+                (rb[i], gb[i], bb[i]) = yuv16(yb[i], ub[i], vb[i], k);
+            }
         }
         let o = &mut out[x0 * DS..(x0 + n) * DS];
         for (i, px) in o.chunks_exact_mut(DS).enumerate() {
