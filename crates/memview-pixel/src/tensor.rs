@@ -41,7 +41,7 @@ use rayon::prelude::*;
 use crate::convert::{Matrix, Range};
 use crate::error::PixelError;
 use crate::format::{ColorFamily, RGB24};
-use crate::frame::{Frame, FrameMut, Rect};
+use crate::frame::{Frame, FrameMut, Rect, Roi, RoiRef};
 use crate::layout::{FrameLayout, MAX_DIMENSION};
 use crate::resize::{Image, Interpolation, Resizer};
 
@@ -167,6 +167,39 @@ impl TensorSpec {
     /// Elements of one zone's slot: `3 * width * height`.
     pub fn slot_len(&self) -> usize {
         3 * self.width * self.height
+    }
+
+    /// Whether the spec can be met at all (a size of 1 to 65536 a side).
+    pub fn check(&self) -> Result<(), PixelError> {
+        if self.width == 0 || self.height == 0 {
+            return Err(PixelError::BadTensor(
+                "the tensor size must be at least 1x1",
+            ));
+        }
+        if self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
+            return Err(PixelError::BadTensor(
+                "the tensor size is larger than 65536",
+            ));
+        }
+        Ok(())
+    }
+
+    /// One zone (a borrowed ROI, exactly its requested rectangle) into one
+    /// `f32` slot of [`TensorSpec::slot_len`], on this thread, with the
+    /// zone's own scratch: what an analyzer calls per zone.
+    pub fn zone_into(
+        &self,
+        scratch: &mut TensorScratch,
+        roi: &RoiRef<'_>,
+        out: &mut [f32],
+    ) -> Result<Affine, PixelError> {
+        if out.len() != self.slot_len() {
+            return Err(PixelError::WrongLength {
+                expected: self.slot_len(),
+                got: out.len(),
+            });
+        }
+        zone(self, scratch, &roi.to_roi(), out)
     }
 }
 
@@ -327,10 +360,11 @@ impl Placement {
     }
 }
 
-/// One zone's scratch: its RGB pixels, a resizer, the normalisation
-/// table.
-#[derive(Debug, Default)]
-struct Scratch {
+/// One zone's working buffers: its RGB pixels, a resizer and its tables,
+/// a row split into planes. Kept between frames, they stop growing once
+/// the zone's shape has been seen: nothing is allocated after that.
+#[derive(Clone, Debug, Default)]
+pub struct TensorScratch {
     rgb: Vec<u8>,
     resizer: Resizer,
     /// One resized row split into its three channels (NCHW).
@@ -340,19 +374,19 @@ struct Scratch {
 /// A tensor element type: `f32` (normalised) or `u8` (as resized).
 pub trait Element: Copy + Send + Sync + Default + 'static {
     #[doc(hidden)]
-    fn from_lut(lut: &[[f32; 256]; 3], c: usize, x: u8) -> Self;
+    fn one(norm: &Normalize, c: usize, x: u8) -> Self;
     #[doc(hidden)]
     const NORMALISES: bool;
     /// `dst[i]` from `src[i]` for output channel `c`: the same values as
-    /// [`Element::from_lut`], in loops the compiler vectorises.
+    /// [`Element::one`], in loops the compiler vectorises.
     #[doc(hidden)]
     fn map(src: &[u8], dst: &mut [Self], norm: &Normalize, c: usize);
 }
 
 impl Element for f32 {
     #[inline(always)]
-    fn from_lut(lut: &[[f32; 256]; 3], c: usize, x: u8) -> f32 {
-        lut[c][usize::from(x)]
+    fn one(norm: &Normalize, c: usize, x: u8) -> f32 {
+        norm.apply(c, x)
     }
     const NORMALISES: bool = true;
     #[inline(always)]
@@ -374,7 +408,7 @@ impl Element for f32 {
 
 impl Element for u8 {
     #[inline(always)]
-    fn from_lut(_: &[[f32; 256]; 3], _: usize, x: u8) -> u8 {
+    fn one(_: &Normalize, _: usize, x: u8) -> u8 {
         x
     }
     const NORMALISES: bool = false;
@@ -388,10 +422,7 @@ impl Element for u8 {
 #[derive(Debug)]
 pub struct Preprocessor {
     spec: TensorSpec,
-    /// Per output channel, the normalised value of every 8-bit sample:
-    /// the same `f32` operations as computing it each time, done once.
-    lut: Box<[[f32; 256]; 3]>,
-    scratch: Vec<Scratch>,
+    scratch: Vec<TensorScratch>,
 }
 
 impl Preprocessor {
@@ -407,15 +438,9 @@ impl Preprocessor {
                 "the tensor size is larger than 65536",
             ));
         }
-        let mut lut = Box::new([[0f32; 256]; 3]);
-        for (c, t) in lut.iter_mut().enumerate() {
-            for (x, v) in t.iter_mut().enumerate() {
-                *v = spec.normalize.apply(c, x as u8);
-            }
-        }
+        spec.check()?;
         Ok(Preprocessor {
             spec,
-            lut,
             scratch: Vec::new(),
         })
     }
@@ -477,15 +502,16 @@ impl Preprocessor {
             return Err(PixelError::BadTensor("one map per zone is needed"));
         }
         if self.scratch.len() < rects.len() {
-            self.scratch.resize_with(rects.len(), Scratch::default);
+            self.scratch
+                .resize_with(rects.len(), TensorScratch::default);
         }
-        let (spec, lut) = (&self.spec, &*self.lut);
+        let spec = &self.spec;
         out.par_chunks_mut(slot.max(1))
             .zip(self.scratch.par_iter_mut())
             .zip(rects.par_iter())
             .zip(maps.par_iter_mut())
             .try_for_each(|(((o, s), &rect), m)| {
-                *m = zone(spec, lut, s, frame, rect, o)?;
+                *m = zone(spec, s, &frame.roi(rect)?, o)?;
                 Ok(())
             })
     }
@@ -504,23 +530,16 @@ impl Preprocessor {
             });
         }
         if self.scratch.is_empty() {
-            self.scratch.push(Scratch::default());
+            self.scratch.push(TensorScratch::default());
         }
-        let (spec, lut) = (&self.spec, &*self.lut);
-        zone(spec, lut, &mut self.scratch[0], frame, rect, out)
+        zone(&self.spec, &mut self.scratch[0], &frame.roi(rect)?, out)
     }
 }
 
 /// Converts `rect` of `frame` to tight RGB24 in `rgb` (resized to fit),
 /// exactly the pixels of `rect`.
-fn zone_rgb(
-    spec: &TensorSpec,
-    rgb: &mut Vec<u8>,
-    frame: &Frame<'_>,
-    rect: Rect,
-) -> Result<(), PixelError> {
-    let roi = frame.roi(rect)?;
-    let e = roi.effective();
+fn zone_rgb(spec: &TensorSpec, rgb: &mut Vec<u8>, roi: &Roi<'_>) -> Result<(), PixelError> {
+    let (rect, e) = (roi.requested(), roi.effective());
     let rf = roi.frame();
     let (ew, eh) = (rf.width(), rf.height());
     rgb.resize(ew * eh * 3, 0);
@@ -572,19 +591,17 @@ fn zone_rgb(
 
 fn zone<T: Element>(
     spec: &TensorSpec,
-    lut: &[[f32; 256]; 3],
-    s: &mut Scratch,
-    frame: &Frame<'_>,
-    rect: Rect,
+    s: &mut TensorScratch,
+    roi: &Roi<'_>,
     out: &mut [T],
 ) -> Result<Affine, PixelError> {
+    let rect = roi.requested();
     let place = spec.place(rect.w, rect.h)?;
-    zone_rgb(spec, &mut s.rgb, frame, rect)?;
-    fill(spec, lut, &place, (rect.w, rect.h), out);
+    zone_rgb(spec, &mut s.rgb, roi)?;
+    fill(spec, &place, (rect.w, rect.h), out);
     let image = Image::tight(&s.rgb, rect.w, rect.h, 3);
     let mut writer = Writer {
         spec,
-        lut,
         out,
         place: &place,
         planar: &mut s.planar,
@@ -605,13 +622,7 @@ fn zone<T: Element>(
 }
 
 /// The fill colour everywhere the letterboxed zone does not cover.
-fn fill<T: Element>(
-    spec: &TensorSpec,
-    lut: &[[f32; 256]; 3],
-    place: &Placement,
-    zone: (usize, usize),
-    out: &mut [T],
-) {
+fn fill<T: Element>(spec: &TensorSpec, place: &Placement, zone: (usize, usize), out: &mut [T]) {
     let rgb = match spec.fit {
         Fit::Letterbox { fill } | Fit::Yolo { fill } => fill,
         _ => return,
@@ -623,7 +634,7 @@ fn fill<T: Element>(
     if (x0, y0, x1, y1) == (0, 0, tw, th) {
         return;
     }
-    let px = channels(spec.order).map(|(c, src)| T::from_lut(lut, c, rgb[src]));
+    let px = channels(spec.order).map(|(c, src)| T::one(&spec.normalize, c, rgb[src]));
     // Whole rows above and below the zone, the margins beside it.
     match spec.layout {
         TensorLayout::Nchw => {
@@ -666,7 +677,6 @@ fn channels(order: ChannelOrder) -> [(usize, usize); 3] {
 /// Writes resized rows into a zone's slot.
 struct Writer<'s, T> {
     spec: &'s TensorSpec,
-    lut: &'s [[f32; 256]; 3],
     out: &'s mut [T],
     place: &'s Placement,
     planar: &'s mut Vec<u8>,
@@ -687,7 +697,7 @@ impl<T: Element> Writer<'_, T> {
         let n = (row.len() / 3).saturating_sub(px0).min(tw - p.at.0.min(tw));
         let src = &row[px0 * 3..(px0 + n) * 3];
         let x0 = p.at.0;
-        let lut = self.lut;
+        let norm = &self.spec.normalize;
         match self.spec.layout {
             TensorLayout::Nchw => {
                 // Split the row into its channels, then map each plane's
@@ -721,7 +731,7 @@ impl<T: Element> Writer<'_, T> {
                 let ch = channels(self.spec.order);
                 for (d, px) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
                     for (c, s) in ch {
-                        d[c] = T::from_lut(lut, c, px[s]);
+                        d[c] = T::one(norm, c, px[s]);
                     }
                 }
             }

@@ -115,6 +115,13 @@ pub trait Output: Clone + fmt::Debug + Send + Sync + 'static {
     /// Clears the output, for a zone that failed this frame (never leave
     /// the previous frame's values behind). It should keep its buffers.
     fn reset(&mut self);
+    /// Why the analyzer could not fill the output this frame, if it could
+    /// not (an analyzer has no other way to fail than to say so here, or
+    /// to panic): the runner reports it as the zone's error and resets
+    /// the zone's outputs.
+    fn error(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// An analysis of one zone. Implementations fill their own output and
@@ -202,6 +209,8 @@ pub trait AnyOutput: fmt::Debug + Send + Sync {
     fn fields(&self, out: &mut dyn Fields);
     /// Clears it ([`Output::reset`]).
     fn reset(&mut self);
+    /// Its error this frame ([`Output::error`]).
+    fn error(&self) -> Option<&str>;
     /// The output itself, to downcast (`downcast_ref`).
     fn as_any(&self) -> &dyn Any;
     /// The output itself, mutably.
@@ -220,6 +229,10 @@ impl<O: Output> AnyOutput for O {
 
     fn reset(&mut self) {
         Output::reset(self);
+    }
+
+    fn error(&self) -> Option<&str> {
+        Output::error(self)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -15,6 +15,9 @@ mod json;
 mod kernels;
 pub mod mask;
 mod metrics;
+pub mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod pipeline;
 pub mod record;
 pub mod sink;
@@ -98,6 +101,9 @@ pub struct RoiRunner {
     pool: std::sync::Arc<rayon::ThreadPool>,
     latency: LatencyHistogram,
     frames: u64,
+    /// The model run on the zones' tensors once per frame, if one is set;
+    /// its outputs are the last of each zone's outputs.
+    model: Option<model::ModelStage>,
 }
 
 impl std::fmt::Debug for RoiRunner {
@@ -188,6 +194,7 @@ impl RoiRunner {
             pool: std::sync::Arc::new(pool),
             latency: LatencyHistogram::new(),
             frames: 0,
+            model: None,
         };
         runner.refused = runner.refusal(format);
         for z in zones {
@@ -271,11 +278,7 @@ impl RoiRunner {
                 s
             }
             None => Slot {
-                outputs: self
-                    .analyzers
-                    .iter()
-                    .map(|a| a.output(self.format))
-                    .collect(),
+                outputs: self.new_outputs(self.format),
                 zone,
                 effective: Rect::new(0, 0, 0, 0),
                 error: None,
@@ -283,6 +286,50 @@ impl RoiRunner {
             },
         };
         self.slots.push(slot);
+        Ok(())
+    }
+
+    /// A zone's outputs for frames of `format`: one per analyzer, then the
+    /// model's.
+    fn new_outputs(&self, format: &'static PixelFormat) -> Vec<Box<dyn AnyOutput>> {
+        self.analyzers
+            .iter()
+            .map(|a| a.output(format))
+            .chain(self.model.as_ref().map(model::ModelStage::output))
+            .collect()
+    }
+
+    /// Runs `model` once per frame on the batch of the zones' tensors (the
+    /// runner's [`model::Tensor`] analyzer makes them), after the
+    /// analyzers; its outputs become the last of each zone's outputs.
+    /// Refused without a tensor analyzer, or if the model takes tensors of
+    /// another size.
+    pub fn set_model(&mut self, model: Box<dyn model::Model>) -> Result<(), RunnerError> {
+        let Some((i, slot)) = self.analyzers.iter().enumerate().find_map(|(i, a)| {
+            let o = a.output(self.format);
+            let t = o.as_any().downcast_ref::<model::TensorOut>()?;
+            Some((i, t.data.len()))
+        }) else {
+            return Err(RunnerError::new(format!(
+                "model {}: the runner has no tensor analyzer to feed it",
+                model.name()
+            )));
+        };
+        if let Some(n) = model.input_len().filter(|&n| n != slot) {
+            return Err(RunnerError::new(format!(
+                "model {} takes {n} values per zone, the tensors have {slot}",
+                model.name()
+            )));
+        }
+        let stage = model::ModelStage::new(model, i, slot);
+        let had = self.model.is_some();
+        for s in self.slots.iter_mut().chain(&mut self.spare) {
+            if had {
+                s.outputs.pop();
+            }
+            s.outputs.push(stage.output());
+        }
+        self.model = Some(stage);
         Ok(())
     }
 
@@ -318,8 +365,11 @@ impl RoiRunner {
         if !std::ptr::eq(format, self.format) {
             self.format = format;
             self.refused = self.refusal(format);
-            for s in self.slots.iter_mut().chain(&mut self.spare) {
-                s.outputs = self.analyzers.iter().map(|a| a.output(format)).collect();
+            let fresh: Vec<_> = (0..self.slots.len() + self.spare.len())
+                .map(|_| self.new_outputs(format))
+                .collect();
+            for (s, o) in self.slots.iter_mut().chain(&mut self.spare).zip(fresh) {
+                s.outputs = o;
             }
         }
         match &self.refused {
@@ -384,6 +434,9 @@ impl RoiRunner {
             self.pool.install(|| {
                 slots.par_iter_mut().for_each(|slot| job.analyze_zone(slot));
             });
+            if let Some(m) = &mut self.model {
+                m.run(&mut self.slots);
+            }
         }
         self.previous = Some(frame);
         self.frames += 1;
@@ -397,6 +450,7 @@ impl RoiRunner {
             info: &self.info,
             slots: &self.slots,
             analyzers: &self.analyzers,
+            model: self.model.as_ref().map(|m| m.model.name()),
         }
     }
 
@@ -455,7 +509,12 @@ impl FrameJob<'_, '_> {
         for (a, out) in self.analyzers.iter().zip(&mut slot.outputs) {
             let run = catch_unwind(AssertUnwindSafe(|| a.analyze(&input, out.as_mut())));
             match run {
-                Ok(true) => {}
+                Ok(true) => {
+                    if let Some(why) = out.error() {
+                        push_error(text, format_args!("{}: {why}", a.name()));
+                        failed = true;
+                    }
+                }
                 Ok(false) => {
                     push_error(text, format_args!("{}: output of another type", a.name()));
                     failed = true;
@@ -480,7 +539,7 @@ impl FrameJob<'_, '_> {
 }
 
 /// Appends `what` to the zone's error text (`; ` between two errors).
-fn push_error(text: &mut Option<String>, what: std::fmt::Arguments<'_>) {
+pub(crate) fn push_error(text: &mut Option<String>, what: std::fmt::Arguments<'_>) {
     use std::fmt::Write as _;
     let t = text.get_or_insert_with(String::new);
     if !t.is_empty() {
@@ -495,6 +554,7 @@ pub struct FrameResults<'r> {
     info: &'r FrameInfo,
     slots: &'r [Slot],
     analyzers: &'r [BoxedAnalyzer],
+    model: Option<&'static str>,
 }
 
 impl<'r> FrameResults<'r> {
@@ -519,15 +579,18 @@ impl<'r> FrameResults<'r> {
         Some(ZoneReport {
             slot,
             analyzers: self.analyzers,
+            model: self.model,
         })
     }
 
     /// Every zone's report, in zone order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ZoneReport<'r>> + 'r {
-        let analyzers = self.analyzers;
-        self.slots
-            .iter()
-            .map(move |slot| ZoneReport { slot, analyzers })
+        let (analyzers, model) = (self.analyzers, self.model);
+        self.slots.iter().map(move |slot| ZoneReport {
+            slot,
+            analyzers,
+            model,
+        })
     }
 
     /// Zones that failed this frame.
@@ -541,6 +604,7 @@ impl<'r> FrameResults<'r> {
 pub struct ZoneReport<'r> {
     slot: &'r Slot,
     analyzers: &'r [BoxedAnalyzer],
+    model: Option<&'static str>,
 }
 
 impl<'r> ZoneReport<'r> {
@@ -563,11 +627,17 @@ impl<'r> ZoneReport<'r> {
         }
     }
 
-    /// Each analyzer's name and output, in the runner's order.
+    /// Each analyzer's name and output, in the runner's order, then the
+    /// model's.
     pub fn outputs(&self) -> impl ExactSizeIterator<Item = (&'static str, &'r dyn AnyOutput)> {
-        self.analyzers
+        let names: smallvec::SmallVec<[&'static str; 8]> = self
+            .analyzers
             .iter()
             .map(BoxedAnalyzer::name)
+            .chain(self.model)
+            .collect();
+        names
+            .into_iter()
             .zip(self.slot.outputs.iter().map(|o| &**o))
     }
 

@@ -128,7 +128,7 @@ impl<'a> Image<'a> {
 /// One axis of a linear resize: per destination index the source offset
 /// (in elements: pixel times channels), the next one (clamped), and the
 /// two 11-bit weights.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct LinearAxis {
     ofs: Vec<(usize, usize)>,
     weights: Vec<[i32; 2]>,
@@ -182,7 +182,7 @@ impl LinearAxis {
 
 /// Pillow's coefficients for one axis: per destination index the first
 /// source index and a run of 22-bit weights in `weights[start..start + n]`.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct AntialiasAxis {
     bounds: Vec<(usize, usize, usize)>,
     weights: Vec<i32>,
@@ -233,7 +233,7 @@ impl AntialiasAxis {
 
 /// Resizes packed 8-bit images, keeping its tables and buffers between
 /// calls (nothing is allocated when the shapes repeat).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Resizer {
     key: Option<Key>,
     x: LinearAxis,
