@@ -129,6 +129,130 @@ pub struct Args {
     /// regular file appears only once it holds frames).
     #[arg(short = 'o', long, requires = "mask")]
     output: Option<String>,
+    /// An ONNX model (run by tract, pure Rust; memview built with the
+    /// `onnx` feature) run once per frame on the batch of every zone's
+    /// tensor: each of its outputs becomes a field of the zone in
+    /// `--results`.
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// The model's input size, WxH.
+    #[arg(long, value_parser = parse_size, default_value = "224x224", requires = "model")]
+    input_size: (usize, usize),
+    /// Subtracted from each 8-bit sample first, per channel: one value or
+    /// `R,G,B` (OpenCV's `mean`; default 0).
+    #[arg(long, value_parser = parse_triple, requires = "model")]
+    mean: Option<[f32; 3]>,
+    /// Then multiplied, per channel: one value or `R,G,B`, each a number or
+    /// a fraction like `1/255` (OpenCV's `scalefactor`; default 1).
+    #[arg(long, value_parser = parse_triple, requires = "model")]
+    scale: Option<[f32; 3]>,
+    /// How a zone is fitted to the input: `stretch`, `letterbox`
+    /// (OpenCV's), `yolo` (Ultralytics', grey borders) or `crop` (centre).
+    #[arg(long, value_enum, default_value_t = FitArg::Stretch, requires = "model")]
+    fit: FitArg,
+    /// The input's channel order.
+    #[arg(long, value_enum, default_value_t = OrderArg::Rgb, requires = "model")]
+    channel_order: OrderArg,
+    /// The input's layout.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Nchw, requires = "model")]
+    layout: LayoutArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FitArg {
+    Stretch,
+    Letterbox,
+    Yolo,
+    Crop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OrderArg {
+    Rgb,
+    Bgr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LayoutArg {
+    Nchw,
+    Nhwc,
+}
+
+/// One number or three (`R,G,B`), each a decimal or a fraction `a/b`.
+fn parse_triple(s: &str) -> Result<[f32; 3], String> {
+    let one = |p: &str| -> Result<f32, String> {
+        let p = p.trim();
+        let v = match p.split_once('/') {
+            Some((a, b)) => {
+                let (a, b): (f64, f64) = (
+                    a.trim().parse().map_err(|_| format!("bad number {a:?}"))?,
+                    b.trim().parse().map_err(|_| format!("bad number {b:?}"))?,
+                );
+                a / b
+            }
+            None => p.parse().map_err(|_| format!("bad number {p:?}"))?,
+        };
+        if v.is_finite() {
+            Ok(v as f32)
+        } else {
+            Err(format!("{p:?} is not a finite number"))
+        }
+    };
+    let v: Vec<f32> = s.split(',').map(one).collect::<Result<_, _>>()?;
+    match v[..] {
+        [a] => Ok([a; 3]),
+        [r, g, b] => Ok([r, g, b]),
+        _ => Err(format!("{s:?}: one value or three (R,G,B)")),
+    }
+}
+
+/// The tensor the model takes, from the flags.
+fn tensor_spec(args: &Args) -> memview_pixel::tensor::TensorSpec {
+    use memview_pixel::tensor::{ChannelOrder, Fit, Normalize, TensorLayout, TensorSpec};
+    let (w, h) = args.input_size;
+    let mut spec = TensorSpec::new(w, h);
+    spec.fit = match args.fit {
+        FitArg::Stretch => Fit::Stretch,
+        FitArg::Letterbox => Fit::Letterbox { fill: [0; 3] },
+        FitArg::Yolo => Fit::Yolo { fill: [114; 3] },
+        FitArg::Crop => Fit::CenterCrop,
+    };
+    spec.order = match args.channel_order {
+        OrderArg::Rgb => ChannelOrder::Rgb,
+        OrderArg::Bgr => ChannelOrder::Bgr,
+    };
+    spec.layout = match args.layout {
+        LayoutArg::Nchw => TensorLayout::Nchw,
+        LayoutArg::Nhwc => TensorLayout::Nhwc,
+    };
+    if args.mean.is_some() || args.scale.is_some() {
+        spec.normalize = Normalize::MeanScale {
+            mean: args.mean.unwrap_or([0.0; 3]),
+            scale: args.scale.unwrap_or([1.0; 3]),
+        };
+    }
+    spec
+}
+
+/// The model `--model` names, loaded for `spec`.
+#[cfg(feature = "onnx")]
+fn load_model(
+    path: &std::path::Path,
+    spec: &memview_pixel::tensor::TensorSpec,
+) -> Result<Box<dyn memview_roi::model::Model>, String> {
+    let m = memview_roi::onnx::OnnxModel::load(path, spec).map_err(|e| format!("--model: {e}"))?;
+    Ok(Box::new(m))
+}
+
+#[cfg(not(feature = "onnx"))]
+fn load_model(
+    _: &std::path::Path,
+    _: &memview_pixel::tensor::TensorSpec,
+) -> Result<Box<dyn memview_roi::model::Model>, String> {
+    Err(
+        "--model: this memview was built without ONNX support (build it with `--features onnx`)"
+            .into(),
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -325,6 +449,9 @@ fn analyzers_for(args: &Args) -> Result<Vec<BoxedAnalyzer>, String> {
     if args.events.is_some() && !list.iter().any(|a| a.name() == "motion") {
         list.push(analyzers::Motion.into());
     }
+    if args.model.is_some() {
+        list.push(memview_roi::model::Tensor::new(tensor_spec(args))?.into());
+    }
     Ok(list)
 }
 
@@ -413,6 +540,13 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         limits,
     };
     let analyzers = analyzers_for(args)?;
+    // The model is loaded before the source opens: a bad model file is
+    // refused without touching a camera.
+    let model = args
+        .model
+        .as_deref()
+        .map(|p| load_model(p, &tensor_spec(args)))
+        .transpose()?;
     let events = args
         .events
         .as_ref()
@@ -446,6 +580,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let layout = opened.source.layout().clone();
     let label = opened.label.clone();
     let mut runner = RoiRunner::new(zones, analyzers, args.threads as usize)?;
+    if let Some(m) = model {
+        runner.set_model(m)?;
+    }
     runner
         .check_format(layout.format())
         .map_err(|e| format!("{label}: {e}"))?;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use memview_pixel::tensor::{TensorLayout, TensorSpec};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::GenericFactoid;
 
 use crate::model::Model;
 
@@ -36,8 +37,11 @@ impl std::fmt::Debug for OnnxModel {
     }
 }
 
+/// `what: e` on one line (tract's error chains span several).
 fn err(what: &str, e: impl std::fmt::Display) -> String {
-    format!("{what}: {e}")
+    let e = e.to_string();
+    let e: Vec<&str> = e.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    format!("{what}: {}", e.join("; "))
 }
 
 /// `source` with its first input pinned to `n` zones of `dims`, optimised.
@@ -73,6 +77,38 @@ impl OnnxModel {
             TensorLayout::Nchw => [3, h, w],
             TensorLayout::Nhwc => [h, w, 3],
         };
+        // The input's declared shape: its fixed sides must be ours (tract
+        // would take a model for 112x112 inputs at 64x48 without a word).
+        let declared = source.input_fact(0).map_err(|e| err("input", e))?;
+        let want = [1, dims[0], dims[1], dims[2]];
+        let sides: Vec<Option<i64>> = declared
+            .shape
+            .dims()
+            .map(|d| match d {
+                GenericFactoid::Only(t) => t.as_i64(),
+                GenericFactoid::Any => None,
+            })
+            .collect();
+        let fits = sides.len() == 4
+            && sides
+                .iter()
+                .zip(want)
+                .skip(1)
+                .all(|(d, w)| d.is_none_or(|d| d == w as i64));
+        if !fits && !declared.shape.is_open() {
+            let shown: Vec<String> = sides
+                .iter()
+                .map(|d| d.map_or("N".to_owned(), |d| d.to_string()))
+                .collect();
+            return Err(format!(
+                "the model takes {} tensors, the zones are N x {} x {} x {} ({:?}, --input-size {w}x{h})",
+                shown.join(" x "),
+                dims[0],
+                dims[1],
+                dims[2],
+                spec.layout
+            ));
+        }
         let plan = pin(&source, 1, dims)?;
         let model = plan.model();
         let mut outputs = Vec::new();
