@@ -462,6 +462,17 @@ pub mod tensor {
 
     /// Each RGB zone resized to 112x112 (`INTER_LINEAR`), on this thread.
     pub fn resize_zones(resizer: &mut Resizer, rgbs: &[Vec<u8>], zones: &[Rect], out: &mut [u8]) {
+        resize_zones_with(resizer, rgbs, zones, out, Interpolation::Linear)
+    }
+
+    /// Each RGB zone resized to 112x112 with `interp`, on this thread.
+    pub fn resize_zones_with(
+        resizer: &mut Resizer,
+        rgbs: &[Vec<u8>],
+        zones: &[Rect],
+        out: &mut [u8],
+        interp: Interpolation,
+    ) {
         let ld = FrameLayout::tight(&RGB24, 112, 112).unwrap();
         for ((src, z), o) in rgbs.iter().zip(zones).zip(out.chunks_exact_mut(ld.len())) {
             let ls = FrameLayout::tight(&RGB24, z.w, z.h).unwrap();
@@ -469,9 +480,33 @@ pub mod tensor {
                 .resize(
                     &Frame::from_bytes(src, &ls).unwrap(),
                     &mut FrameMut::from_bytes(o, &ld).unwrap(),
-                    Interpolation::Linear,
+                    interp,
                 )
                 .unwrap();
+        }
+    }
+
+    /// The same with `fast_image_resize` (`Interpolation(Bilinear)` is its
+    /// OpenCV-like fixed kernel, `Convolution(Bilinear)` its antialiased
+    /// one).
+    pub fn fir_resize_zones(
+        resizer: &mut fast_image_resize::Resizer,
+        rgbs: &[Vec<u8>],
+        zones: &[Rect],
+        out: &mut [u8],
+        alg: fast_image_resize::ResizeAlg,
+    ) {
+        use fast_image_resize::images::{Image, ImageRef};
+        use fast_image_resize::{PixelType, ResizeOptions};
+        let options = ResizeOptions::new().resize_alg(alg);
+        for ((src, z), o) in rgbs
+            .iter()
+            .zip(zones)
+            .zip(out.chunks_exact_mut(112 * 112 * 3))
+        {
+            let src = ImageRef::new(z.w as u32, z.h as u32, src, PixelType::U8x3).unwrap();
+            let mut dst = Image::from_slice_u8(112, 112, o, PixelType::U8x3).unwrap();
+            resizer.resize(&src, &mut dst, &options).unwrap();
         }
     }
 }

@@ -272,6 +272,19 @@ fn rust_peers() -> String {
         y4m_crate(&stream),
         "both read every frame"
     );
+    // Resizing the ten zones' RGB to 112x112: OpenCV's INTER_LINEAR and
+    // the antialiased bilinear, against fast_image_resize's counterparts.
+    use fast_image_resize::{FilterType, ResizeAlg};
+    use memview_pixel::resize::Interpolation;
+    let rgbs = memview_benches::tensor::zone_rgbs(&frame, &zones);
+    let ours_out = std::cell::RefCell::new((
+        memview_pixel::resize::Resizer::new(),
+        vec![0u8; zones.len() * 112 * 112 * 3],
+    ));
+    let fir_out = std::cell::RefCell::new((
+        fast_image_resize::Resizer::new(),
+        vec![0u8; zones.len() * 112 * 112 * 3],
+    ));
     let mut rgb = vec![0u8; W * H * 3];
     let mut jobs: Vec<Job<'_>> = Vec::new();
     jobs.push((
@@ -307,6 +320,32 @@ fn rust_peers() -> String {
             })
         }),
     ));
+    for (job, interp, alg) in [
+        (
+            "ten 200x200 RGB zones -> 112x112, bilinear (OpenCV INTER_LINEAR)",
+            Interpolation::Linear,
+            ResizeAlg::Interpolation(FilterType::Bilinear),
+        ),
+        (
+            "ten 200x200 RGB zones -> 112x112, antialiased bilinear (Pillow)",
+            Interpolation::Antialias,
+            ResizeAlg::Convolution(FilterType::Bilinear),
+        ),
+    ] {
+        let (rgbs, zones, ours_out, fir_out) = (&rgbs, &zones, &ours_out, &fir_out);
+        jobs.push((
+            job,
+            "fast_image_resize",
+            Box::new(move || {
+                let (r, o) = &mut *ours_out.borrow_mut();
+                measure(|| memview_benches::tensor::resize_zones_with(r, rgbs, zones, o, interp))
+            }),
+            Box::new(move || {
+                let (r, o) = &mut *fir_out.borrow_mut();
+                measure(|| memview_benches::tensor::fir_resize_zones(r, rgbs, zones, o, alg))
+            }),
+        ));
+    }
     let mut rows = Vec::new();
     for (job, peer, mut ours, mut theirs) in jobs {
         let (mut x, mut y) = (Vec::new(), Vec::new());

@@ -15,6 +15,10 @@ use rayon::prelude::*;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx2;
+// The AVX-512 (BW, VBMI) line kernel for 3-byte destinations, likewise.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx512;
 
 use crate::error::PixelError;
 use crate::format::{ColorFamily, PixelFormat};
@@ -160,7 +164,20 @@ fn line<
     let mut x0 = 0;
     #[cfg(target_arch = "x86_64")]
     if simd && YS == 1 && (CS == 1 || CS == 2) {
-        x0 = avx2::try_line::<CS, DS, R, G, B>(ys, us, vs, out, k, width);
+        // AVX-512 in steps of 64 pixels where the CPU has it (3-byte
+        // destinations), then AVX2 in steps of 32 from where it stopped.
+        if G == 1 {
+            x0 = avx512::try_line::<CS, DS, R, G, B>(ys, us, vs, out, k, width);
+        }
+        let c0 = x0 / 2 * CS;
+        if let (Some(y), Some(u), Some(v), Some(o)) = (
+            ys.get(x0..),
+            us.get(c0..),
+            vs.get(c0..),
+            out.get_mut(x0 * DS..),
+        ) {
+            x0 += avx2::try_line::<CS, DS, R, G, B>(y, u, v, o, k, width - x0);
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = simd;
@@ -476,4 +493,38 @@ pub(crate) fn yuv444_to_rgb24(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SIMD kernels add the rounding 32 to the luma term first
+    /// (`sat((y1 + 32) + c) >> 6` for `sat(sat(y1 + c) + 32) >> 6`): the same
+    /// byte for every input of every matrix and range, as this checks (a
+    /// sum saturates only far above 255, where both clamp).
+    #[test]
+    fn folded_rounding_is_exact() {
+        for m in [Matrix::Bt601, Matrix::Bt709] {
+            for r in [Range::Limited, Range::Full] {
+                let k = YuvCoeffs::new(m, r);
+                for y in 0..=255u8 {
+                    let y1 = ((u32::from(u16::from(y) * 257) * u32::from(k.yg)) >> 16) as i16;
+                    let (plain, folded) = (y1 - k.y_bias, y1 - (k.y_bias - 32));
+                    for c in -128..=127i16 {
+                        let terms = [k.rv * c, -(k.gu * c), -(k.gv * c), k.bu * c];
+                        for u in -128..=127i16 {
+                            let g = -(k.gu * u + k.gv * c);
+                            for t in terms.iter().copied().chain([g]) {
+                                let old =
+                                    (plain.saturating_add(t).saturating_add(32) >> 6).clamp(0, 255);
+                                let new = (folded.saturating_add(t) >> 6).clamp(0, 255);
+                                assert_eq!(old, new, "{m:?} {r:?} y {y} term {t}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -489,37 +489,64 @@ impl Resizer {
     ) {
         let (dw, dh) = dst;
         let cn = src.cn;
-        let half = 1i64 << (PRECISION_BITS - 1);
-        let clip = |v: i64| (v >> PRECISION_BITS).clamp(0, 255) as u8;
+        // Pillow's sums are 32-bit: the weights add up to 2^22, so a sum
+        // is at most 255 * 2^22 plus the rounding half.
+        let half = 1i32 << (PRECISION_BITS - 1);
+        let clip = |v: i32| (v >> PRECISION_BITS).clamp(0, 255) as u8;
         // Horizontal pass over every source row, rounded to 8 bits.
-        self.mid.resize(src.height * dw * cn, 0);
+        let line = dw * cn;
+        self.mid.resize(src.height * line, 0);
         for y in 0..src.height {
             let row = src.row(y);
-            let out = &mut self.mid[y * dw * cn..(y + 1) * dw * cn];
-            for (px, &(x0, start, n)) in out.chunks_exact_mut(cn).zip(&self.ax.bounds) {
-                let k = &self.ax.weights[start..start + n];
-                for (c, o) in px.iter_mut().enumerate() {
-                    let mut ss = half;
-                    for (i, &w) in k.iter().enumerate() {
-                        ss += i64::from(row[(x0 + i) * cn + c]) * i64::from(w);
-                    }
-                    *o = clip(ss);
-                }
+            let out = &mut self.mid[y * line..(y + 1) * line];
+            match cn {
+                1 => aa_row::<1>(row, &self.ax, out),
+                3 => aa_row::<3>(row, &self.ax, out),
+                _ => aa_row::<4>(row, &self.ax, out),
             }
         }
-        // Vertical pass.
-        let line = dw * cn;
+        // Vertical pass: a whole row of sums per tap, so the inner loop
+        // runs along the row (vectorised).
+        self.sums.resize(line, 0);
         for dy in 0..dh {
             let (y0, start, n) = self.ay.bounds[dy];
             let k = &self.ay.weights[start..start + n];
-            for (x, o) in self.out.iter_mut().enumerate() {
-                let mut ss = half;
-                for (i, &w) in k.iter().enumerate() {
-                    ss += i64::from(self.mid[(y0 + i) * line + x]) * i64::from(w);
+            let acc = &mut self.sums[..line];
+            acc.fill(half as u32);
+            for (i, &w) in k.iter().enumerate() {
+                let r = &self.mid[(y0 + i) * line..(y0 + i + 1) * line];
+                for (a, &v) in acc.iter_mut().zip(r) {
+                    // Two's complement: negative weights wrap and unwrap.
+                    *a = a.wrapping_add((i32::from(v) * w) as u32);
                 }
-                *o = clip(ss);
+            }
+            for (o, &a) in self.out.iter_mut().zip(acc.iter()) {
+                *o = clip(a as i32);
             }
             emit(dy, &self.out);
+        }
+    }
+}
+
+/// Pillow's horizontal pass over one row, `CN` channels at once.
+#[inline(always)]
+fn aa_row<const CN: usize>(row: &[u8], axis: &AntialiasAxis, out: &mut [u8]) {
+    let half = 1i32 << (PRECISION_BITS - 1);
+    for (px, &(x0, start, n)) in out.chunks_exact_mut(CN).zip(&axis.bounds) {
+        let (Some(k), Some(taps)) = (
+            axis.weights.get(start..start + n),
+            row.get(x0 * CN..(x0 + n) * CN),
+        ) else {
+            continue;
+        };
+        let mut ss = [half; CN];
+        for (&w, t) in k.iter().zip(taps.chunks_exact(CN)) {
+            for c in 0..CN {
+                ss[c] += i32::from(t[c]) * w;
+            }
+        }
+        for c in 0..CN {
+            px[c] = (ss[c] >> PRECISION_BITS).clamp(0, 255) as u8;
         }
     }
 }
