@@ -168,7 +168,11 @@ fn simd_kernels_equal_the_portable_kernel_byte_for_byte() {
         (16, 2),
         (17, 5),
         (33, 4),
+        (45, 3),
         (64, 2),
+        (70, 2),
+        (100, 3),
+        (130, 2),
         (250, 7),
         (641, 3),
         (1920, 2),
@@ -204,5 +208,5 @@ fn simd_kernels_equal_the_portable_kernel_byte_for_byte() {
             }
         }
     }
-    assert_eq!(cases, 9 * 7 * 4 * 4);
+    assert_eq!(cases, 13 * 7 * 4 * 4);
 }

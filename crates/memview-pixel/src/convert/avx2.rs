@@ -155,8 +155,9 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
     let cm = CHROMA[usize::from(CS == 2)].each_ref().map(load32);
     // What a chroma load reads: 16 samples, 32 bytes when interleaved.
     let cbytes = 16 * CS;
-    let mut x = 0;
-    while x + 32 <= width {
+    // One step of 32 pixels at `x`, or false if the slices do not
+    // hold it.
+    let mut step = |x: usize| -> bool {
         let c0 = x / 2 * CS;
         let (Some(y32), Some(u_in), Some(v_in), Some(o)) = (
             ys.get(x..x + 32),
@@ -164,7 +165,7 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
             vs.get(c0..c0 + cbytes),
             out.get_mut(x * DS..(x + 32) * DS),
         ) else {
-            break;
+            return false;
         };
         // SAFETY: every pointer below comes from a slice just checked to
         // hold the bytes read or written (32 luma, `cbytes` chroma,
@@ -262,7 +263,21 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
                 }
             }
         }
+        true
+    };
+    let mut x = 0;
+    while x + 32 <= width && step(x) {
         x += 32;
+    }
+    // Then one more ending at the line's end (or a pixel before it, to
+    // start on a chroma pair): it rewrites a few pixels the last step
+    // wrote, with the same values, rather than leave the portable kernel
+    // a tail.
+    if x < width && width >= 32 {
+        let end = (width - 32) & !1;
+        if end + 32 > x && step(end) {
+            x = end + 32;
+        }
     }
     x
 }

@@ -143,8 +143,9 @@ unsafe fn line<const CS: usize, const R: usize>(
     let bmask = tables.2;
     // What a chroma load reads: 32 samples, 64 bytes when interleaved.
     let cbytes = 32 * CS;
-    let mut x = 0;
-    while x + 64 <= width {
+    // One step of 64 pixels at `x`, or false if the slices do not
+    // hold it.
+    let mut step = |x: usize| -> bool {
         let c0 = x / 2 * CS;
         let (Some(y64), Some(u_in), Some(v_in), Some(o)) = (
             ys.get(x..x + 64),
@@ -152,7 +153,7 @@ unsafe fn line<const CS: usize, const R: usize>(
             vs.get(c0..c0 + cbytes),
             out.get_mut(x * 3..(x + 64) * 3),
         ) else {
-            break;
+            return false;
         };
         // SAFETY: every pointer below comes from a slice just checked to
         // hold the bytes read or written (64 luma, `cbytes` chroma, 192
@@ -204,7 +205,21 @@ unsafe fn line<const CS: usize, const R: usize>(
                 _mm512_storeu_si512(dst.add(64 * i).cast(), block);
             }
         }
+        true
+    };
+    let mut x = 0;
+    while x + 64 <= width && step(x) {
         x += 64;
+    }
+    // Then one more ending at the line's end (or a pixel before it, to
+    // start on a chroma pair): it rewrites a few pixels the last step
+    // wrote, with the same values, rather than leave the portable kernel
+    // a tail.
+    if x < width && width >= 64 {
+        let end = (width - 64) & !1;
+        if end + 64 > x && step(end) {
+            x = end + 64;
+        }
     }
     x
 }
