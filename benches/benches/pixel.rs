@@ -1,6 +1,9 @@
 //! `pixel/roi`: the plane views of a 1080p I420 ROI, and ten ROIs copied
 //! out beside plain row copies; `pixel/convert`: 1080p I420 -> RGB24 on one
-//! thread and on rayon.
+//! thread and on rayon; `pixel/tensor`: ten zones into a 10x3x112x112
+//! tensor and the whole frame letterboxed into 1x3x640x640 (one thread),
+//! and the ten zones' RGB resized to 112x112 (OpenCV's bilinear and
+//! Pillow's antialiased one).
 
 #![allow(clippy::unwrap_used)]
 
@@ -93,5 +96,45 @@ fn convert(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, roi, convert);
+fn tensor(c: &mut Criterion) {
+    use memview_benches::tensor::*;
+    use memview_pixel::resize::{Interpolation, Resizer};
+    let l = FrameLayout::tight(&I420, W, H).unwrap();
+    let data: Vec<u8> = (0..l.len()).map(|i| (i * 7 % 251) as u8).collect();
+    let frame = Frame::from_bytes(&data, &l).unwrap();
+    let rects = zones();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("pixel/tensor");
+    g.throughput(Throughput::Elements(rects.len() as u64));
+    let mut pre = classifier();
+    let mut batch = vec![0f32; rects.len() * pre.slot_len()];
+    let mut maps = vec![Default::default(); rects.len()];
+    g.bench_function("ten_zones_112x112_1thread", |b| {
+        one.install(|| b.iter(|| zones_to_tensor(&mut pre, &frame, &rects, &mut batch, &mut maps)))
+    });
+    let mut yolo = yolo();
+    let mut out = vec![0f32; yolo.slot_len()];
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("letterbox_1080p_640x640_1thread", |b| {
+        one.install(|| b.iter(|| frame_to_yolo(&mut yolo, &frame, &mut out)))
+    });
+    let rgbs = zone_rgbs(&frame, &rects);
+    let mut resizer = Resizer::new();
+    let mut resized = vec![0u8; rects.len() * 112 * 112 * 3];
+    g.throughput(Throughput::Elements(rects.len() as u64));
+    for (name, interp) in [
+        ("resize_ten_zones_linear", Interpolation::Linear),
+        ("resize_ten_zones_antialias", Interpolation::Antialias),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| resize_zones_with(&mut resizer, &rgbs, &rects, &mut resized, interp))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, roi, convert, tensor);
 criterion_main!(benches);

@@ -116,6 +116,33 @@ const WORKLOADS: &[Workload] = &[
         memview: "convert",
         peers: &[("OpenCV cvtColor YUV2RGB_I420", "convert:opencv")],
     },
+    Workload {
+        title: "ten 200x200 zones of 1080p I420 -> 10x3x112x112 f32 tensor, 1 thread",
+        memview: "tensor_10",
+        peers: &[
+            (
+                "OpenCV cvtColor + dnn.blobFromImages",
+                "tensor_10:opencv_i420",
+            ),
+            (
+                "OpenCV dnn.blobFromImages from a BGR frame",
+                "tensor_10:opencv_bgr",
+            ),
+        ],
+    },
+    Workload {
+        title: "1080p I420 letterboxed -> 1x3x640x640 f32 (YOLO input), 1 thread",
+        memview: "letterbox_640",
+        peers: &[(
+            "OpenCV blobFromImageWithParams(LETTERBOX) from a BGR frame",
+            "letterbox_640:opencv_bgr",
+        )],
+    },
+    Workload {
+        title: "ten 200x200 RGB zones resized to 112x112 (INTER_LINEAR), 1 thread",
+        memview: "resize_10",
+        peers: &[("OpenCV cv2.resize INTER_LINEAR", "resize_10:opencv")],
+    },
 ];
 
 fn median(xs: &mut [f64]) -> f64 {
@@ -678,9 +705,10 @@ fn render(
         s,
         "\nThe RGB of each peer against memview's (which is OpenCV's `cvtColor`, byte for \
          byte): at most {} apart for `yuv`, {} for `dcv-color-primitives`. memview keeps its \
-         own kernels for that exactness; `yuv` is faster on this job (see the closing notes \
-         of issue 18). No ROI resize is measured against `fast_image_resize`: memview has no \
-         resize yet (issue 15).",
+         own kernels (AVX-512 BW/VBMI where the CPU has it, else AVX2) for that exactness. \
+         The resize rows compare like with like: memview's OpenCV-exact `INTER_LINEAR` with \
+         `fast_image_resize`'s fixed-kernel `Interpolation(Bilinear)`, memview's Pillow \
+         `BILINEAR` with its antialiased `Convolution(Bilinear)`.",
         d["yuv"], d["dcv-color-primitives"]
     )?;
     writeln!(
