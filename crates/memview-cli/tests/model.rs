@@ -183,3 +183,106 @@ fn bad_models_are_one_line_errors() {
     let out = run(&["run", "--fit", "letterbox", "--frames", "1"]);
     assert!(!out.status.success());
 }
+
+/// Numbers equal within `rtol 1e-4` (tract's sums may round differently
+/// on another CPU's SIMD), everything else exactly.
+#[cfg(feature = "onnx")]
+fn close(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            (x - y).abs() <= 1e-4 * y.abs().max(1e-3)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| close(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k, a), (l, b))| k == l && close(a, b))
+        }
+        _ => a == b,
+    }
+}
+
+/// The README's "Zones into neural networks" path: its commands, and the
+/// result line it shows is what they write.
+#[cfg(feature = "onnx")]
+#[test]
+fn the_readme_model_example_is_what_memview_writes() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    for shown in [
+        "scripts/make-tiny-onnx.py tiny.onnx --size 112x112",
+        "ffmpeg -f lavfi -i testsrc2=size=640x360:rate=30 -frames:v 60 -pix_fmt yuv420p clip.y4m",
+        "--zone 0,0,200,200 --zone 300,100,250,180 --analyzers mean",
+        "--model tiny.onnx --input-size 112x112 --scale 1/255 --fit letterbox",
+    ] {
+        assert!(
+            readme.contains(shown),
+            "the README no longer shows {shown:?}"
+        );
+    }
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("{\"frame\":") && l.contains("\"scores\""))
+        .expect("the README shows a result line with scores");
+    let d = dir("readme");
+    let model = d.join("tiny.onnx");
+    if !make_model(&model, "112x112") {
+        return;
+    }
+    let clip = d.join("clip.y4m");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30",
+        ])
+        .args(["-frames:v", "60", "-pix_fmt", "yuv420p", s(&clip)])
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        memview_testkit::skip("ffmpeg");
+        return;
+    }
+    let results = d.join("results.jsonl");
+    let out = run(&[
+        "run",
+        "--source",
+        s(&clip),
+        "--frames",
+        "0",
+        "--zone",
+        "0,0,200,200",
+        "--zone",
+        "300,100,250,180",
+        "--analyzers",
+        "mean",
+        "--model",
+        s(&model),
+        "--input-size",
+        "112x112",
+        "--scale",
+        "1/255",
+        "--fit",
+        "letterbox",
+        "--results",
+        s(&results),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = std::fs::read_to_string(&results).unwrap();
+    let first: Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let shown: Value = serde_json::from_str(line).unwrap();
+    assert!(
+        close(&first, &shown),
+        "memview wrote\n{first}\nthe README shows\n{shown}"
+    );
+}
