@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
-// `unsafe` only in convert::avx2 (SIMD intrinsics) and in `RoiRef::plane`
+// `unsafe` only in the SIMD kernels (convert::{avx2, avx512},
+// resize::{sse2, avx2}, tensor::avx2: intrinsics) and in `RoiRef::plane`
 // (memview-core's unchecked region cut, on frames that passed `covers`),
 // allowed there.
 #![deny(unsafe_code)]

@@ -24,8 +24,11 @@
 //! A [`Resizer`] keeps its coefficient tables and row buffers between
 //! calls: resizing the same shapes again allocates nothing.
 
-// SSE2 kernels of the linear passes: the module's only `unsafe`
-// (unaligned loads and stores), allowed there.
+// SSE2 and AVX2 kernels of the linear passes: the module's only
+// `unsafe` (unaligned loads and stores), allowed there.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[allow(unsafe_code)]
 mod sse2;
@@ -136,6 +139,13 @@ struct LinearAxis {
     /// stay in a source row of `src * cn` bytes and their 4-lane stores in
     /// a destination row of `dst * cn + 1` lanes.
     simd: usize,
+    /// How many leading pixels the AVX2 pass can do: as `simd`, and each
+    /// pixel's taps read with one 8-byte load (the second tap is the next
+    /// pixel, or has weight 0).
+    adjacent: usize,
+    /// Each pixel's two weights packed into one 32-bit lane (the first in
+    /// the low half), four times: the AVX2 pass's multiply-add operand.
+    wide: Vec<[i32; 4]>,
 }
 
 /// OpenCV's `INTER_RESIZE_COEF_SCALE`.
@@ -177,6 +187,21 @@ impl LinearAxis {
             .zip(0..)
             .take_while(|&(&(o0, o1), i)| o0.max(o1) + 4 <= src * cn && i * cn + 4 <= dst * cn + 1)
             .count();
+        self.adjacent = self
+            .ofs
+            .iter()
+            .zip(&self.weights)
+            .zip(0..)
+            .take_while(|&((&(o0, o1), w), i)| {
+                (o1 == o0 + cn || w[1] == 0) && o0 + 8 <= src * cn && i * cn + 4 <= dst * cn + 1
+            })
+            .count();
+        self.wide.clear();
+        self.wide.extend(
+            self.weights
+                .iter()
+                .map(|&[a0, a1]| [(a0 & 0xffff) | (a1 << 16); 4]),
+        );
     }
 }
 
@@ -432,11 +457,10 @@ impl Resizer {
         };
         let row = src.row(y);
         let d = &mut self.rows[slot];
-        let (ofs, w, n) = (&self.x.ofs[..], &self.x.weights[..], self.x.simd);
         match src.cn {
-            1 => hpass::<1>(row, ofs, w, d, n),
-            3 => hpass::<3>(row, ofs, w, d, n),
-            _ => hpass::<4>(row, ofs, w, d, n),
+            1 => hpass::<1>(row, &self.x, d),
+            3 => hpass::<3>(row, &self.x, d),
+            _ => hpass::<4>(row, &self.x, d),
         }
         self.have[slot] = y;
         slot
@@ -552,27 +576,27 @@ fn aa_row<const CN: usize>(row: &[u8], axis: &AntialiasAxis, out: &mut [u8]) {
 }
 
 /// OpenCV's horizontal linear pass over one row: `CN` channels as a
-/// constant, so each pixel's taps are two fixed-size loads (SSE2 for 3 and
-/// 4 channels where the row allows).
+/// constant, so each pixel's taps are two fixed-size loads (AVX2 or SSE2
+/// for 3 and 4 channels where the row allows).
 #[inline(always)]
 #[allow(unsafe_code)]
-fn hpass<const CN: usize>(
-    row: &[u8],
-    ofs: &[(usize, usize)],
-    w: &[[i32; 2]],
-    d: &mut [i32],
-    simd: usize,
-) {
+fn hpass<const CN: usize>(row: &[u8], axis: &LinearAxis, d: &mut [i32]) {
+    let (ofs, w) = (&axis.ofs[..], &axis.weights[..]);
     #[allow(unused_mut)]
     let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if CN >= 3 && avx2::available() {
+        // SAFETY: the CPU has AVX2, checked just above; the kernel checks
+        // its own bounds, and `adjacent` counts the pixels whose taps
+        // its loads cover.
+        done = unsafe { avx2::hpass::<CN>(row, ofs, &axis.wide, d, axis.adjacent) };
+    }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    if CN >= 3 {
+    if CN >= 3 && done == 0 {
         // SAFETY: SSE2 is enabled (x86-64's baseline), as the cfg says;
         // the kernel checks its own bounds.
-        done = unsafe { sse2::hpass::<CN>(row, ofs, w, d, simd) };
+        done = unsafe { sse2::hpass::<CN>(row, ofs, w, d, axis.simd) };
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    let _ = simd;
     hpass_portable::<CN>(row, &ofs[done..], &w[done..], &mut d[done * CN..]);
 }
 
@@ -597,14 +621,24 @@ fn hpass_portable<const CN: usize>(
 #[allow(unsafe_code)]
 /// OpenCV's SIMD vertical linear pass: four bits dropped from each
 /// horizontal sum, a 16-bit multiply-high by each row's weight, the two
-/// added and rounded by two more bits (SSE2 eight samples a step).
+/// added and rounded by two more bits (AVX2 sixteen samples a step, then
+/// SSE2 eight).
 #[inline(always)]
 fn vpass(r0: &[i32], r1: &[i32], b0: i32, b1: i32, out: &mut [u8]) {
-    // SAFETY: as in `hpass`.
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the CPU has AVX2, checked just above; the kernel stays
+        // within the slices.
+        done = unsafe { avx2::vpass(r0, r1, b0, b1, out) };
+    }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    let done = unsafe { sse2::vpass(r0, r1, b0, b1, out) };
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    let done = 0;
+    {
+        // SAFETY: SSE2 is enabled (x86-64's baseline), as the cfg says;
+        // the kernel stays within the slices.
+        done += unsafe { sse2::vpass(&r0[done..], &r1[done..], b0, b1, &mut out[done..]) };
+    }
     vpass_portable(&r0[done..], &r1[done..], b0, b1, &mut out[done..]);
 }
 
@@ -626,38 +660,91 @@ mod tests {
         *seed
     }
 
-    /// The SIMD passes against the portable loops, on random rows, every
-    /// channel count and sizes around the vector widths.
+    /// Each SIMD pass against the portable loops (the kernel's pixels and
+    /// the portable rest of the row), on random rows, every channel count,
+    /// downscaling and upscaling, sizes around the vector widths.
     #[test]
+    #[allow(unsafe_code)]
     fn simd_passes_equal_the_portable_loops() {
         let mut seed = 0x9e37_79b9_7f4a_7c15;
-        for case in 0..400 {
+        let mut kernels = 0;
+        for case in 0..600 {
             let cn = [1, 3, 4][case % 3];
             let sw = 1 + (rng(&mut seed) % 70) as usize;
             let dw = 1 + (rng(&mut seed) % 70) as usize;
             let row: Vec<u8> = (0..sw * cn).map(|_| rng(&mut seed) as u8).collect();
             let mut axis = LinearAxis::default();
             axis.build(sw, dw, sw as f64 / dw as f64, true, cn);
-            let mut a = vec![0i32; dw * cn + 1];
-            let mut b = vec![0i32; dw * cn + 1];
-            match cn {
-                1 => hpass::<1>(&row, &axis.ofs, &axis.weights, &mut a, axis.simd),
-                3 => hpass::<3>(&row, &axis.ofs, &axis.weights, &mut a, axis.simd),
-                _ => hpass::<4>(&row, &axis.ofs, &axis.weights, &mut a, axis.simd),
-            }
-            match cn {
-                1 => hpass_portable::<1>(&row, &axis.ofs, &axis.weights, &mut b),
-                3 => hpass_portable::<3>(&row, &axis.ofs, &axis.weights, &mut b),
-                _ => hpass_portable::<4>(&row, &axis.ofs, &axis.weights, &mut b),
-            }
-            assert_eq!(a[..dw * cn], b[..dw * cn], "{sw} -> {dw} x {cn}");
+            let (ofs, w) = (&axis.ofs[..], &axis.weights[..]);
             let n = dw * cn;
+            let mut want = vec![0i32; n + 1];
+            hpass_portable_cn(cn, &row, ofs, w, &mut want);
+            let mut got = vec![0i32; n + 1];
+            match cn {
+                1 => hpass::<1>(&row, &axis, &mut got),
+                3 => hpass::<3>(&row, &axis, &mut got),
+                _ => hpass::<4>(&row, &axis, &mut got),
+            }
+            assert_eq!(got[..n], want[..n], "dispatched: {sw} -> {dw} x {cn}");
+            #[cfg(target_arch = "x86_64")]
+            if cn >= 3 {
+                let mut got = vec![0i32; n + 1];
+                // SAFETY: SSE2 is x86-64's baseline.
+                let done = unsafe {
+                    match cn {
+                        3 => sse2::hpass::<3>(&row, ofs, w, &mut got, axis.simd),
+                        _ => sse2::hpass::<4>(&row, ofs, w, &mut got, axis.simd),
+                    }
+                };
+                hpass_portable_cn(cn, &row, &ofs[done..], &w[done..], &mut got[done * cn..]);
+                assert_eq!(got[..n], want[..n], "SSE2: {sw} -> {dw} x {cn}");
+                if avx2::available() {
+                    let mut got = vec![0i32; n + 1];
+                    // SAFETY: the CPU has AVX2, checked just above.
+                    let done = unsafe {
+                        match cn {
+                            3 => avx2::hpass::<3>(&row, ofs, &axis.wide, &mut got, axis.adjacent),
+                            _ => avx2::hpass::<4>(&row, ofs, &axis.wide, &mut got, axis.adjacent),
+                        }
+                    };
+                    kernels += usize::from(done > 0);
+                    hpass_portable_cn(cn, &row, &ofs[done..], &w[done..], &mut got[done * cn..]);
+                    assert_eq!(got[..n], want[..n], "AVX2: {sw} -> {dw} x {cn}");
+                }
+            }
+            let r0 = &want[..n];
             let r1: Vec<i32> = (0..n).map(|_| (rng(&mut seed) % 522_241) as i32).collect();
             let b0 = (rng(&mut seed) % 2049) as i32;
             let (mut x, mut y) = (vec![0u8; n], vec![0u8; n]);
-            vpass(&a[..n], &r1, b0, 2048 - b0, &mut x);
-            vpass_portable(&a[..n], &r1, b0, 2048 - b0, &mut y);
+            vpass(r0, &r1, b0, 2048 - b0, &mut x);
+            vpass_portable(r0, &r1, b0, 2048 - b0, &mut y);
             assert_eq!(x, y, "{n} samples");
+            #[cfg(target_arch = "x86_64")]
+            if avx2::available() {
+                let mut x = vec![0u8; n];
+                // SAFETY: the CPU has AVX2, checked just above.
+                let done = unsafe { avx2::vpass(r0, &r1, b0, 2048 - b0, &mut x) };
+                vpass_portable(&r0[done..], &r1[done..], b0, 2048 - b0, &mut x[done..]);
+                assert_eq!(x, y, "AVX2: {n} samples");
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            assert!(kernels > 100, "the AVX2 pass ran on {kernels} rows only");
+        }
+    }
+
+    fn hpass_portable_cn(
+        cn: usize,
+        row: &[u8],
+        ofs: &[(usize, usize)],
+        w: &[[i32; 2]],
+        d: &mut [i32],
+    ) {
+        match cn {
+            1 => hpass_portable::<1>(row, ofs, w, d),
+            3 => hpass_portable::<3>(row, ofs, w, d),
+            _ => hpass_portable::<4>(row, ofs, w, d),
         }
     }
 }

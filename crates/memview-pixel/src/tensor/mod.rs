@@ -45,6 +45,12 @@ use crate::frame::{Frame, FrameMut, Rect, Roi, RoiRef};
 use crate::layout::{FrameLayout, MAX_DIMENSION};
 use crate::resize::{Image, Interpolation, Resizer};
 
+// The AVX2 row split: the module's only `unsafe` (intrinsics, unaligned
+// loads and stores), allowed there.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2;
+
 /// How a ROI is fitted to the tensor's size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Fit {
@@ -381,6 +387,11 @@ pub trait Element: Copy + Send + Sync + Default + 'static {
     /// [`Element::one`], in loops the compiler vectorises.
     #[doc(hidden)]
     fn map(src: &[u8], dst: &mut [Self], norm: &Normalize, c: usize);
+    /// The leading pixels of the tight RGB row `src` into `planes`
+    /// (plane `c` from channel `pick[c]`, as [`Element::map`] maps it)
+    /// where a SIMD kernel can: how many it did.
+    #[doc(hidden)]
+    fn split(src: &[u8], planes: [&mut [Self]; 3], pick: [usize; 3], norm: &Normalize) -> usize;
 }
 
 impl Element for f32 {
@@ -404,6 +415,18 @@ impl Element for f32 {
             }
         }
     }
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn split(src: &[u8], planes: [&mut [f32]; 3], pick: [usize; 3], norm: &Normalize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            // SAFETY: the CPU has AVX2, checked just above; the kernel
+            // stays within the slices.
+            return unsafe { avx2::split_f32(src, planes, pick, norm) };
+        }
+        let _ = (src, planes, pick, norm);
+        0
+    }
 }
 
 impl Element for u8 {
@@ -415,6 +438,17 @@ impl Element for u8 {
     #[inline(always)]
     fn map(src: &[u8], dst: &mut [u8], _: &Normalize, _: usize) {
         dst.copy_from_slice(src);
+    }
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn split(src: &[u8], planes: [&mut [u8]; 3], pick: [usize; 3], _: &Normalize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            // SAFETY: as for `f32`.
+            return unsafe { avx2::split_u8(src, planes, pick) };
+        }
+        let _ = (src, planes, pick);
+        0
     }
 }
 
@@ -700,11 +734,27 @@ impl<T: Element> Writer<'_, T> {
         let norm = &self.spec.normalize;
         match self.spec.layout {
             TensorLayout::Nchw => {
-                // Split the row into its channels, then map each plane's
-                // run contiguously.
-                self.planar.resize(3 * n, 0);
-                let (p0, rest) = self.planar.split_at_mut(n);
-                let (p1, p2) = rest.split_at_mut(n);
+                let plane = tw * th;
+                let at = ty * tw + x0;
+                let ch = channels(self.spec.order);
+                let mut planes = self.out.chunks_exact_mut(plane.max(1));
+                let (Some(a), Some(b), Some(c)) = (planes.next(), planes.next(), planes.next())
+                else {
+                    return;
+                };
+                let done = T::split(
+                    src,
+                    [&mut a[at..at + n], &mut b[at..at + n], &mut c[at..at + n]],
+                    ch.map(|(_, s)| s),
+                    norm,
+                );
+                // The rest: split the row into its channels, then map
+                // each plane's run contiguously.
+                let rest = n - done;
+                let src = &src[done * 3..];
+                self.planar.resize(3 * rest, 0);
+                let (p0, tail) = self.planar.split_at_mut(rest);
+                let (p1, p2) = tail.split_at_mut(rest);
                 for (((px, a), b), c) in src
                     .chunks_exact(3)
                     .zip(p0.iter_mut())
@@ -713,16 +763,10 @@ impl<T: Element> Writer<'_, T> {
                 {
                     (*a, *b, *c) = (px[0], px[1], px[2]);
                 }
-                let plane = tw * th;
-                for (c, s) in channels(self.spec.order) {
-                    let start = c * plane + ty * tw + x0;
-                    let from = &self.planar[s * n..(s + 1) * n];
-                    T::map(
-                        from,
-                        &mut self.out[start..start + n],
-                        &self.spec.normalize,
-                        c,
-                    );
+                let start = at + done;
+                for ((c, s), plane) in ch.into_iter().zip([a, b, c]) {
+                    let from = &self.planar[s * rest..(s + 1) * rest];
+                    T::map(from, &mut plane[start..start + rest], norm, c);
                 }
             }
             TensorLayout::Nhwc => {
@@ -768,5 +812,75 @@ mod tests {
         s.fit = Fit::Yolo { fill: [114; 3] };
         let p = s.place(3, 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((p.resized, p.at), (Some((5, 2)), (0, 1)));
+    }
+
+    /// The SIMD row split against the portable one (the element's own
+    /// `one`), bit for bit: random rows, lengths around the vector width,
+    /// every normalisation and channel order.
+    #[test]
+    fn row_splits_equal_the_portable_values() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let norms = [
+            Normalize::None,
+            Normalize::MeanScale {
+                mean: [127.5, 104.0, 0.3],
+                scale: [1.0 / 128.0, 0.017, 1.0 / 255.0],
+            },
+            Normalize::MeanStd {
+                mean: [0.485, 0.456, 0.406],
+                std: [0.229, 0.224, 0.225],
+            },
+        ];
+        let mut simd = 0;
+        for case in 0..300 {
+            let n = (next() % 80) as usize;
+            let src: Vec<u8> = (0..n * 3).map(|_| next() as u8).collect();
+            let norm = norms[case % 3];
+            let order = if case % 2 == 0 {
+                ChannelOrder::Rgb
+            } else {
+                ChannelOrder::Bgr
+            };
+            let pick = channels(order).map(|(_, s)| s);
+            let mut f = vec![f32::NAN; 3 * n];
+            let (a, rest) = f.split_at_mut(n);
+            let (b, c) = rest.split_at_mut(n);
+            let done = f32::split(&src, [a, b, c], pick, &norm);
+            assert!(done <= n);
+            simd += done;
+            for (i, &v) in f[..].iter().enumerate() {
+                let (c, x) = (i / n.max(1), i % n.max(1));
+                if x < done {
+                    let want = f32::one(&norm, c, src[x * 3 + pick[c]]);
+                    assert_eq!(
+                        v.to_bits(),
+                        want.to_bits(),
+                        "f32 {n} px, channel {c}, pixel {x}"
+                    );
+                } else {
+                    assert!(v.is_nan(), "pixel {x} of {n} written past {done}");
+                }
+            }
+            let mut u = vec![0u8; 3 * n];
+            let (a, rest) = u.split_at_mut(n);
+            let (b, c) = rest.split_at_mut(n);
+            let done = u8::split(&src, [a, b, c], pick, &Normalize::None);
+            for (i, &v) in u.iter().enumerate() {
+                let (c, x) = (i / n.max(1), i % n.max(1));
+                if x < done {
+                    assert_eq!(v, src[x * 3 + pick[c]], "u8 {n} px, channel {c}, pixel {x}");
+                }
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            assert!(simd > 1000, "the AVX2 split did {simd} pixels only");
+        }
     }
 }
