@@ -170,7 +170,10 @@ fn line<
             x0 = avx512::try_line::<CS, DS, R, G, B>(ys, us, vs, out, k, width);
         }
         let c0 = x0 / 2 * CS;
-        if let (Some(y), Some(u), Some(v), Some(o)) = (
+        // (Nothing left: skip the AVX2 kernel's set-up, which costs as
+        // much as a short row.)
+        if let (true, Some(y), Some(u), Some(v), Some(o)) = (
+            x0 < width,
             ys.get(x0..),
             us.get(c0..),
             vs.get(c0..),

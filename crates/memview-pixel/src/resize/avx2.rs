@@ -49,21 +49,22 @@ pub(super) unsafe fn hpass<const CN: usize>(
         _mm_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15)
     };
     let pairs2 = _mm256_broadcastsi128_si256(pairs);
-    let (src, dst, ws) = (row.as_ptr(), d.as_mut_ptr(), w.as_ptr());
-    let mut i = 0;
-    while i + 2 <= n {
-        let (o0, o1) = (ofs[i].0, ofs[i + 1].0);
+    let (src, dst) = (row.as_ptr(), d.as_mut_ptr());
+    let (ofs, w) = (&ofs[..n], &w[..n]);
+    for (k, (o, ws)) in ofs.chunks_exact(2).zip(w.chunks_exact(2)).enumerate() {
+        let i = 2 * k;
         // SAFETY: pixels `i` and `i + 1` are below `n`, so their 8-byte
-        // loads end within `row`, their 4-lane stores within `d`, and
-        // their weights are in `w` (checked above for pixel `n - 1`, and
-        // the offsets grow with the index); unaligned loads and stores.
+        // loads end within `row` and their 4-lane stores within `d`
+        // (checked above for pixel `n - 1`, and the offsets grow with the
+        // index); `ws` is two weights, 32 bytes; unaligned loads and
+        // stores.
         unsafe {
-            let a = _mm_loadl_epi64(src.add(o0).cast());
-            let b = _mm_loadl_epi64(src.add(o1).cast());
+            let a = _mm_loadl_epi64(src.add(o[0].0).cast());
+            let b = _mm_loadl_epi64(src.add(o[1].0).cast());
             let x = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(a, b));
             let sums = _mm256_madd_epi16(
                 _mm256_shuffle_epi8(x, pairs2),
-                _mm256_loadu_si256(ws.add(i).cast()),
+                _mm256_loadu_si256(ws.as_ptr().cast()),
             );
             _mm_storeu_si128(dst.add(i * CN).cast(), _mm256_castsi256_si128(sums));
             _mm_storeu_si128(
@@ -71,15 +72,15 @@ pub(super) unsafe fn hpass<const CN: usize>(
                 _mm256_extracti128_si256::<1>(sums),
             );
         }
-        i += 2;
     }
-    if i < n {
-        // SAFETY: as above, for the one pixel `i < n`.
+    if n % 2 == 1 {
+        let i = n - 1;
+        // SAFETY: as above, for the last pixel.
         unsafe {
             let x = _mm_cvtepu8_epi16(_mm_loadl_epi64(src.add(ofs[i].0).cast()));
             let sums = _mm_madd_epi16(
                 _mm_shuffle_epi8(x, pairs),
-                _mm_loadu_si128(ws.add(i).cast()),
+                _mm_loadu_si128(w[i].as_ptr().cast()),
             );
             _mm_storeu_si128(dst.add(i * CN).cast(), sums);
         }
@@ -134,4 +135,97 @@ unsafe fn load16(p: *const i32) -> __m256i {
             _mm256_srai_epi32::<4>(_mm256_loadu_si256(p.add(1))),
         )
     }
+}
+
+/// Pillow's horizontal pass ([`super::aa_row`]) for 3- and 4-channel rows,
+/// two pixels a step, over the first `n` pixels: each pixel's taps taken
+/// two at a time with one 8-byte load, the 22-bit weights split into
+/// their high and low 11 bits (`w = hi * 2048 + lo`) so that 16-bit
+/// multiply-adds give the same 32-bit sums. `first[i]` is pixel `i`'s
+/// first tap (in bytes); `w[g * pairs + p]` holds tap pair `p`'s weights
+/// packed two to a lane, four times: the low ones of pixel `2g` (lanes
+/// 0-3) and `2g + 1` (4-7), then the high ones (8-11, 12-15). [`super::AntialiasAxis`]
+/// checked that every load of these pixels ends within `row` and each
+/// 4-byte store within `out`; the kernel checks pixel `n - 1` again.
+/// Returns how many pixels it did.
+///
+/// # Safety
+///
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn aa_row<const CN: usize>(
+    row: &[u8],
+    first: &[usize],
+    w: &[[i32; 16]],
+    pairs: usize,
+    out: &mut [u8],
+    n: usize,
+) -> usize {
+    let fits = n <= first.len()
+        && n.div_ceil(2) * pairs <= w.len()
+        && n.checked_sub(1).is_none_or(|last| {
+            first[last] + (2 * pairs).saturating_sub(2) * CN + 8 <= row.len()
+                && last * CN + 4 <= out.len()
+        });
+    if !fits || pairs == 0 || !(CN == 3 || CN == 4) {
+        return 0;
+    }
+    let shuffle = if CN == 3 {
+        _mm_setr_epi8(0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1)
+    } else {
+        _mm_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15)
+    };
+    let shuffle = _mm256_broadcastsi128_si256(shuffle);
+    let half = _mm256_set1_epi32(1 << (super::PRECISION_BITS - 1));
+    let (src, dst) = (row.as_ptr(), out.as_mut_ptr());
+    let mut i = 0;
+    while i < n {
+        // The second pixel of the step, or the first again (its result
+        // then not stored).
+        let j = if i + 1 < n { i + 1 } else { i };
+        let ws = &w[i / 2 * pairs..(i / 2 + 1) * pairs];
+        let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        for (p, wp) in ws.iter().enumerate() {
+            // SAFETY: pixels `i` and `j` are below `n`: their taps' 8-byte
+            // loads end within `row` (checked above for pixel `n - 1`;
+            // the first taps grow with the index); `wp` is 16 lanes.
+            unsafe {
+                let a = _mm_loadl_epi64(src.add(first[i] + 2 * p * CN).cast());
+                let b = _mm_loadl_epi64(src.add(first[j] + 2 * p * CN).cast());
+                let x =
+                    _mm256_shuffle_epi8(_mm256_cvtepu8_epi16(_mm_unpacklo_epi64(a, b)), shuffle);
+                let wl = _mm256_loadu_si256(wp.as_ptr().cast());
+                let wh = _mm256_loadu_si256(wp.as_ptr().add(8).cast());
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(x, wl));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(x, wh));
+            }
+        }
+        // hi * 2048 + lo + half, wrapping as Pillow's 32-bit sums do, then
+        // shifted down and clamped to 0..=255 by the saturating packs.
+        let s = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32::<11>(hi), lo), half);
+        let s = _mm256_srai_epi32::<{ super::PRECISION_BITS as i32 }>(s);
+        let b = _mm256_packus_epi16(_mm256_packus_epi32(s, s), _mm256_setzero_si256());
+        // SAFETY: pixel `i`'s (and `j`'s) 4-byte store ends within `out`
+        // (checked above for pixel `n - 1`); the fourth byte is the next
+        // pixel's first (or the slack byte), rewritten after.
+        unsafe {
+            dst.add(i * CN)
+                .cast::<i32>()
+                .write_unaligned(_mm256_extract_epi32::<0>(b));
+            if j != i {
+                dst.add(j * CN)
+                    .cast::<i32>()
+                    .write_unaligned(_mm256_extract_epi32::<4>(b));
+            }
+        }
+        i += 2;
+    }
+    n
+}
+
+/// [`super::aa_column`] compiled for AVX2 (the compiler vectorises its
+/// loops eight lanes wide; the same integer arithmetic).
+#[target_feature(enable = "avx2")]
+pub(super) fn aa_column(rows: &[u8], line: usize, k: &[i32], acc: &mut [u32], out: &mut [u8]) {
+    super::aa_column(rows, line, k, acc, out);
 }

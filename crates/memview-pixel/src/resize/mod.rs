@@ -212,6 +212,11 @@ struct AntialiasAxis {
     bounds: Vec<(usize, usize, usize)>,
     weights: Vec<i32>,
     scratch: Vec<f64>,
+    /// The AVX2 pass's tables (see [`AntialiasAxis::simd_tables`]).
+    first: Vec<usize>,
+    wide: Vec<[i32; 16]>,
+    pairs: usize,
+    simd: usize,
 }
 
 /// Pillow's `PRECISION_BITS` for 8-bit images.
@@ -253,6 +258,58 @@ impl AntialiasAxis {
             }
             self.bounds.push((xmin, start, n));
         }
+    }
+
+    /// The AVX2 horizontal pass's tables for rows of `src` pixels of `cn`
+    /// bytes: each pixel's first tap in bytes, its taps padded with zero
+    /// weights to `2 * pairs` (the most any pixel has, rounded up to
+    /// even), each weight split into its high and low 11 bits and packed
+    /// two taps to a lane for pixels `2g` and `2g + 1` (see
+    /// `avx2::aa_row`), and how many leading pixels the pass can do: those
+    /// whose last pair's 8-byte load stays in the row and whose 4-byte
+    /// store stays in `dst * cn + 1` bytes.
+    fn simd_tables(&mut self, src: usize, cn: usize) {
+        let dst = self.bounds.len();
+        let most = self.bounds.iter().map(|b| b.2).max().unwrap_or(0);
+        self.pairs = most.div_ceil(2);
+        self.first.clear();
+        self.first
+            .extend(self.bounds.iter().map(|&(x0, _, _)| x0 * cn));
+        self.wide.clear();
+        let tap = |i: usize, k: usize| -> i32 {
+            self.bounds.get(i).map_or(
+                0,
+                |&(_, start, n)| {
+                    if k < n {
+                        self.weights[start + k]
+                    } else {
+                        0
+                    }
+                },
+            )
+        };
+        for g in 0..dst.div_ceil(2) {
+            for p in 0..self.pairs {
+                let mut lanes = [0i32; 16];
+                for (half, i) in [2 * g, 2 * g + 1].into_iter().enumerate() {
+                    let (a, b) = (tap(i, 2 * p), tap(i, 2 * p + 1));
+                    // w = hi * 2048 + lo, lo in 0..2048.
+                    let pack = |f: fn(i32) -> i32| (f(a) & 0xffff) | (f(b) << 16);
+                    let lo = pack(|w| w & 0x7ff);
+                    let hi = pack(|w| w >> 11);
+                    lanes[4 * half..4 * half + 4].fill(lo);
+                    lanes[8 + 4 * half..8 + 4 * half + 4].fill(hi);
+                }
+                self.wide.push(lanes);
+            }
+        }
+        let reach = (2 * self.pairs).saturating_sub(2) * cn + 8;
+        self.simd = self
+            .first
+            .iter()
+            .zip(0..)
+            .take_while(|&(&f, i)| f + reach <= src * cn && i * cn + 4 <= dst * cn + 1)
+            .count();
     }
 }
 
@@ -418,6 +475,7 @@ impl Resizer {
             Interpolation::Antialias => {
                 if fresh {
                     self.ax.build(sw, dw);
+                    self.ax.simd_tables(sw, cn);
                     self.ay.build(sh, dh);
                 }
                 self.key = Some(key);
@@ -515,14 +573,13 @@ impl Resizer {
         let cn = src.cn;
         // Pillow's sums are 32-bit: the weights add up to 2^22, so a sum
         // is at most 255 * 2^22 plus the rounding half.
-        let half = 1i32 << (PRECISION_BITS - 1);
-        let clip = |v: i32| (v >> PRECISION_BITS).clamp(0, 255) as u8;
         // Horizontal pass over every source row, rounded to 8 bits.
         let line = dw * cn;
-        self.mid.resize(src.height * line, 0);
+        // A byte of slack: the SIMD pass stores 4 bytes a pixel.
+        self.mid.resize(src.height * line + 1, 0);
         for y in 0..src.height {
             let row = src.row(y);
-            let out = &mut self.mid[y * line..(y + 1) * line];
+            let out = &mut self.mid[y * line..(y + 1) * line + 1];
             match cn {
                 1 => aa_row::<1>(row, &self.ax, out),
                 3 => aa_row::<3>(row, &self.ax, out),
@@ -535,30 +592,80 @@ impl Resizer {
         for dy in 0..dh {
             let (y0, start, n) = self.ay.bounds[dy];
             let k = &self.ay.weights[start..start + n];
+            let rows = &self.mid[y0 * line..];
             let acc = &mut self.sums[..line];
-            acc.fill(half as u32);
-            for (i, &w) in k.iter().enumerate() {
-                let r = &self.mid[(y0 + i) * line..(y0 + i + 1) * line];
-                for (a, &v) in acc.iter_mut().zip(r) {
-                    // Two's complement: negative weights wrap and unwrap.
-                    *a = a.wrapping_add((i32::from(v) * w) as u32);
+            #[cfg(target_arch = "x86_64")]
+            if avx2::available() {
+                // SAFETY: the CPU has AVX2, checked just above (the
+                // function is safe code compiled for AVX2).
+                #[allow(unsafe_code)]
+                unsafe {
+                    avx2::aa_column(rows, line, k, acc, &mut self.out);
                 }
+                emit(dy, &self.out);
+                continue;
             }
-            for (o, &a) in self.out.iter_mut().zip(acc.iter()) {
-                *o = clip(a as i32);
-            }
+            aa_column(rows, line, k, acc, &mut self.out);
             emit(dy, &self.out);
         }
     }
 }
 
-/// Pillow's horizontal pass over one row, `CN` channels at once.
+/// Pillow's horizontal pass over one row, `CN` channels at once (AVX2 for
+/// 3 and 4 channels where the row allows). `out` may be longer than the
+/// row's pixels (slack for the SIMD stores).
 #[inline(always)]
+#[allow(unsafe_code)]
 fn aa_row<const CN: usize>(row: &[u8], axis: &AntialiasAxis, out: &mut [u8]) {
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if CN >= 3 && avx2::available() {
+        // SAFETY: the CPU has AVX2, checked just above; the kernel checks
+        // its own bounds, and `simd` counts the pixels its loads and
+        // stores stay within.
+        done =
+            unsafe { avx2::aa_row::<CN>(row, &axis.first, &axis.wide, axis.pairs, out, axis.simd) };
+    }
+    aa_row_portable::<CN>(
+        row,
+        &axis.bounds[done..],
+        &axis.weights,
+        &mut out[done * CN..],
+    );
+}
+
+/// Pillow's vertical pass for one destination row: the taps `k` of the
+/// rows of `line` bytes in `rows` summed along the row (so the loops
+/// vectorise) into `acc`, then shifted and clamped into `out`.
+#[inline(always)]
+fn aa_column(rows: &[u8], line: usize, k: &[i32], acc: &mut [u32], out: &mut [u8]) {
+    // Pillow's sums are 32-bit: the weights add up to 2^22, so a sum is
+    // at most 255 * 2^22 plus the rounding half.
+    acc.fill(1 << (PRECISION_BITS - 1));
+    for (r, &w) in rows.chunks_exact(line).zip(k) {
+        for (a, &v) in acc.iter_mut().zip(r) {
+            // Two's complement: negative weights wrap and unwrap.
+            *a = a.wrapping_add((i32::from(v) * w) as u32);
+        }
+    }
+    for (o, &a) in out.iter_mut().zip(acc.iter()) {
+        *o = ((a as i32) >> PRECISION_BITS).clamp(0, 255) as u8;
+    }
+}
+
+/// [`aa_row`] without SIMD (the tests' reference for the SIMD kernel).
+#[inline(always)]
+fn aa_row_portable<const CN: usize>(
+    row: &[u8],
+    bounds: &[(usize, usize, usize)],
+    weights: &[i32],
+    out: &mut [u8],
+) {
     let half = 1i32 << (PRECISION_BITS - 1);
-    for (px, &(x0, start, n)) in out.chunks_exact_mut(CN).zip(&axis.bounds) {
+    for (px, &(x0, start, n)) in out.chunks_exact_mut(CN).zip(bounds) {
         let (Some(k), Some(taps)) = (
-            axis.weights.get(start..start + n),
+            weights.get(start..start + n),
             row.get(x0 * CN..(x0 + n) * CN),
         ) else {
             continue;
@@ -731,6 +838,43 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if avx2::available() {
             assert!(kernels > 100, "the AVX2 pass ran on {kernels} rows only");
+        }
+    }
+
+    /// The AVX2 antialiased horizontal pass against the portable one, on
+    /// random rows: downscaling by up to 9 (many taps) and upscaling.
+    #[test]
+    fn antialias_rows_equal_the_portable_pass() {
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let mut simd = 0;
+        for case in 0..500 {
+            let cn = [1, 3, 4][case % 3];
+            let sw = 1 + (rng(&mut seed) % 300) as usize;
+            let dw = 1 + (rng(&mut seed) % 90) as usize;
+            let row: Vec<u8> = (0..sw * cn).map(|_| rng(&mut seed) as u8).collect();
+            let mut axis = AntialiasAxis::default();
+            axis.build(sw, dw);
+            axis.simd_tables(sw, cn);
+            let mut want = vec![0u8; dw * cn + 1];
+            let mut got = vec![0u8; dw * cn + 1];
+            match cn {
+                1 => aa_row_portable::<1>(&row, &axis.bounds, &axis.weights, &mut want),
+                3 => aa_row_portable::<3>(&row, &axis.bounds, &axis.weights, &mut want),
+                _ => aa_row_portable::<4>(&row, &axis.bounds, &axis.weights, &mut want),
+            }
+            match cn {
+                1 => aa_row::<1>(&row, &axis, &mut got),
+                3 => aa_row::<3>(&row, &axis, &mut got),
+                _ => aa_row::<4>(&row, &axis, &mut got),
+            }
+            if cn >= 3 {
+                simd += axis.simd;
+            }
+            assert_eq!(got[..dw * cn], want[..dw * cn], "{sw} -> {dw} x {cn}");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            assert!(simd > 5000, "the AVX2 pass covered {simd} pixels only");
         }
     }
 

@@ -36,7 +36,13 @@ const MASKS: [[[i8; 16]; 3]; 3] = [masks(0), masks(1), masks(2)];
 fn gather(v: [__m128i; 3], c: usize) -> __m128i {
     let m = &MASKS[c];
     // SAFETY: each mask is 16 bytes; unaligned loads.
-    let m = unsafe { m.map(|m| _mm_loadu_si128(m.as_ptr().cast())) };
+    let m = unsafe {
+        [
+            _mm_loadu_si128(m[0].as_ptr().cast()),
+            _mm_loadu_si128(m[1].as_ptr().cast()),
+            _mm_loadu_si128(m[2].as_ptr().cast()),
+        ]
+    };
     _mm_or_si128(
         _mm_or_si128(_mm_shuffle_epi8(v[0], m[0]), _mm_shuffle_epi8(v[1], m[1])),
         _mm_shuffle_epi8(v[2], m[2]),
@@ -83,7 +89,11 @@ pub(super) unsafe fn split_f32(
         // stores.
         unsafe {
             let s = src.as_ptr().add(x * 3);
-            let v = [0, 16, 32].map(|o| _mm_loadu_si128(s.add(o).cast()));
+            let v = [
+                _mm_loadu_si128(s.cast()),
+                _mm_loadu_si128(s.add(16).cast()),
+                _mm_loadu_si128(s.add(32).cast()),
+            ];
             for c in 0..3 {
                 let bytes = gather(v, pick[c]);
                 let (va, vb) = (_mm256_set1_ps(a[c]), _mm256_set1_ps(b[c]));
@@ -124,7 +134,11 @@ pub(super) unsafe fn split_u8(src: &[u8], planes: [&mut [u8]; 3], pick: [usize; 
         // SAFETY: as in `split_f32`.
         unsafe {
             let s = src.as_ptr().add(x * 3);
-            let v = [0, 16, 32].map(|o| _mm_loadu_si128(s.add(o).cast()));
+            let v = [
+                _mm_loadu_si128(s.cast()),
+                _mm_loadu_si128(s.add(16).cast()),
+                _mm_loadu_si128(s.add(32).cast()),
+            ];
             for c in 0..3 {
                 _mm_storeu_si128(out[c].add(x).cast(), gather(v, pick[c]));
             }
