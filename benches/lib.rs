@@ -371,6 +371,20 @@ pub mod rust_peers {
         n
     }
 
+    /// The same stream as zero-copy views: memview's Y4M source over a
+    /// byte view of the stream in memory (each frame a view of it, as
+    /// from a mapped file); the frames counted.
+    pub fn memview_y4m_views(stream: &memview_core::View<'static>) -> usize {
+        let mut src = memview_capture::MmapSource::y4m_view(stream.clone()).unwrap();
+        let mut pool = BufferPool::new(1, src.frame_len()).unwrap();
+        let mut n = 0;
+        while let Some(lease) = src.next_frame(pool.try_acquire().unwrap()).unwrap() {
+            black_box(lease.frame().plane(0).map(|p| p.len()));
+            n += 1;
+        }
+        n
+    }
+
     /// The same with the `y4m` crate's decoder.
     pub fn y4m_crate(stream: &[u8]) -> usize {
         let mut d = y4m::decode(stream).unwrap();

@@ -286,6 +286,14 @@ fn rust_peers() -> String {
         vec![0u8; zones.len() * 112 * 112 * 3],
     ));
     let mut rgb = vec![0u8; W * H * 3];
+    let views = memview_core::Shared::from(stream.clone())
+        .export_shared()
+        .unwrap();
+    assert_eq!(
+        memview_y4m_views(&views),
+        y4m_crate(&stream),
+        "both read every frame"
+    );
     let mut jobs: Vec<Job<'_>> = Vec::new();
     jobs.push((
         "ten I420 ROIs' plane views (1080p)",
@@ -307,7 +315,21 @@ fn rust_peers() -> String {
         Box::new(|| measure(|| dcv_rgb(&bytes, &mut rgb_cell.borrow_mut()))),
     ));
     jobs.push((
-        "Y4M ingest (20 frames 1080p from memory)",
+        "Y4M ingest (20 frames 1080p in memory), frames as zero-copy views",
+        "y4m crate decoder (copies each frame)",
+        Box::new(|| {
+            measure(|| {
+                black_box(memview_y4m_views(&views));
+            })
+        }),
+        Box::new(|| {
+            measure(|| {
+                black_box(y4m_crate(&stream));
+            })
+        }),
+    ));
+    jobs.push((
+        "Y4M ingest (20 frames 1080p in memory) through a reader, copied into the pool",
         "y4m crate decoder",
         Box::new(|| {
             measure(|| {

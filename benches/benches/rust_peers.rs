@@ -71,6 +71,10 @@ fn peers(c: &mut Criterion) {
     let mut g = c.benchmark_group("rust_peers/y4m_ingest");
     g.throughput(Throughput::Bytes(stream.len() as u64));
     g.bench_function("memview", |b| b.iter(|| memview_y4m(&stream)));
+    let views = memview_core::Shared::from(stream.clone())
+        .export_shared()
+        .unwrap();
+    g.bench_function("memview_views", |b| b.iter(|| memview_y4m_views(&views)));
     g.bench_function("y4m", |b| b.iter(|| y4m_crate(&stream)));
     g.finish();
 }

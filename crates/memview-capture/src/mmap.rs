@@ -84,6 +84,35 @@ impl MmapSource {
     pub unsafe fn open_y4m(path: impl AsRef<std::path::Path>) -> Result<MmapSource, CaptureError> {
         // SAFETY: passed on from the caller.
         let whole = unsafe { map(path.as_ref()) }?;
+        MmapSource::y4m_view(whole)
+    }
+
+    /// A Y4M stream already in memory, in any [`Shared`] buffer (a
+    /// `Vec<u8>`, a `bytes::Bytes` from the network, a mapping): frames
+    /// are views of it, as from a mapped file, and nothing is copied.
+    /// Safe: the buffer cannot change while it is exported.
+    ///
+    /// ```
+    /// use memview_capture::{BufferPool, FrameSource, MmapSource};
+    /// use memview_core::Shared;
+    ///
+    /// let mut stream = b"YUV4MPEG2 W2 H2 F25:1 C420jpeg\nFRAME\n".to_vec();
+    /// stream.extend_from_slice(&[16, 17, 18, 19, 128, 130]);
+    /// let mut src = MmapSource::y4m(Shared::from(stream))?;
+    /// let mut pool = BufferPool::new(1, src.frame_len())?;
+    /// let slot = pool.try_acquire().expect("a free buffer");
+    /// let frame = src.next_frame(slot)?.expect("one frame");
+    /// assert_eq!(frame.frame().to_vec(), [16, 17, 18, 19, 128, 130]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn y4m(buffer: Shared) -> Result<MmapSource, CaptureError> {
+        MmapSource::y4m_view(buffer.export_shared()?)
+    }
+
+    /// [`MmapSource::y4m`] over a view of the stream's bytes (a
+    /// contiguous byte view: of a [`Shared`] buffer, or of `'static`
+    /// bytes); the view, cloned, reads the same stream again.
+    pub fn y4m_view(whole: View<'static>) -> Result<MmapSource, CaptureError> {
         let bytes = whole.as_bytes()?;
         let end = bytes
             .iter()

@@ -254,6 +254,32 @@ fn mapped_files_are_zero_copy_and_exact() {
         read_all(&mut sr).is_ok_and(|g| g == raw),
         "mapped raw differs"
     );
+    // The same stream in memory: the same frames, each a view of the
+    // buffer one frame and its FRAME line after the last, and a cut
+    // stream ends with an error after its whole frames.
+    let mut sm = MmapSource::y4m(memview_core::Shared::from(y4m.clone())).unwrap();
+    assert!(
+        read_all(&mut sm).is_ok_and(|g| g == raw),
+        "in-memory y4m differs"
+    );
+    let mut sm = MmapSource::y4m(memview_core::Shared::from(y4m.clone())).unwrap();
+    let mut pool = BufferPool::new(2, sm.frame_len()).unwrap();
+    let a = sm.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    let b = sm.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    let pa = a.bytes().as_bytes().unwrap().as_ptr() as usize;
+    let pb = b.bytes().as_bytes().unwrap().as_ptr() as usize;
+    assert_eq!(pb - pa, layout.len() + b"FRAME\n".len());
+    drop((a, b));
+    let cut = y4m[..y4m.len() - 5].to_vec();
+    let mut sc = MmapSource::y4m(memview_core::Shared::from(cut)).unwrap();
+    let Err((got, err)) = read_all(&mut sc) else {
+        panic!("a cut in-memory stream read cleanly")
+    };
+    assert_eq!(got.len(), 3 * layout.len());
+    assert!(
+        matches!(err, CaptureError::Truncated { index: 3, .. }),
+        "{err}"
+    );
     // Zero copy: consecutive frames are views one frame apart in the map.
     // SAFETY: as above.
     let mut s = unsafe { MmapSource::open_raw(&pr, layout.clone(), None) }.unwrap();
