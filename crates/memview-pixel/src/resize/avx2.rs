@@ -170,6 +170,35 @@ pub(super) unsafe fn aa_row<const CN: usize>(
     if !fits || pairs == 0 || !(CN == 3 || CN == 4) {
         return 0;
     }
+    // The usual tap counts as constants, so the tap loop unrolls.
+    match pairs {
+        1 => aa_pixels::<CN>(row, &first[..n], w, 1, out),
+        2 => aa_pixels::<CN>(row, &first[..n], w, 2, out),
+        3 => aa_pixels::<CN>(row, &first[..n], w, 3, out),
+        4 => aa_pixels::<CN>(row, &first[..n], w, 4, out),
+        _ => aa_pixels::<CN>(row, &first[..n], w, pairs, out),
+    }
+    n
+}
+
+/// [`super::aa_column`] compiled for AVX2 (the compiler vectorises its
+/// loops eight lanes wide; the same integer arithmetic).
+#[target_feature(enable = "avx2")]
+pub(super) fn aa_column(rows: &[u8], line: usize, k: &[i32], acc: &mut [u32], out: &mut [u8]) {
+    super::aa_column(rows, line, k, acc, out);
+}
+
+/// [`aa_row`]'s loop over the pixels of `first`, whose bounds it checked
+/// (inlined there, each tap count its own copy).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn aa_pixels<const CN: usize>(
+    row: &[u8],
+    first: &[usize],
+    w: &[[i32; 16]],
+    pairs: usize,
+    out: &mut [u8],
+) {
     let shuffle = if CN == 3 {
         _mm_setr_epi8(0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1)
     } else {
@@ -178,20 +207,19 @@ pub(super) unsafe fn aa_row<const CN: usize>(
     let shuffle = _mm256_broadcastsi128_si256(shuffle);
     let half = _mm256_set1_epi32(1 << (super::PRECISION_BITS - 1));
     let (src, dst) = (row.as_ptr(), out.as_mut_ptr());
-    let mut i = 0;
-    while i < n {
-        // The second pixel of the step, or the first again (its result
-        // then not stored).
-        let j = if i + 1 < n { i + 1 } else { i };
-        let ws = &w[i / 2 * pairs..(i / 2 + 1) * pairs];
+    for (g, (fs, ws)) in first.chunks(2).zip(w.chunks_exact(pairs)).enumerate() {
+        let i = 2 * g;
+        // The step's second pixel, or the first again (its result then
+        // not stored).
+        let (fi, fj) = (fs[0], fs.get(1).copied().unwrap_or(fs[0]));
         let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
         for (p, wp) in ws.iter().enumerate() {
-            // SAFETY: pixels `i` and `j` are below `n`: their taps' 8-byte
-            // loads end within `row` (checked above for pixel `n - 1`;
-            // the first taps grow with the index); `wp` is 16 lanes.
+            // SAFETY: both pixels' taps' 8-byte loads end within `row`
+            // (`aa_row` checked the last pixel; the first taps grow with
+            // the index); `wp` is 16 lanes.
             unsafe {
-                let a = _mm_loadl_epi64(src.add(first[i] + 2 * p * CN).cast());
-                let b = _mm_loadl_epi64(src.add(first[j] + 2 * p * CN).cast());
+                let a = _mm_loadl_epi64(src.add(fi + 2 * p * CN).cast());
+                let b = _mm_loadl_epi64(src.add(fj + 2 * p * CN).cast());
                 let x =
                     _mm256_shuffle_epi8(_mm256_cvtepu8_epi16(_mm_unpacklo_epi64(a, b)), shuffle);
                 let wl = _mm256_loadu_si256(wp.as_ptr().cast());
@@ -205,27 +233,18 @@ pub(super) unsafe fn aa_row<const CN: usize>(
         let s = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32::<11>(hi), lo), half);
         let s = _mm256_srai_epi32::<{ super::PRECISION_BITS as i32 }>(s);
         let b = _mm256_packus_epi16(_mm256_packus_epi32(s, s), _mm256_setzero_si256());
-        // SAFETY: pixel `i`'s (and `j`'s) 4-byte store ends within `out`
-        // (checked above for pixel `n - 1`); the fourth byte is the next
-        // pixel's first (or the slack byte), rewritten after.
+        // SAFETY: each pixel's 4-byte store ends within `out` (`aa_row`
+        // checked the last pixel); the fourth byte is the next pixel's
+        // first (or the slack byte), rewritten after.
         unsafe {
             dst.add(i * CN)
                 .cast::<i32>()
                 .write_unaligned(_mm256_extract_epi32::<0>(b));
-            if j != i {
-                dst.add(j * CN)
+            if fs.len() == 2 {
+                dst.add((i + 1) * CN)
                     .cast::<i32>()
                     .write_unaligned(_mm256_extract_epi32::<4>(b));
             }
         }
-        i += 2;
     }
-    n
-}
-
-/// [`super::aa_column`] compiled for AVX2 (the compiler vectorises its
-/// loops eight lanes wide; the same integer arithmetic).
-#[target_feature(enable = "avx2")]
-pub(super) fn aa_column(rows: &[u8], line: usize, k: &[i32], acc: &mut [u32], out: &mut [u8]) {
-    super::aa_column(rows, line, k, acc, out);
 }
