@@ -429,6 +429,11 @@ fn plots() -> Result<(), String> {
 }
 
 fn main() {
+    // `MEMVIEW_NO_AVX512=1` measures the AVX2 kernels on an AVX-512
+    // machine (what a CPU without AVX-512 runs).
+    if std::env::var_os("MEMVIEW_NO_AVX512").is_some() {
+        memview_pixel::convert::use_avx512(false);
+    }
     // `memview-peers memory` (or `scaling`) runs one measurement in a
     // fresh process, so nothing else is on the heap.
     if let Some(cmd) = std::env::args().nth(1) {

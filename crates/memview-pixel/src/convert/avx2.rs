@@ -69,51 +69,15 @@ const fn rgb24_tables() -> ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) {
 
 const RGB24: ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) = rgb24_tables();
 
-/// Chroma shuffles: each picks four chroma samples of its 128-bit lane,
-/// repeats each for two pixels and widens it to 16 bits (0x80 writes a
-/// zero byte). `[step][half]`: samples 1 byte apart (planar) or 2 (NV12),
-/// for the first or second eight pixels of each lane's sixteen.
-const fn chroma_masks() -> [[[u8; 32]; 2]; 2] {
-    let mut m = [[[0x80u8; 32]; 2]; 2];
-    let mut step = 0;
-    while step < 2 {
-        let mut half = 0;
-        while half < 2 {
-            let mut lane = 0;
-            while lane < 2 {
-                let mut i = 0;
-                while i < 8 {
-                    // Pixel `i` of this half uses chroma sample `i / 2`.
-                    let sample = if step == 0 {
-                        // Planar: both lanes hold the same 16 samples (a
-                        // broadcast); lane 1 serves samples 8 to 15.
-                        8 * lane + 4 * half + i / 2
-                    } else {
-                        // Interleaved: each lane holds its own 8 samples.
-                        2 * (4 * half + i / 2)
-                    };
-                    m[step][half][16 * lane + 2 * i] = sample as u8;
-                    i += 1;
-                }
-                lane += 1;
-            }
-            half += 1;
-        }
-        step += 1;
-    }
-    m
-}
-
-const CHROMA: [[[u8; 32]; 2]; 2] = chroma_masks();
-
 /// Converts the longest prefix of the line that the kernel can take in
 /// whole steps of 32 pixels and returns how many pixels it wrote (a
 /// multiple of 32); the caller does the rest.
 ///
 /// Each step keeps pixels 0-15 in the low 128-bit lane and 16-31 in the
 /// high one, so every shuffle stays inside its lane: luma is widened (and
-/// scaled by 257) by unpacking with itself, chroma is repeated and widened
-/// by one byte shuffle, and packing the two halves back to bytes gives the
+/// scaled by 257) by unpacking with itself, the chroma terms are computed
+/// once per chroma sample and repeated per pixel by unpacking with
+/// themselves, and packing the two halves back to bytes gives the
 /// pixels in order without a cross-lane permute.
 ///
 /// `ys`, `us`, `vs` start at the line's first luma, U and V samples (U and
@@ -146,13 +110,11 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
         _mm256_set1_epi16(k.bu),
     );
     let c128 = _mm256_set1_epi16(128);
-    // SAFETY (the table loads): each row is 16 or 32 bytes, as loaded.
+    // SAFETY (the table loads): each row is 16 bytes, as loaded.
     let load16 =
         |t: &[u8; 16]| unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast())) };
-    let load32 = |t: &[u8; 32]| unsafe { _mm256_loadu_si256(t.as_ptr().cast()) };
     let rot = RGB24.0.each_ref().map(load16);
     let sel = RGB24.1.each_ref().map(|b| b.each_ref().map(load16));
-    let cm = CHROMA[usize::from(CS == 2)].each_ref().map(load32);
     // What a chroma load reads: 16 samples, 32 bytes when interleaved.
     let cbytes = 16 * CS;
     // One step of 32 pixels at `x`, or false if the slices do not
@@ -172,34 +134,52 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
         // `32 * DS` out); unaligned loads and stores need no alignment.
         unsafe {
             let yv = _mm256_loadu_si256(y32.as_ptr().cast());
-            let (uc, vc) = if CS == 1 {
+            // The sixteen chroma samples widened to 16 bits, samples 0-7
+            // in the low lane and 8-15 in the high one (planar: widened
+            // bytes; interleaved: the low byte of each U-V or V-U pair).
+            let (uw, vw) = if CS == 1 {
                 (
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(u_in.as_ptr().cast())),
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(v_in.as_ptr().cast())),
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128(u_in.as_ptr().cast())),
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128(v_in.as_ptr().cast())),
                 )
             } else {
+                let low = _mm256_set1_epi16(0xff);
                 (
-                    _mm256_loadu_si256(u_in.as_ptr().cast()),
-                    _mm256_loadu_si256(v_in.as_ptr().cast()),
+                    _mm256_and_si256(_mm256_loadu_si256(u_in.as_ptr().cast()), low),
+                    _mm256_and_si256(_mm256_loadu_si256(v_in.as_ptr().cast()), low),
                 )
             };
-            // One half: pixels 0-7 and 16-23 (h = 0) or 8-15 and 24-31.
+            // The chroma terms once per sample (each serves two pixels):
+            // the same 16-bit products the portable kernel forms per
+            // pixel.
+            let (u, v) = (_mm256_sub_epi16(uw, c128), _mm256_sub_epi16(vw, c128));
+            let tr = _mm256_mullo_epi16(rv, v);
+            let tg = _mm256_add_epi16(_mm256_mullo_epi16(gu, u), _mm256_mullo_epi16(gv, v));
+            let tb = _mm256_mullo_epi16(bu, u);
+            // One half: pixels 0-7 and 16-23 (h = 0) or 8-15 and 24-31,
+            // whose chroma samples are 0-3 and 8-11, or 4-7 and 12-15:
+            // each term unpacked with itself repeats them per pixel.
             let half = |h: usize| {
                 // y * 257, as the portable kernel's `u16::from(y) * 257`.
-                let y = if h == 0 {
-                    _mm256_unpacklo_epi8(yv, yv)
+                let (y, r2, g2, b2) = if h == 0 {
+                    (
+                        _mm256_unpacklo_epi8(yv, yv),
+                        _mm256_unpacklo_epi16(tr, tr),
+                        _mm256_unpacklo_epi16(tg, tg),
+                        _mm256_unpacklo_epi16(tb, tb),
+                    )
                 } else {
-                    _mm256_unpackhi_epi8(yv, yv)
+                    (
+                        _mm256_unpackhi_epi8(yv, yv),
+                        _mm256_unpackhi_epi16(tr, tr),
+                        _mm256_unpackhi_epi16(tg, tg),
+                        _mm256_unpackhi_epi16(tb, tb),
+                    )
                 };
-                let u = _mm256_sub_epi16(_mm256_shuffle_epi8(uc, cm[h]), c128);
-                let v = _mm256_sub_epi16(_mm256_shuffle_epi8(vc, cm[h]), c128);
                 let y1 = _mm256_sub_epi16(_mm256_mulhi_epu16(y, yg), y_bias);
-                let r = _mm256_adds_epi16(y1, _mm256_mullo_epi16(rv, v));
-                let g = _mm256_subs_epi16(
-                    y1,
-                    _mm256_add_epi16(_mm256_mullo_epi16(gu, u), _mm256_mullo_epi16(gv, v)),
-                );
-                let b = _mm256_adds_epi16(y1, _mm256_mullo_epi16(bu, u));
+                let r = _mm256_adds_epi16(y1, r2);
+                let g = _mm256_subs_epi16(y1, g2);
+                let b = _mm256_adds_epi16(y1, b2);
                 let s = |c: __m256i| _mm256_srai_epi16(c, 6);
                 (s(r), s(g), s(b))
             };

@@ -9,9 +9,16 @@ use core::arch::x86_64::*;
 
 use super::YuvCoeffs;
 
+/// Set by [`super::use_avx512`]: the kernel is skipped (the AVX2 one
+/// does its work), for tests and measurements of the AVX2 kernel on
+/// AVX-512 machines.
+pub(super) static OFF: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Whether this CPU runs the kernel (`is_x86_feature_detected!` caches).
 fn available() -> bool {
-    is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vbmi")
+    !OFF.load(core::sync::atomic::Ordering::Relaxed)
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vbmi")
 }
 
 /// [`line()`] where the CPU has AVX-512 BW and VBMI and the destination is

@@ -287,6 +287,18 @@ pub fn yuv_to_rgb(
     convert_yuv(src, dst, m, r, true)
 }
 
+/// Whether conversions may use the AVX-512 kernel where the CPU has it
+/// (the default); `false` leaves its work to the AVX2 kernel, process-wide,
+/// so tests and benchmarks reach that kernel on AVX-512 machines too.
+/// Every kernel gives the same bytes.
+#[doc(hidden)]
+pub fn use_avx512(on: bool) {
+    #[cfg(target_arch = "x86_64")]
+    avx512::OFF.store(!on, core::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = on;
+}
+
 /// [`yuv_to_rgb`] with the SIMD kernels off: the portable reference the
 /// tests hold them to, byte for byte.
 #[doc(hidden)]
