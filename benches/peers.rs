@@ -309,6 +309,17 @@ fn rust_peers() -> String {
         Box::new(|| measure(|| yuv_rgb(&bytes, &mut rgb_cell.borrow_mut()))),
     ));
     jobs.push((
+        "the same with memview's AVX2 kernel (AVX-512 off: what CPUs without it run)",
+        "yuv (yuvutils-rs)",
+        Box::new(|| {
+            memview_pixel::convert::use_avx512(false);
+            let t = measure(|| memview_rgb(&frame, &mut rgb_cell.borrow_mut()));
+            memview_pixel::convert::use_avx512(std::env::var_os("MEMVIEW_NO_AVX512").is_none());
+            t
+        }),
+        Box::new(|| measure(|| yuv_rgb(&bytes, &mut rgb_cell.borrow_mut()))),
+    ));
+    jobs.push((
         "1080p I420 -> RGB24 (BT.709), 1 thread",
         "dcv-color-primitives",
         Box::new(|| measure(|| memview_rgb(&frame, &mut rgb_cell.borrow_mut()))),

@@ -705,10 +705,16 @@ fn render(
         s,
         "\nThe RGB of each peer against memview's (which is OpenCV's `cvtColor`, byte for \
          byte): at most {} apart for `yuv`, {} for `dcv-color-primitives`. memview keeps its \
-         own kernels (AVX-512 BW/VBMI where the CPU has it, else AVX2) for that exactness. \
-         The resize rows compare like with like: memview's OpenCV-exact `INTER_LINEAR` with \
-         `fast_image_resize`'s fixed-kernel `Interpolation(Bilinear)`, memview's Pillow \
-         `BILINEAR` with its antialiased `Convolution(Bilinear)`.",
+         own kernels (AVX-512 BW/VBMI where the CPU has it, else AVX2) for that exactness; \
+         the AVX2 row shows what a CPU without AVX-512 gets (there `yuv`, with coarser \
+         arithmetic, is faster). The resize rows compare like with like: memview's \
+         OpenCV-exact `INTER_LINEAR` with `fast_image_resize`'s fixed-kernel \
+         `Interpolation(Bilinear)`, memview's Pillow `BILINEAR` with its antialiased \
+         `Convolution(Bilinear)`. The first Y4M row reads a stream held in memory as \
+         memview's frames of it (`MmapSource::y4m`, each frame a view, as from a mapped \
+         file), against the `y4m` crate, which copies each frame out; the second puts \
+         memview's reader source (which copies into pooled buffers, as it must from a pipe) \
+         beside the same decoder.",
         d["yuv"], d["dcv-color-primitives"]
     )?;
     writeln!(
