@@ -35,5 +35,5 @@ pub use crate::queue::{
     Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE,
 };
 pub use crate::source::{FrameSource, Synthetic};
-pub use crate::spec::{open, InputFile, OpenedSource, SourceOptions, SourceSpec};
+pub use crate::spec::{open, InputFile, OpenedSource, SourceOptions, SourceSpec, NATIVE};
 pub use crate::y4m::{raise_pipe_buffer, FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

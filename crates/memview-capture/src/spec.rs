@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `synthetic` | [`Synthetic`]: moving boxes (faces, plates) on a textured background |
 //! | `-` | Y4M on stdin |
-//! | `ffmpeg:INPUT` | anything ffmpeg decodes, through an `ffmpeg` child ([`FfmpegSource`]) |
+//! | `ffmpeg:INPUT` | anything ffmpeg decodes, through an `ffmpeg` child ([`FfmpegSource`]), with [`SourceOptions::ffmpeg_input`] before its `-i` |
 //! | `v4l2:/dev/videoN` | a V4L2 camera, zero-copy from the driver's buffers (feature `v4l2`, Linux) |
 //! | anything else | a `.y4m` file or FIFO ([`Y4mSource`]) |
 
@@ -81,6 +81,26 @@ impl SourceSpec {
         only("--pixel-format", o.pixel_format.is_some(), v4l2, "v4l2:")?;
         only("--fps", o.fps.is_some(), v4l2, "v4l2:")?;
         only("--realtime", o.realtime, synthetic, "synthetic")?;
+        let ffmpeg = matches!(self, SourceSpec::Ffmpeg(_));
+        only(
+            "--ffmpeg-input",
+            !o.ffmpeg_input.is_empty(),
+            ffmpeg,
+            "ffmpeg:",
+        )?;
+        only(
+            "--ffmpeg-pix-fmt",
+            o.ffmpeg_pix_fmt.is_some(),
+            ffmpeg,
+            "ffmpeg:",
+        )?;
+        if let Some(p) = &o.ffmpeg_pix_fmt {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(CaptureError::Options(format!(
+                    "--ffmpeg-pix-fmt {p:?} is not a pixel format name (yuv420p, yuv422p, gray, ..., or native)"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -103,6 +123,35 @@ pub struct SourceOptions {
     pub boxes: usize,
     /// Budgets and the read timeout.
     pub limits: Limits,
+    /// Options for ffmpeg's input, before its `-i` (`ffmpeg:` sources):
+    /// `-f lavfi`, `-rtsp_transport tcp`, `-re`, `-hwaccel auto`, ...
+    pub ffmpeg_input: Vec<String>,
+    /// The pixel format ffmpeg hands over (`ffmpeg:` sources): a
+    /// `-pix_fmt` name Y4M carries, or [`NATIVE`] for the input's own
+    /// (`None`: yuv420p).
+    pub ffmpeg_pix_fmt: Option<String>,
+}
+
+/// [`SourceOptions::ffmpeg_pix_fmt`] for the input's own pixel format (no
+/// `-pix_fmt`: ffmpeg converts only what Y4M cannot carry).
+pub const NATIVE: &str = "native";
+
+impl SourceOptions {
+    /// ffmpeg's input arguments for `input`: the options, then `-i input`.
+    pub fn ffmpeg_args<'a>(&'a self, input: &'a str) -> Vec<&'a str> {
+        let mut args: Vec<&str> = self.ffmpeg_input.iter().map(String::as_str).collect();
+        args.extend(["-i", input]);
+        args
+    }
+
+    /// The `-pix_fmt` to ask of ffmpeg, `default` where none was given.
+    pub fn ffmpeg_pix_fmt<'a>(&'a self, default: Option<&'a str>) -> Option<&'a str> {
+        match self.ffmpeg_pix_fmt.as_deref() {
+            Some(NATIVE) => None,
+            Some(p) => Some(p),
+            None => default,
+        }
+    }
 }
 
 /// The file a source reads, so that no output overwrites it.
@@ -183,7 +232,11 @@ pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, Captur
             opened
         }
         SourceSpec::Ffmpeg(input) => {
-            let s = FfmpegSource::spawn_with(&["-i", input], Some("yuv420p"), limits)?;
+            let s = FfmpegSource::spawn_with(
+                &o.ffmpeg_args(input),
+                o.ffmpeg_pix_fmt(Some("yuv420p")),
+                limits,
+            )?;
             let header = s.header().clone();
             let mut opened = OpenedSource::plain(Box::new(s), spec.to_spec(), Some(header));
             opened.input = Some(InputFile::Path(PathBuf::from(input)));

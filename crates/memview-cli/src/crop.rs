@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use memview_capture::{
-    BufferPool, CaptureError, FfmpegSource, FrameSource, Limits, Y4mHeader, Y4mSource,
+    BufferPool, CaptureError, FfmpegSource, FrameSource, Limits, SourceOptions, SourceSpec,
+    Y4mHeader, Y4mSource,
 };
 use memview_pixel::{Rect, Snap};
 use serde_json::json;
@@ -27,9 +28,30 @@ pub struct InputArgs {
     /// `crop`'s 2.
     #[arg(long, default_value_t = memview_capture::DEFAULT_MAX_FRAME_BYTES)]
     max_frame_bytes: usize,
+    /// Options for ffmpeg's input, before its `-i` (`ffmpeg:` sources),
+    /// separated by spaces: `-f lavfi`, `-rtsp_transport tcp`, `-re`,
+    /// `-hwaccel auto`, ...
+    #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
+    ffmpeg_input: Option<String>,
+    /// The pixel format ffmpeg hands memview (`ffmpeg:` sources): a
+    /// `-pix_fmt` name Y4M carries (yuv420p, yuv422p, yuv444p, gray,
+    /// yuv420p10le, ...), or `native` for the input's own. Default:
+    /// yuv420p for `run`, native for `crop` and `probe`.
+    #[arg(long, value_name = "FORMAT")]
+    ffmpeg_pix_fmt: Option<String>,
 }
 
 impl InputArgs {
+    /// The ffmpeg options these flags give.
+    pub(crate) fn ffmpeg(&self) -> (Vec<String>, Option<String>) {
+        let input = self
+            .ffmpeg_input
+            .as_deref()
+            .map(|o| o.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        (input, self.ffmpeg_pix_fmt.clone())
+    }
+
     /// The budgets these flags give (a pool of two frames).
     pub(crate) fn limits(&self) -> Result<Limits, String> {
         let t = self.source_timeout;
@@ -74,9 +96,21 @@ pub struct ProbeArgs {
 /// A source, its stream header, and the input's file.
 struct Opened(Box<dyn FrameSource>, Y4mHeader, Option<FileId>);
 
-fn open(input: &str, limits: &Limits) -> Result<Opened, CaptureError> {
+fn open(input: &str, args: &InputArgs, limits: &Limits) -> Result<Opened, CaptureError> {
+    let (ffmpeg_input, ffmpeg_pix_fmt) = args.ffmpeg();
+    let spec = SourceSpec::parse(input);
+    let options = SourceOptions {
+        ffmpeg_input,
+        ffmpeg_pix_fmt,
+        ..SourceOptions::default()
+    };
+    spec.check(&options)?;
     if let Some(i) = input.strip_prefix("ffmpeg:") {
-        let s = FfmpegSource::spawn_with(&["-i", i], None, limits)?;
+        let s = FfmpegSource::spawn_with(
+            &options.ffmpeg_args(i),
+            options.ffmpeg_pix_fmt(None),
+            limits,
+        )?;
         let h = s.header().clone();
         return Ok(Opened(Box::new(s), h, FileId::of_path(Path::new(i))));
     }
@@ -131,7 +165,7 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let limits = args.input_args.limits()?;
-    let Opened(mut src, header, input) = open(&args.input, &limits)?;
+    let Opened(mut src, header, input) = open(&args.input, &args.input_args, &limits)?;
     for z in &args.zone {
         check_zone(*z, &header)?;
     }
@@ -189,7 +223,7 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
 }
 
 pub fn probe(args: &ProbeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let Opened(mut src, h, _) = open(&args.input, &args.input_args.limits()?)?;
+    let Opened(mut src, h, _) = open(&args.input, &args.input_args, &args.input_args.limits()?)?;
     let mut frames = 0u64;
     while src.skip()? {
         frames += 1;

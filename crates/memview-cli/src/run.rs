@@ -530,6 +530,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     args.check_streams()?;
     let limits = args.limits()?;
     let spec = SourceSpec::parse(&args.source);
+    let (ffmpeg_input, ffmpeg_pix_fmt) = args.input.ffmpeg();
     let options = SourceOptions {
         size: args.size,
         pixel_format: args.pixel_format.clone(),
@@ -538,6 +539,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         frames: (args.frames > 0).then_some(args.frames),
         boxes: args.zone_count(),
         limits,
+        ffmpeg_input,
+        ffmpeg_pix_fmt,
     };
     let analyzers = analyzers_for(args)?;
     // The model is loaded before the source opens: a bad model file is

@@ -240,3 +240,101 @@ fn a_truncated_source_reports_the_frames_before_the_fault() {
     assert!(v["error"].as_str().unwrap().contains("truncated frame 4"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--ffmpeg-input` goes before ffmpeg's `-i` (here `-f lavfi`, so a
+/// filter graph is the input), `--ffmpeg-pix-fmt` picks what ffmpeg hands
+/// over (`native`: the input's own, as `crop` and `probe` do by default;
+/// `run` asks for yuv420p unless told), and both are refused for other
+/// sources and for names that are not pixel formats.
+#[test]
+fn ffmpeg_takes_input_options_and_a_pixel_format() {
+    if memview_testkit::ffmpeg(&["-version"]).is_none() {
+        return;
+    }
+    let graph = "ffmpeg:testsrc2=size=64x48:rate=5:duration=1,format=yuv444p";
+    let lavfi = ["--ffmpeg-input", "-f lavfi"];
+    let probe = |extra: &[&str]| {
+        let mut args = vec!["probe", graph, "--json"];
+        args.extend_from_slice(&lavfi);
+        args.extend_from_slice(extra);
+        let out = memview(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            j["format"].as_str().unwrap().to_owned(),
+            j["frames"].as_u64(),
+        )
+    };
+    assert_eq!(
+        probe(&[]),
+        ("I444".to_owned(), Some(5)),
+        "probe keeps the native format"
+    );
+    assert_eq!(probe(&["--ffmpeg-pix-fmt", "native"]).0, "I444");
+    assert_eq!(probe(&["--ffmpeg-pix-fmt", "yuv420p"]).0, "I420");
+    assert_eq!(probe(&["--ffmpeg-pix-fmt", "gray"]).0, "GRAY8");
+    // run: the graph's five frames, converted to 4:2:0 by default, and in
+    // 4:2:2 when asked.
+    for fmt in [None, Some("yuv422p"), Some("native")] {
+        let mut args = vec![
+            "run", "--source", graph, "--zones", "2", "--frames", "0", "--json",
+        ];
+        args.extend_from_slice(&lavfi);
+        if let Some(f) = fmt {
+            args.extend(["--ffmpeg-pix-fmt", f]);
+        }
+        let out = memview(&args);
+        assert!(
+            out.status.success(),
+            "{fmt:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            last_json(&out.stdout)["frames"].as_u64(),
+            Some(5),
+            "{fmt:?}"
+        );
+    }
+    // Without `-f lavfi`, ffmpeg looks for a file of that name: its error,
+    // on one line.
+    let out = memview(&["run", "--source", graph]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1, "{err}");
+    // Refusals, each one line and a failure status.
+    for (args, says) in [
+        (
+            vec!["run", "--ffmpeg-input", "-f lavfi"],
+            "--ffmpeg-input applies only to ffmpeg: sources",
+        ),
+        (
+            vec!["probe", "clip.y4m", "--ffmpeg-pix-fmt", "gray"],
+            "--ffmpeg-pix-fmt applies only to ffmpeg: sources",
+        ),
+        (
+            vec!["run", "--source", graph, "--ffmpeg-pix-fmt", "yuv 420p"],
+            "is not a pixel format name",
+        ),
+        (
+            vec![
+                "probe",
+                graph,
+                "--ffmpeg-input",
+                "-f lavfi",
+                "--ffmpeg-pix-fmt",
+                "notafmt",
+            ],
+            "notafmt",
+        ),
+    ] {
+        let out = memview(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
