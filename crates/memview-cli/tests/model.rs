@@ -3,6 +3,8 @@
 //! model's outputs per zone in the results file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Without the `onnx` feature only the refusal test is built.
+#![cfg_attr(not(feature = "onnx"), allow(dead_code, unused_imports))]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
