@@ -49,6 +49,33 @@ fn gather(v: [__m128i; 3], c: usize) -> __m128i {
     )
 }
 
+/// The pixels both kernels do: whole steps of 16 that `src` and every
+/// plane hold (none if a channel index is off).
+fn whole_steps(src: &[u8], planes: [usize; 3], pick: [usize; 3]) -> usize {
+    if pick.iter().any(|&c| c > 2) {
+        return 0;
+    }
+    planes.into_iter().fold(src.len() / 3, usize::min) / 16 * 16
+}
+
+/// The 48 bytes (16 pixels) at `s`.
+///
+/// # Safety
+///
+/// `s` must be valid for reading 48 bytes; the CPU must have AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn load48(s: *const u8) -> [__m128i; 3] {
+    // SAFETY: the caller's 48 bytes, as three unaligned loads.
+    unsafe {
+        [
+            _mm_loadu_si128(s.cast()),
+            _mm_loadu_si128(s.add(16).cast()),
+            _mm_loadu_si128(s.add(32).cast()),
+        ]
+    }
+}
+
 /// Splits the first pixels of `src` (tight RGB, `n = src.len() / 3` of
 /// them, as many as each of `planes` holds) into `planes`: plane `c` gets
 /// source channel `pick[c]`, normalised with output channel `c`'s
@@ -65,15 +92,7 @@ pub(super) unsafe fn split_f32(
     pick: [usize; 3],
     norm: &Normalize,
 ) -> usize {
-    let n = planes
-        .iter()
-        .map(|p| p.len())
-        .fold(src.len() / 3, usize::min)
-        / 16
-        * 16;
-    if pick.iter().any(|&c| c > 2) {
-        return 0;
-    }
+    let n = whole_steps(src, planes.each_ref().map(|p| p.len()), pick);
     // Per output channel, `(x - a) * b` or `(x / 255 - a) / b` or `x`.
     let (a, b, kind) = match *norm {
         Normalize::None => ([0.0; 3], [1.0; 3], 0),
@@ -88,12 +107,7 @@ pub(super) unsafe fn split_f32(
         // `src` and their 16 lanes in each plane; unaligned loads and
         // stores.
         unsafe {
-            let s = src.as_ptr().add(x * 3);
-            let v = [
-                _mm_loadu_si128(s.cast()),
-                _mm_loadu_si128(s.add(16).cast()),
-                _mm_loadu_si128(s.add(32).cast()),
-            ];
+            let v = load48(src.as_ptr().add(x * 3));
             for c in 0..3 {
                 let bytes = gather(v, pick[c]);
                 let (va, vb) = (_mm256_set1_ps(a[c]), _mm256_set1_ps(b[c]));
@@ -119,26 +133,13 @@ pub(super) unsafe fn split_f32(
 /// The CPU must have AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn split_u8(src: &[u8], planes: [&mut [u8]; 3], pick: [usize; 3]) -> usize {
-    let n = planes
-        .iter()
-        .map(|p| p.len())
-        .fold(src.len() / 3, usize::min)
-        / 16
-        * 16;
-    if pick.iter().any(|&c| c > 2) {
-        return 0;
-    }
+    let n = whole_steps(src, planes.each_ref().map(|p| p.len()), pick);
     let [p0, p1, p2] = planes;
     let out = [p0.as_mut_ptr(), p1.as_mut_ptr(), p2.as_mut_ptr()];
     for x in (0..n).step_by(16) {
         // SAFETY: as in `split_f32`.
         unsafe {
-            let s = src.as_ptr().add(x * 3);
-            let v = [
-                _mm_loadu_si128(s.cast()),
-                _mm_loadu_si128(s.add(16).cast()),
-                _mm_loadu_si128(s.add(32).cast()),
-            ];
+            let v = load48(src.as_ptr().add(x * 3));
             for c in 0..3 {
                 _mm_storeu_si128(out[c].add(x).cast(), gather(v, pick[c]));
             }

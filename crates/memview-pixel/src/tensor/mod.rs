@@ -462,16 +462,6 @@ pub struct Preprocessor {
 impl Preprocessor {
     /// A preprocessor for `spec`, or why the spec cannot be met.
     pub fn new(spec: TensorSpec) -> Result<Preprocessor, PixelError> {
-        if spec.width == 0 || spec.height == 0 {
-            return Err(PixelError::BadTensor(
-                "the tensor size must be at least 1x1",
-            ));
-        }
-        if spec.width > MAX_DIMENSION || spec.height > MAX_DIMENSION {
-            return Err(PixelError::BadTensor(
-                "the tensor size is larger than 65536",
-            ));
-        }
         spec.check()?;
         Ok(Preprocessor {
             spec,
