@@ -1,5 +1,9 @@
 //! Raw and Y4M files through a memory map: frames are zero-copy views
-//! into the mapping.
+//! into the mapping. The file's length is checked before each frame is
+//! located, so a file truncated while mapped ends the stream with an
+//! error instead of a `SIGBUS`; what stays unsafe is a truncation racing
+//! between that check and a read of the frame, and writes into the file,
+//! which show through the mapping.
 
 use std::time::Duration;
 
@@ -24,6 +28,11 @@ enum Container {
 #[derive(Debug)]
 pub struct MmapSource {
     whole: View<'static>,
+    /// The mapped file, whose length is checked before each frame is
+    /// touched: a file truncated while mapped ends the stream with
+    /// [`CaptureError::Truncated`] rather than a `SIGBUS` (`None` for
+    /// buffers in memory, which cannot shrink).
+    file: Option<std::fs::File>,
     layout: FrameLayout,
     container: Container,
     rate: Option<(u32, u32)>,
@@ -42,13 +51,13 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> CaptureError {
 /// The file must not be truncated or written by anyone while any frame of
 /// it is alive: a memory map shows such changes (or faults on them), which
 /// the borrow rules cannot see.
-unsafe fn map(path: &std::path::Path) -> Result<View<'static>, CaptureError> {
+unsafe fn map(path: &std::path::Path) -> Result<(View<'static>, std::fs::File), CaptureError> {
     let file = std::fs::File::open(path).map_err(io(format!("opening {}", path.display())))?;
     // SAFETY: the caller promises the file is not modified while mapped;
     // the map is read-only.
     let map =
         unsafe { memmap2::Mmap::map(&file) }.map_err(io(format!("mapping {}", path.display())))?;
-    Ok(Shared::from(map).export_shared()?)
+    Ok((Shared::from(map).export_shared()?, file))
 }
 
 impl MmapSource {
@@ -65,9 +74,10 @@ impl MmapSource {
         rate: Option<(u32, u32)>,
     ) -> Result<MmapSource, CaptureError> {
         // SAFETY: passed on from the caller.
-        let whole = unsafe { map(path.as_ref()) }?;
+        let (whole, file) = unsafe { map(path.as_ref()) }?;
         Ok(MmapSource {
             whole,
+            file: Some(file),
             layout,
             container: Container::Raw,
             rate,
@@ -83,8 +93,10 @@ impl MmapSource {
     /// As for [`MmapSource::open_raw`].
     pub unsafe fn open_y4m(path: impl AsRef<std::path::Path>) -> Result<MmapSource, CaptureError> {
         // SAFETY: passed on from the caller.
-        let whole = unsafe { map(path.as_ref()) }?;
-        MmapSource::y4m_view(whole)
+        let (whole, file) = unsafe { map(path.as_ref()) }?;
+        let mut s = MmapSource::y4m_view(whole)?;
+        s.file = Some(file);
+        Ok(s)
     }
 
     /// A Y4M stream already in memory, in any [`Shared`] buffer (a
@@ -127,6 +139,7 @@ impl MmapSource {
             layout: header.layout.clone(),
             rate: Some(header.rate).filter(|r| r.0 > 0 && r.1 > 0),
             whole,
+            file: None,
             container: Container::Y4m,
             offset: end + 1,
             index: 0,
@@ -136,8 +149,29 @@ impl MmapSource {
     /// The next frame's data offset and the offset after it, or `None` at
     /// a clean end.
     fn locate(&mut self) -> Result<Option<(usize, usize)>, CaptureError> {
-        let bytes = self.whole.as_bytes()?;
+        let mapped = self.whole.as_bytes()?;
+        // Only what the file still holds is touched: pages of a mapping
+        // past the end of a file truncated since would fault (SIGBUS).
+        let now = match &self.file {
+            Some(f) => f
+                .metadata()
+                .map_err(io(format!(
+                    "checking the file's length at frame {}",
+                    self.index
+                )))?
+                .len(),
+            None => mapped.len() as u64,
+        };
+        let bytes = &mapped[..mapped.len().min(usize::try_from(now).unwrap_or(usize::MAX))];
         if self.offset >= bytes.len() {
+            if self.offset < mapped.len() {
+                return Err(CaptureError::Truncated {
+                    index: self.index,
+                    got: 0,
+                    expected: self.layout.len(),
+                    offset: self.offset as u64,
+                });
+            }
             return Ok(None);
         }
         let mut data = self.offset;

@@ -74,6 +74,25 @@ fn every_colour_space_equals_ffmpeg_rawvideo() {
                 Err((_, e)) => panic!("{pix} {w}x{h}: {e}"),
             };
             assert!(got == raw, "{pix} {w}x{h}: frames differ from rawvideo");
+            // Mapped from a file, and as views of the stream in memory:
+            // the same bytes, with no copy.
+            let path = tmp(&format!("space-{pix}-{w}.y4m"));
+            std::fs::write(&path, &y4m).unwrap();
+            // SAFETY: the file is private to this test and not changed
+            // while mapped.
+            let mapped =
+                read_all(&mut unsafe { memview_capture::MmapSource::open_y4m(&path) }.unwrap());
+            std::fs::remove_file(&path).unwrap();
+            assert!(
+                mapped.is_ok_and(|g| g == raw),
+                "{pix} {w}x{h}: mapped frames differ"
+            );
+            let shared = memview_core::Shared::from(y4m.clone());
+            let viewed = read_all(&mut memview_capture::MmapSource::y4m(shared).unwrap());
+            assert!(
+                viewed.is_ok_and(|g| g == raw),
+                "{pix} {w}x{h}: in-memory frames differ"
+            );
             checked += 1;
         }
     }
@@ -290,6 +309,36 @@ fn mapped_files_are_zero_copy_and_exact() {
     let pb = b.bytes().as_bytes().unwrap().as_ptr() as usize;
     assert_eq!(pb - pa, layout.len());
     drop((a, b));
+    // A Y4M file truncated while mapped, after its first frame was read:
+    // the next frame is an error, not a SIGBUS, and the frame already read
+    // (still within the file) stays readable.
+    // SAFETY: as above; the truncation is what the length check is for.
+    let mut st = unsafe { MmapSource::open_y4m(&py) }.unwrap();
+    let mut pool = BufferPool::new(2, st.frame_len()).unwrap();
+    let first = st.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    let header = y4m.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let keep = header + b"FRAME\n".len() + layout.len() + 100;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&py)
+        .unwrap()
+        .set_len(keep as u64)
+        .unwrap();
+    let err = st.next_frame(pool.try_acquire().unwrap()).unwrap_err();
+    assert!(
+        matches!(err, CaptureError::Truncated { index: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(first.bytes().as_bytes().unwrap(), &raw[..layout.len()]);
+    drop(first);
+    // Cut inside a FRAME line: an error too.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&py)
+        .unwrap()
+        .set_len((header + 3) as u64)
+        .unwrap();
+    assert!(st.next_frame(pool.try_acquire().unwrap()).is_err());
     // A truncated raw file: whole frames come out, then an error.
     std::fs::write(&pr, &raw[..raw.len() - 10]).unwrap();
     // SAFETY: as above.

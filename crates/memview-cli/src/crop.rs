@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use memview_capture::{
-    BufferPool, CaptureError, FfmpegSource, FrameSource, Limits, SourceOptions, SourceSpec,
-    Y4mHeader, Y4mSource,
+    BufferPool, CaptureError, FfmpegSource, FrameSource, Limits, MmapSource, SourceOptions,
+    SourceSpec, Y4mHeader, Y4mSource,
 };
 use memview_pixel::{Rect, Snap};
 use serde_json::json;
@@ -78,6 +78,10 @@ pub struct CropArgs {
     /// appears only once it holds frames.
     #[arg(short = 'o', long)]
     output: String,
+    /// Read a regular file with `read` into pooled buffers instead of
+    /// memory-mapping it (where each frame is a view of the page cache).
+    #[arg(long)]
+    no_mmap: bool,
     #[command(flatten)]
     input_args: InputArgs,
 }
@@ -89,6 +93,10 @@ pub struct ProbeArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Count a regular file's frames by reading it instead of
+    /// memory-mapping it (which touches only each frame's FRAME line).
+    #[arg(long)]
+    no_mmap: bool,
     #[command(flatten)]
     input_args: InputArgs,
 }
@@ -96,7 +104,12 @@ pub struct ProbeArgs {
 /// A source, its stream header, and the input's file.
 struct Opened(Box<dyn FrameSource>, Y4mHeader, Option<FileId>);
 
-fn open(input: &str, args: &InputArgs, limits: &Limits) -> Result<Opened, CaptureError> {
+fn open(
+    input: &str,
+    args: &InputArgs,
+    limits: &Limits,
+    mmap: bool,
+) -> Result<Opened, CaptureError> {
     let (ffmpeg_input, ffmpeg_pix_fmt) = args.ffmpeg();
     let spec = SourceSpec::parse(input);
     let options = SourceOptions {
@@ -119,9 +132,24 @@ fn open(input: &str, args: &InputArgs, limits: &Limits) -> Result<Opened, Captur
         let h = s.header().clone();
         return Ok(Opened(Box::new(s), h, FileId::of_stdin()));
     }
+    // The header is read and checked (budgets, hostile tags) by the
+    // reader, whatever then reads the frames.
     let s = Y4mSource::open_with(input, limits)?;
     let h = s.header().clone();
-    Ok(Opened(Box::new(s), h, FileId::of_path(Path::new(input))))
+    let path = Path::new(input);
+    if mmap && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        drop(s);
+        // SAFETY: the map is read-only, and `MmapSource` checks the file's
+        // length before each frame, so a file truncated while it is read
+        // ends the stream with an error rather than a SIGBUS; a
+        // truncation racing with that check, or another process writing
+        // into the file, is the risk the README states for mapped input
+        // (`--no-mmap` avoids it).
+        #[allow(unsafe_code)]
+        let m = unsafe { MmapSource::open_y4m(path) }?;
+        return Ok(Opened(Box::new(m), h, FileId::of_path(path)));
+    }
+    Ok(Opened(Box::new(s), h, FileId::of_path(path)))
 }
 
 /// Refuses a zone that ffmpeg's crop filter would not cut as given: it
@@ -165,7 +193,8 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let limits = args.input_args.limits()?;
-    let Opened(mut src, header, input) = open(&args.input, &args.input_args, &limits)?;
+    let Opened(mut src, header, input) =
+        open(&args.input, &args.input_args, &limits, !args.no_mmap)?;
     for z in &args.zone {
         check_zone(*z, &header)?;
     }
@@ -223,7 +252,8 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
 }
 
 pub fn probe(args: &ProbeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let Opened(mut src, h, _) = open(&args.input, &args.input_args, &args.input_args.limits()?)?;
+    let limits = args.input_args.limits()?;
+    let Opened(mut src, h, _) = open(&args.input, &args.input_args, &limits, !args.no_mmap)?;
     let mut frames = 0u64;
     while src.skip()? {
         frames += 1;

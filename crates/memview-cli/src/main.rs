@@ -3,7 +3,8 @@
 //! Subcommands live in their own modules; `main` only parses arguments,
 //! dispatches, and turns an error into one line on stderr and exit status 1.
 
-// `unsafe` only for the counting allocator (alloc.rs).
+// `unsafe` only for the counting allocator (alloc.rs) and the memory map
+// of a regular file that `crop` and `probe` read (crop.rs).
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

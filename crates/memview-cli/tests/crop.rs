@@ -57,6 +57,26 @@ fn crop_equals_ffmpeg_crop() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
+    // The file is memory-mapped by default; read with --no-mmap, the
+    // outputs are the same bytes.
+    let unmapped = tmp("unmapped_%d.y4m");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memview"));
+    cmd.args(["crop", &src, "--no-mmap", "-o", &unmapped]);
+    for (x, y, w, h) in zones {
+        cmd.args(["--zone", &format!("{x},{y},{w},{h}")]);
+    }
+    assert!(cmd.output().unwrap().status.success());
+    for i in 0..zones.len() {
+        let (a, b) = (
+            out.replace("%d", &i.to_string()),
+            unmapped.replace("%d", &i.to_string()),
+        );
+        assert!(
+            std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+            "zone {i}: mapped and read crops differ"
+        );
+        std::fs::remove_file(&b).unwrap();
+    }
     for (i, (x, y, w, h)) in zones.into_iter().enumerate() {
         let want = gen(&format!(",crop={w}:{h}:{x}:{y}"), "rawvideo", "-").unwrap();
         let path = out.replace("%d", &i.to_string());
@@ -92,6 +112,12 @@ fn crop_equals_ffmpeg_crop() {
         (Some("I420"), Some(641), Some(479), Some(4))
     );
     assert_eq!(j["frame_rate"], "25/1");
+    let p = Command::new(env!("CARGO_BIN_EXE_memview"))
+        .args(["probe", &src, "--json", "--no-mmap"])
+        .output()
+        .unwrap();
+    let k: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    assert_eq!(j, k, "probe with and without the map");
     // A zone off the chroma grid is refused, not silently grown.
     let bad = Command::new(env!("CARGO_BIN_EXE_memview"))
         .args(["crop", &src, "-o", &tmp("bad.y4m"), "--zone", "1,0,10,10"])

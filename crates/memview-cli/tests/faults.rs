@@ -334,18 +334,34 @@ fn oversize_headers_under_a_memory_limit() {
     let d = dir("ulimit");
     let p = d.join("huge.y4m");
     std::fs::write(&p, b"YUV4MPEG2 W65536 H65536 C420p10\nFRAME\n").unwrap();
-    for (extra, cause) in [
-        ("", "over the frame budget"),
-        ("--max-frame-bytes 20000000000", "cannot reserve"),
-    ] {
-        for cmd in [
+    let crop = format!("crop {} --zone 0,0,2,2 -o /dev/null", s(&p));
+    for (cmd, extra, cause) in [
+        (
             format!("run --source {}", s(&p)),
-            format!("crop {} --zone 0,0,2,2 -o /dev/null", s(&p)),
-        ] {
-            let line = format!("ulimit -v 1500000; exec {BIN} {cmd} {extra}");
-            let out = Command::new("sh").args(["-c", &line]).output().unwrap();
-            fails_with(&out, cause, &line);
-        }
+            "",
+            "over the frame budget",
+        ),
+        (crop.clone(), "", "over the frame budget"),
+        (
+            format!("run --source {}", s(&p)),
+            "--max-frame-bytes 20000000000",
+            "cannot reserve",
+        ),
+        (
+            crop.clone(),
+            "--no-mmap --max-frame-bytes 20000000000",
+            "cannot reserve",
+        ),
+        // Mapped, the frame needs no buffer: the file is simply too short.
+        (
+            crop.clone(),
+            "--max-frame-bytes 20000000000",
+            "truncated frame 0: 0 of 12884901888 bytes",
+        ),
+    ] {
+        let line = format!("ulimit -v 1500000; exec {BIN} {cmd} {extra}");
+        let out = Command::new("sh").args(["-c", &line]).output().unwrap();
+        fails_with(&out, cause, &line);
     }
 }
 
