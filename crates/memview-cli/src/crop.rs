@@ -137,19 +137,29 @@ fn open(
     let s = Y4mSource::open_with(input, limits)?;
     let h = s.header().clone();
     let path = Path::new(input);
-    if mmap && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        drop(s);
-        // SAFETY: the map is read-only, and `MmapSource` checks the file's
-        // length before each frame, so a file truncated while it is read
-        // ends the stream with an error rather than a SIGBUS; a
-        // truncation racing with that check, or another process writing
-        // into the file, is the risk the README states for mapped input
-        // (`--no-mmap` avoids it).
-        #[allow(unsafe_code)]
-        let m = unsafe { MmapSource::open_y4m(path) }?;
-        return Ok(Opened(Box::new(m), h, FileId::of_path(path)));
+    if mmap {
+        if let Some(m) = map_regular(path)? {
+            return Ok(Opened(Box::new(m), h, FileId::of_path(path)));
+        }
     }
     Ok(Opened(Box::new(s), h, FileId::of_path(path)))
+}
+
+/// The Y4M file `path` memory-mapped, if it is a regular file (not a
+/// FIFO, a device or a directory, which are read). Call it after the
+/// reader has checked the header: the map then only locates frames.
+fn map_regular(path: &Path) -> Result<Option<MmapSource>, CaptureError> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    // SAFETY: the map is read-only, and `MmapSource` checks the file's
+    // length before each frame, so a file truncated while it is read ends
+    // the stream with an error rather than a SIGBUS; a truncation racing
+    // with that check, or another process writing into the file, is the
+    // risk the README states for mapped input (`--no-mmap` avoids it).
+    #[allow(unsafe_code)]
+    let m = unsafe { MmapSource::open_y4m(path) }?;
+    Ok(Some(m))
 }
 
 /// Refuses a zone that ffmpeg's crop filter would not cut as given: it
