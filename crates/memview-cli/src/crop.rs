@@ -118,19 +118,24 @@ fn open(
         ..SourceOptions::default()
     };
     spec.check(&options)?;
-    if let Some(i) = input.strip_prefix("ffmpeg:") {
-        let s = FfmpegSource::spawn_with(
-            &options.ffmpeg_args(i),
-            options.ffmpeg_pix_fmt(None),
-            limits,
-        )?;
-        let h = s.header().clone();
-        return Ok(Opened(Box::new(s), h, FileId::of_path(Path::new(i))));
-    }
-    if input == "-" {
-        let s = Y4mSource::stdin_with(limits)?;
-        let h = s.header().clone();
-        return Ok(Opened(Box::new(s), h, FileId::of_stdin()));
+    match &spec {
+        SourceSpec::Ffmpeg(i) => {
+            let s = FfmpegSource::spawn_with(
+                &options.ffmpeg_args(i),
+                options.ffmpeg_pix_fmt(None),
+                limits,
+            )?;
+            let h = s.header().clone();
+            return Ok(Opened(Box::new(s), h, FileId::of_path(Path::new(i))));
+        }
+        SourceSpec::Stdin => {
+            let s = Y4mSource::stdin_with(limits)?;
+            let h = s.header().clone();
+            return Ok(Opened(Box::new(s), h, FileId::of_stdin()));
+        }
+        // Everything else names a file (crop and probe take no synthetic
+        // or camera source).
+        _ => {}
     }
     // The header is read and checked (budgets, hostile tags) by the
     // reader, whatever then reads the frames.

@@ -14,6 +14,20 @@ pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx2")
 }
 
+/// The byte shuffle that takes two neighbouring `CN`-byte pixels, widened
+/// to 16 bits, to each channel's two taps side by side (channel c of the
+/// first, channel c of the second) for a 16-bit multiply-add; a 3-channel
+/// pixel's fourth pair is zero.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn tap_pairs<const CN: usize>() -> __m128i {
+    if CN == 3 {
+        _mm_setr_epi8(0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1)
+    } else {
+        _mm_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15)
+    }
+}
+
 /// [`super::hpass`] for 3- and 4-channel rows over the first `n` pixels,
 /// whose taps [`super::LinearAxis`] checked: each pixel's second tap is
 /// `CN` bytes after its first or has weight 0, `o0 + 8 <= row.len()` and
@@ -40,14 +54,7 @@ pub(super) unsafe fn hpass<const CN: usize>(
     if !fits || !(CN == 3 || CN == 4) {
         return 0;
     }
-    // From a pixel's 8 bytes widened to 16 bits, each channel's two taps
-    // side by side (channel c of tap 0, channel c of tap 1) for the
-    // multiply-add; a 3-channel pixel's fourth pair is zero.
-    let pairs = if CN == 3 {
-        _mm_setr_epi8(0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1)
-    } else {
-        _mm_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15)
-    };
+    let pairs = tap_pairs::<CN>();
     let pairs2 = _mm256_broadcastsi128_si256(pairs);
     let (src, dst) = (row.as_ptr(), d.as_mut_ptr());
     let (ofs, w) = (&ofs[..n], &w[..n]);
@@ -199,12 +206,7 @@ fn aa_pixels<const CN: usize>(
     pairs: usize,
     out: &mut [u8],
 ) {
-    let shuffle = if CN == 3 {
-        _mm_setr_epi8(0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1)
-    } else {
-        _mm_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15)
-    };
-    let shuffle = _mm256_broadcastsi128_si256(shuffle);
+    let shuffle = _mm256_broadcastsi128_si256(tap_pairs::<CN>());
     let half = _mm256_set1_epi32(1 << (super::PRECISION_BITS - 1));
     let (src, dst) = (row.as_ptr(), out.as_mut_ptr());
     for (g, (fs, ws)) in first.chunks(2).zip(w.chunks_exact(pairs)).enumerate() {

@@ -571,8 +571,6 @@ impl Resizer {
     ) {
         let (dw, dh) = dst;
         let cn = src.cn;
-        // Pillow's sums are 32-bit: the weights add up to 2^22, so a sum
-        // is at most 255 * 2^22 plus the rounding half.
         // Horizontal pass over every source row, rounded to 8 bits.
         let line = dw * cn;
         // A byte of slack: the SIMD pass stores 4 bytes a pixel.
@@ -589,22 +587,25 @@ impl Resizer {
         // Vertical pass: a whole row of sums per tap, so the inner loop
         // runs along the row (vectorised).
         self.sums.resize(line, 0);
+        #[cfg(target_arch = "x86_64")]
+        let simd = avx2::available();
         for dy in 0..dh {
             let (y0, start, n) = self.ay.bounds[dy];
             let k = &self.ay.weights[start..start + n];
             let rows = &self.mid[y0 * line..];
             let acc = &mut self.sums[..line];
             #[cfg(target_arch = "x86_64")]
-            if avx2::available() {
-                // SAFETY: the CPU has AVX2, checked just above (the
-                // function is safe code compiled for AVX2).
+            if simd {
+                // SAFETY: the CPU has AVX2, checked above (the function
+                // is safe code compiled for AVX2).
                 #[allow(unsafe_code)]
                 unsafe {
-                    avx2::aa_column(rows, line, k, acc, &mut self.out);
+                    avx2::aa_column(rows, line, k, acc, &mut self.out)
                 }
-                emit(dy, &self.out);
-                continue;
+            } else {
+                aa_column(rows, line, k, acc, &mut self.out);
             }
+            #[cfg(not(target_arch = "x86_64"))]
             aa_column(rows, line, k, acc, &mut self.out);
             emit(dy, &self.out);
         }
