@@ -16,6 +16,7 @@ mod limits;
 mod mmap;
 mod pool;
 mod queue;
+pub mod reconnect;
 mod source;
 pub mod spec;
 mod sync;
@@ -34,6 +35,9 @@ pub use crate::pool::{BufferPool, FrameLease, PoolStats, Slot, BUFFER_ALIGN};
 pub use crate::queue::{
     Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE,
 };
+pub use crate::reconnect::{Backoff, ReconnectStats, Reconnecting, StreamChange};
 pub use crate::source::{FrameSource, Synthetic};
-pub use crate::spec::{open, InputFile, OpenedSource, SourceOptions, SourceSpec, NATIVE};
+pub use crate::spec::{
+    open, open_reconnecting, InputFile, OpenedSource, SourceOptions, SourceSpec, NATIVE,
+};
 pub use crate::y4m::{raise_pipe_buffer, FfmpegSource, Y4mHeader, Y4mSource, MAX_HEADER};

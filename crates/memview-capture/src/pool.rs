@@ -269,7 +269,7 @@ impl BufferPool {
     /// A free buffer to fill, without waiting.
     pub fn try_acquire(&mut self) -> Option<Slot<'_>> {
         let index = self.find_free()?;
-        Some(Slot { pool: self, index })
+        Some(Slot::new(self, index))
     }
 
     /// A free buffer to fill, waiting up to `timeout` for a lease to be
@@ -286,7 +286,7 @@ impl BufferPool {
             // the scan and the wait changes it, so no wake-up is lost.
             let seen = *lock_counter(&self.inner.released);
             if let Some(index) = self.find_free() {
-                return Some(Slot { pool: self, index });
+                return Some(Slot::new(self, index));
             }
             let left = match timeout {
                 Some(t) => t.checked_sub(start.elapsed())?,
@@ -322,9 +322,29 @@ fn lock_counter(m: &Mutex<u64>) -> crate::sync::MutexGuard<'_, u64> {
 pub struct Slot<'p> {
     pool: &'p mut BufferPool,
     index: usize,
+    /// Added to the sequence number and timestamp the source publishes
+    /// (a reconnected source numbers its frames from 0 again).
+    seq_base: u64,
+    pts_base: Duration,
 }
 
-impl Slot<'_> {
+impl<'p> Slot<'p> {
+    fn new(pool: &'p mut BufferPool, index: usize) -> Slot<'p> {
+        Slot {
+            pool,
+            index,
+            seq_base: 0,
+            pts_base: Duration::ZERO,
+        }
+    }
+
+    /// This slot, its frame numbered `seq` frames and `pts` later than the
+    /// source says.
+    pub(crate) fn offset(mut self, seq: u64, pts: Duration) -> Slot<'p> {
+        self.seq_base = seq;
+        self.pts_base = pts;
+        self
+    }
     /// Which of the pool's buffers this is (stable for the pool's life), so
     /// a source can remember what it left in each.
     pub fn index(&self) -> usize {
@@ -384,6 +404,8 @@ impl Slot<'_> {
         timestamp: Duration,
     ) -> Result<FrameLease, CaptureError> {
         let pool = self.pool;
+        let seq = seq.saturating_add(self.seq_base);
+        let timestamp = timestamp.saturating_add(self.pts_base);
         let frame = Frame::new(&view, &layout)?;
         if std::mem::replace(&mut pool.used[self.index], true) {
             pool.inner.recycled.fetch_add(1, Ordering::Relaxed);

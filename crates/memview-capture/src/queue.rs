@@ -480,8 +480,20 @@ pub(crate) fn run(
                     q.drop_oldest();
                 }
                 Policy::DropNewest => {
-                    if !source.skip()? {
-                        return Ok(());
+                    match source.skip() {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            if !resumed(source, None, q)? {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            if !resumed(source, Some(e), q)? {
+                                return Ok(());
+                            }
+                            continue;
+                        }
                     }
                     pool.inner().dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
@@ -492,13 +504,32 @@ pub(crate) fn run(
         let Some(slot) = pool.acquire(None) else {
             return Ok(());
         };
-        match source.next_frame(slot)? {
-            Some(lease) => {
+        match source.next_frame(slot) {
+            Ok(Some(lease)) => {
                 if !q.push(lease) {
                     return Ok(());
                 }
             }
-            None => return Ok(()),
+            Ok(None) => {
+                if !resumed(source, None, q)? {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                if !resumed(source, Some(e), q)? {
+                    return Ok(());
+                }
+            }
         }
     }
+}
+
+/// A stream that ended or failed: whether its source resumed it (the
+/// error if it failed for good).
+fn resumed(
+    source: &mut dyn FrameSource,
+    failure: Option<CaptureError>,
+    q: &FrameQueue,
+) -> Result<bool, CaptureError> {
+    source.resume(failure, &|| q.is_closed())
 }

@@ -29,6 +29,20 @@ pub trait FrameSource: Send {
     /// Consumes the next frame without keeping it (no buffer was free under
     /// a dropping policy); `false` at the end of the stream.
     fn skip(&mut self) -> Result<bool, CaptureError>;
+
+    /// The stream failed (`Some` error) or ended (`None`): `Ok(true)` if it
+    /// goes on (a live source reconnected, [`crate::Reconnecting`]), on the
+    /// capture thread. `stopped` says whether the capture was stopped
+    /// meanwhile, for a source that waits. The default ends the stream:
+    /// `Ok(false)` at its end, the error on a failure.
+    fn resume(
+        &mut self,
+        failure: Option<CaptureError>,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<bool, CaptureError> {
+        let _ = stopped;
+        failure.map_or(Ok(false), Err)
+    }
 }
 
 /// A boxed source is a source (what [`crate::open`] gives).
@@ -51,6 +65,14 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 
     fn skip(&mut self) -> Result<bool, CaptureError> {
         (**self).skip()
+    }
+
+    fn resume(
+        &mut self,
+        failure: Option<CaptureError>,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<bool, CaptureError> {
+        (**self).resume(failure, stopped)
     }
 }
 

@@ -10,7 +10,9 @@
 //! | anything else | a `.y4m` file or FIFO ([`Y4mSource`]) |
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::reconnect::{Backoff, OnChange, ReconnectStats, Reconnecting};
 use crate::{CaptureError, FfmpegSource, FrameSource, Limits, Synthetic, Y4mHeader, Y4mSource};
 use memview_pixel::format::I420;
 
@@ -43,6 +45,20 @@ impl SourceSpec {
             SourceSpec::V4l2(PathBuf::from(p))
         } else {
             SourceSpec::Y4m(PathBuf::from(spec))
+        }
+    }
+
+    /// Whether this is a live source that can drop out and come back: a
+    /// camera (`v4l2:`, or a `/dev/` device through ffmpeg) or a network
+    /// stream through ffmpeg (a `scheme://` URL other than `file://`).
+    /// Files, pipes, stdin and the synthetic source end at their end.
+    pub fn is_live(&self) -> bool {
+        match self {
+            SourceSpec::V4l2(_) => true,
+            SourceSpec::Ffmpeg(i) => {
+                i.starts_with("/dev/") || (i.contains("://") && !i.starts_with("file:"))
+            }
+            _ => false,
         }
     }
 
@@ -185,6 +201,9 @@ pub struct OpenedSource {
     /// camera: its driver buffers less those that must stay queued with
     /// the driver). A larger pool would starve the source.
     pub max_buffers: Option<usize>,
+    /// The reconnect counters, for a source opened by
+    /// [`open_reconnecting`].
+    pub reconnects: Option<Arc<ReconnectStats>>,
 }
 
 impl std::fmt::Debug for OpenedSource {
@@ -207,6 +226,7 @@ impl OpenedSource {
             tracker: None,
             source_drops: None,
             max_buffers: None,
+            reconnects: None,
         }
     }
 }
@@ -258,6 +278,29 @@ pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, Captur
         }
         SourceSpec::V4l2(path) => open_v4l2(path, o)?,
     })
+}
+
+/// Opens the source `spec` names as [`open`] does, wrapped in a
+/// [`Reconnecting`] source: when it fails or ends it is opened again the
+/// same way, after waits of `backoff`, and `on_change` hears of it. The
+/// first open must succeed (a wrong URL or a missing device is an error,
+/// not an endless retry).
+pub fn open_reconnecting(
+    spec: &SourceSpec,
+    o: &SourceOptions,
+    backoff: Backoff,
+    on_change: Option<OnChange>,
+) -> Result<OpenedSource, CaptureError> {
+    let mut opened = open(spec, o)?;
+    let (spec, o) = (spec.clone(), o.clone());
+    let reopen: crate::reconnect::Reopen = Box::new(move || open(&spec, &o).map(|s| s.source));
+    let mut r = Reconnecting::new(opened.source, reopen, backoff);
+    if let Some(f) = on_change {
+        r = r.on_change(f);
+    }
+    opened.reconnects = Some(r.stats());
+    opened.source = Box::new(r);
+    Ok(opened)
 }
 
 /// Driver buffers asked of a V4L2 device: a streaming pool of five (two

@@ -5,5 +5,6 @@
 mod alloc;
 mod faults;
 mod pool;
+mod reconnect;
 mod y4m;
 mod y4m_crate;
