@@ -12,9 +12,11 @@
 mod alloc;
 mod crop;
 mod fmt;
+mod multi;
 mod output;
 mod run;
 mod signals;
+mod stream;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;

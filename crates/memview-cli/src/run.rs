@@ -3,149 +3,160 @@
 //! the run loop with sinks and events (`memview_roi::pipeline`), and the
 //! summary printed.
 
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use memview_capture::{
-    Capture, CaptureOptions, InputFile, Limits, OpenedSource, Policy, SourceOptions, SourceSpec,
-};
+use memview_capture::{Limits, SourceOptions};
 use memview_pixel::Rect;
-use memview_roi::detections::Detections;
 use memview_roi::events::{MotionEvents, MotionOptions};
-use memview_roi::pipeline::{self, MaskWriter, Pipeline, ZoneFeed};
+use memview_roi::pipeline::{self, MaskWriter, Pipeline};
 use memview_roi::sink::{
     Csv, EventLines, JsonLines, ResultWriter, Sink, SinkPolicy, WriterOptions,
 };
-use memview_roi::{analyzers, BoxedAnalyzer, RoiRunner, Zone};
+use memview_roi::BoxedAnalyzer;
 use serde_json::json;
 
 use crate::alloc;
 use crate::output::{FileId, Output};
 use crate::signals::Signals;
+use crate::stream::{self, Opened, Reconnect, SharedLines, StreamSpec, Threads};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Where frames come from: `synthetic`, a `.y4m` file (or FIFO), `-`
     /// (Y4M on stdin), `ffmpeg:INPUT` (anything ffmpeg decodes), or
     /// `v4l2:/dev/videoN` (a camera, zero-copy from the driver's buffers).
-    #[arg(long, default_value = "synthetic")]
-    source: String,
+    /// Repeatable: several sources run at once as streams `stream0`,
+    /// `stream1`, ... sharing one analysis pool (default: synthetic).
+    #[arg(long)]
+    pub(crate) source: Vec<String>,
+    /// Cameras from a TOML file (`[[camera]]` tables: name, source, zones,
+    /// analyzers, outputs; the README has the schema), run at once on one
+    /// analysis pool.
+    #[arg(long, conflicts_with_all = ["source", "size", "pixel_format", "fps", "zone", "zones", "zones_file", "detections", "mask", "model"])]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// Whether a source that fails or ends is opened again, with backoff
+    /// (0.5 s doubling to 10 s): `auto` for network streams
+    /// (`ffmpeg:rtsp://...`, any `scheme://`) and cameras, `always` for
+    /// every source but synthetic and stdin, `never`.
+    #[arg(long, value_enum, default_value_t = Reconnect::Auto)]
+    pub(crate) reconnect: Reconnect,
     /// Frame size of the synthetic source (default 1920x1080), or the size
     /// asked of a V4L2 device (default 640x480; the driver may pick the
     /// nearest it has). Other sources take their size from their header.
     #[arg(long, value_parser = parse_size)]
-    size: Option<(usize, usize)>,
+    pub(crate) size: Option<(usize, usize)>,
     /// The V4L2 pixel format to ask for (a fourcc: NV12, YU12, YUYV, GREY,
     /// ...; default NV12).
     #[arg(long)]
-    pixel_format: Option<String>,
+    pub(crate) pixel_format: Option<String>,
     /// Frame rate to ask of a V4L2 device, frames per second.
     #[arg(long)]
-    fps: Option<u32>,
+    pub(crate) fps: Option<u32>,
     /// A zone `x,y,w,h` (repeatable); without any (and without
     /// `--zones-file` or `--detections`), `--zones` zones.
     #[arg(long = "zone", value_parser = parse_rect)]
-    zone: Vec<Rect>,
+    pub(crate) zone: Vec<Rect>,
     /// How many zones when none is given (default 10, at most 4096): the
     /// synthetic source's moving objects, or a grid over other sources'
     /// frames.
     #[arg(long, conflicts_with_all = ["zone", "zones_file"], value_parser = clap::value_parser!(u64).range(1..=memview_roi::MAX_ZONES as u64))]
-    zones: Option<u64>,
+    pub(crate) zones: Option<u64>,
     /// Named static zones from a file: JSON (`{"zones": [{"id", "name",
     /// "rect": [x, y, w, h]}]}`) or TOML (`[[zone]]` tables), by its
     /// extension (`.toml`; anything else is JSON).
     #[arg(long, conflicts_with = "zone")]
-    zones_file: Option<String>,
+    pub(crate) zones_file: Option<String>,
     /// Zones from an external detector: JSON Lines `{"frame": N, "zones":
     /// [{"id": "face-3", "rect": [x, y, w, h]}]}` from a file, a FIFO or
     /// `-` (stdin). Zones appear, move and vanish with it; a frame without
     /// a line keeps the last zones.
     #[arg(long)]
-    detections: Option<String>,
+    pub(crate) detections: Option<String>,
     /// Analyzers, comma-separated: mean, histogram, motion, edges, colour.
     #[arg(long, default_value = "mean,histogram,motion")]
-    analyzers: String,
-    /// Frames to process (the source may end sooner); 0: until the source
-    /// ends.
-    #[arg(long, default_value_t = 600)]
-    frames: u64,
+    pub(crate) analyzers: String,
+    /// Frames to process per stream (the source may end sooner); 0: until
+    /// the source ends [default: 600, or the config's `frames`].
+    #[arg(long)]
+    pub(crate) frames: Option<u64>,
     /// Analysis threads (0: one per core; at most 256).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=memview_roi::MAX_THREADS as u64))]
-    threads: u64,
+    pub(crate) threads: u64,
     /// Pace the synthetic source at 60 frames/s and keep only the latest
     /// frame when analysis falls behind.
     #[arg(long)]
-    realtime: bool,
+    pub(crate) realtime: bool,
     #[command(flatten)]
-    input: crate::crop::InputArgs,
+    pub(crate) input: crate::crop::InputArgs,
     /// Write every frame's results as JSON Lines (or CSV) to FILE, or `-`
     /// for stdout (the summary then goes to stderr).
     #[arg(long)]
-    results: Option<String>,
+    pub(crate) results: Option<String>,
     /// The format of `--results`.
     #[arg(long, value_enum, default_value_t = ResultsFormat::Jsonl, requires = "results")]
-    results_format: ResultsFormat,
+    pub(crate) results_format: ResultsFormat,
     /// With `--results-format csv`: write the histograms (every array
     /// field) to this CSV file, one row per frame and zone; without it
     /// they are left out.
     #[arg(long, requires = "results")]
-    results_arrays: Option<String>,
+    pub(crate) results_arrays: Option<String>,
     /// Write motion events (`motion_start`, `motion_end`) as JSON Lines to
     /// FILE, or `-` for stdout. Adds the motion analyzer if it is not
     /// listed.
     #[arg(long)]
-    events: Option<String>,
+    pub(crate) events: Option<String>,
     /// Mean absolute luma difference per pixel above which a zone is
     /// moving.
     #[arg(long, default_value_t = MotionOptions::default().threshold)]
-    motion_threshold: f64,
+    pub(crate) motion_threshold: f64,
     /// Moving frames in a row that start a motion event (K).
     #[arg(long, default_value_t = MotionOptions::default().start_frames, value_parser = clap::value_parser!(u32).range(1..))]
-    motion_start_frames: u32,
+    pub(crate) motion_start_frames: u32,
     /// Still frames in a row that end it (M).
     #[arg(long, default_value_t = MotionOptions::default().end_frames, value_parser = clap::value_parser!(u32).range(1..))]
-    motion_end_frames: u32,
+    pub(crate) motion_end_frames: u32,
     /// When the result writer falls behind: `drop` records (counted in the
     /// summary) or `block` the pipeline until it catches up.
     #[arg(long, value_enum, default_value_t = SinkPolicyArg::Drop)]
-    sink_policy: SinkPolicyArg,
+    pub(crate) sink_policy: SinkPolicyArg,
     /// The result writer's nice value (0 to 19, Linux): above 0 it writes
     /// in time capture and analysis leave idle (records it cannot keep up
     /// with are dropped and counted, or wait under `--sink-policy block`).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=19))]
-    writer_nice: i32,
+    pub(crate) writer_nice: i32,
     /// Result records the writer may fall behind by (1 to 4096).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=memview_roi::sink::MAX_RING as u64))]
-    result_buffer: u64,
+    pub(crate) result_buffer: u64,
     /// Print one JSON object with the summary on the last line of stdout.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Pixelate every zone (in parallel, in place in a copy of each frame)
     /// and write the masked frames to `-o`.
     #[arg(long, requires = "output")]
-    mask: bool,
+    pub(crate) mask: bool,
     /// Where `--mask` writes its Y4M stream (never over the input; a
     /// regular file appears only once it holds frames).
     #[arg(short = 'o', long, requires = "mask")]
-    output: Option<String>,
+    pub(crate) output: Option<String>,
     /// An ONNX model (run by tract, pure Rust; memview built with the
     /// `onnx` feature) run once per frame on the batch of every zone's
     /// tensor: each of its outputs becomes a field of the zone in
     /// `--results`.
     #[arg(long)]
-    model: Option<std::path::PathBuf>,
+    pub(crate) model: Option<std::path::PathBuf>,
     /// The model's input size, WxH.
     #[arg(long, value_parser = parse_size, default_value = "224x224", requires = "model")]
-    input_size: (usize, usize),
+    pub(crate) input_size: (usize, usize),
     /// Subtracted from each 8-bit sample first, per channel: one value or
     /// `R,G,B` (OpenCV's `mean`; default 0).
     #[arg(long, value_parser = parse_triple, requires = "model")]
-    mean: Option<[f32; 3]>,
+    pub(crate) mean: Option<[f32; 3]>,
     /// Then multiplied, per channel: one value or `R,G,B`, each a number or
     /// a fraction like `1/255` (OpenCV's `scalefactor`; default 1).
     #[arg(long, value_parser = parse_triple, requires = "model")]
-    scale: Option<[f32; 3]>,
+    pub(crate) scale: Option<[f32; 3]>,
     /// How a zone is fitted to the input: `stretch`, `letterbox`
     /// (OpenCV's), `yolo` (Ultralytics', grey borders) or `crop` (centre).
     #[arg(long, value_enum, default_value_t = FitArg::Stretch, requires = "model")]
@@ -256,13 +267,13 @@ fn load_model(
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum ResultsFormat {
+pub(crate) enum ResultsFormat {
     Jsonl,
     Csv,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum SinkPolicyArg {
+pub(crate) enum SinkPolicyArg {
     Drop,
     Block,
 }
@@ -272,8 +283,38 @@ impl Args {
         self.input.limits()
     }
 
-    fn zone_count(&self) -> usize {
-        self.zones.map_or(10, |n| n as usize)
+    /// The frame limit per stream (`None`: until the source ends).
+    pub(crate) fn frame_limit(&self) -> Option<u64> {
+        let n = self.frames.unwrap_or(600);
+        (n > 0).then_some(n)
+    }
+
+    /// The stream the flags describe, reading `source`.
+    pub(crate) fn stream(&self, source: &str, name: Option<String>) -> Result<StreamSpec, String> {
+        let limits = self.limits()?;
+        let (ffmpeg_input, ffmpeg_pix_fmt) = self.input.ffmpeg();
+        Ok(StreamSpec {
+            name,
+            source: source.to_owned(),
+            options: SourceOptions {
+                size: self.size,
+                pixel_format: self.pixel_format.clone(),
+                fps: self.fps,
+                realtime: self.realtime,
+                frames: self.frame_limit(),
+                boxes: self.zones.map_or(10, |n| n as usize),
+                limits,
+                ffmpeg_input,
+                ffmpeg_pix_fmt,
+            },
+            zone: self.zone.clone(),
+            zones: self.zones,
+            zones_file: self.zones_file.clone(),
+            detections: self.detections.clone(),
+            analyzers: self.analyzers.clone(),
+            reconnect: self.reconnect,
+            realtime: self.realtime,
+        })
     }
 
     /// Whether results or events go to stdout (the summary then goes to
@@ -287,7 +328,7 @@ impl Args {
         if self.results.as_deref() == Some("-") && self.events.as_deref() == Some("-") {
             return Err("--results - and --events - would both write to stdout".into());
         }
-        if self.source == "-" && self.detections.as_deref() == Some("-") {
+        if self.source.iter().any(|s| s == "-") && self.detections.as_deref() == Some("-") {
             return Err("--source - and --detections - would both read stdin".into());
         }
         if self.results_arrays.is_some() && self.results_format != ResultsFormat::Csv {
@@ -297,41 +338,7 @@ impl Args {
     }
 }
 
-/// The capture pool: [`Policy::streaming_buffers`] (two frames held by
-/// the analyzers, two queued, one being filled), or fewer where the source
-/// can back fewer (a camera's driver buffers), never fewer than the policy
-/// needs; the queue then takes what is left.
-fn pool_options(args: &Args, limits: Limits, max_buffers: Option<usize>) -> CaptureOptions {
-    let policy = if args.realtime {
-        Policy::KeepLatest
-    } else {
-        Policy::Block
-    };
-    let holds = memview_roi::FRAMES_HELD;
-    let least = policy.min_buffers(holds);
-    let buffers = policy
-        .streaming_buffers(holds, 2)
-        .min(max_buffers.unwrap_or(usize::MAX))
-        .max(least);
-    // Two queued where the pool has room: it always has under `Block`;
-    // under `KeepLatest` a free buffer must remain for the newest frame.
-    let queue = match policy {
-        Policy::KeepLatest => (buffers - holds - 1).clamp(1, 2),
-        _ => 2,
-    };
-    CaptureOptions {
-        buffers,
-        queue,
-        policy,
-        consumer_holds: holds,
-        limits: Limits {
-            max_pool_bytes: limits.max_frame_bytes.saturating_mul(buffers),
-            ..limits
-        },
-    }
-}
-
-fn parse_size(s: &str) -> Result<(usize, usize), String> {
+pub(crate) fn parse_size(s: &str) -> Result<(usize, usize), String> {
     let (w, h) = s.split_once('x').ok_or("size must be WxH")?;
     let side = |v: &str, what: &str| -> Result<usize, String> {
         let n: usize = v.parse().map_err(|_| format!("bad {what} {v:?}"))?;
@@ -364,56 +371,6 @@ pub(crate) fn parse_rect(s: &str) -> Result<Rect, String> {
     }
 }
 
-/// A grid of `n` zones of up to 200x200 over a `w x h` frame, or why `n`
-/// zones do not fit.
-fn grid(n: usize, w: usize, h: usize) -> Result<Vec<Rect>, String> {
-    let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
-    let rows = n.div_ceil(cols).max(1);
-    let (cw, ch) = (w / cols, h / rows);
-    if cw == 0 || ch == 0 {
-        return Err(format!(
-            "{n} zones do not fit a {w}x{h} frame as a {cols}x{rows} grid"
-        ));
-    }
-    let (zw, zh) = (cw.min(200), ch.min(200));
-    Ok((0..n)
-        .map(|i| {
-            Rect::new(
-                (i % cols) * cw + (cw - zw) / 2,
-                (i / cols) * ch + (ch - zh) / 2,
-                zw,
-                zh,
-            )
-        })
-        .collect())
-}
-
-/// Why `z` is not inside the frame `l` lays out, if it is not.
-fn check_inside(z: &Rect, l: &memview_pixel::FrameLayout) -> Result<(), String> {
-    let inside = z.x.checked_add(z.w).is_some_and(|e| e <= l.width())
-        && z.y.checked_add(z.h).is_some_and(|e| e <= l.height());
-    if inside {
-        return Ok(());
-    }
-    Err(format!(
-        "zone {},{},{},{} leaves the {}x{} frame",
-        z.x,
-        z.y,
-        z.w,
-        z.h,
-        l.width(),
-        l.height()
-    ))
-}
-
-/// The user's zones, each checked against the frame.
-fn zones_for(args: &Args, l: &memview_pixel::FrameLayout) -> Result<Vec<Rect>, String> {
-    for z in &args.zone {
-        check_inside(z, l)?;
-    }
-    Ok(args.zone.clone())
-}
-
 /// Prints the summary (and the JSON line), ending quietly if stdout is
 /// closed.
 fn print_summary(
@@ -436,86 +393,9 @@ fn print_summary(
     crate::output::quiet_if_closed(r)
 }
 
-/// The analyzers the flags name (the motion analyzer added for events).
-fn analyzers_for(args: &Args) -> Result<Vec<BoxedAnalyzer>, String> {
-    let mut list: Vec<BoxedAnalyzer> = args
-        .analyzers
-        .split(',')
-        .map(|n| {
-            analyzers::by_name(n.trim())
-                .ok_or_else(|| format!("unknown analyzer {n:?} ({})", analyzers::NAMES))
-        })
-        .collect::<Result<_, _>>()?;
-    if args.events.is_some() && !list.iter().any(|a| a.name() == "motion") {
-        list.push(analyzers::Motion.into());
-    }
-    if args.model.is_some() {
-        list.push(memview_roi::model::Tensor::new(tensor_spec(args))?.into());
-    }
-    Ok(list)
-}
-
-/// The static zones: `--zone`s, the zones file, or (without detections)
-/// the synthetic boxes or a grid. `true` with them if they follow the
-/// synthetic boxes.
-fn static_zones(
-    args: &Args,
-    opened: &OpenedSource,
-) -> Result<(Vec<Zone>, bool), Box<dyn std::error::Error>> {
-    let l = opened.source.layout();
-    if let Some(path) = &args.zones_file {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        let toml = path.ends_with(".toml");
-        let zones = memview_roi::detections::parse_zones_file(&text, toml)
-            .map_err(|e| format!("{path}: {e}"))?;
-        for z in &zones {
-            check_inside(&z.rect, l).map_err(|e| format!("{path}: zone {:?}: {e}", z.id))?;
-        }
-        return Ok((zones, false));
-    }
-    let named = |rects: Vec<Rect>| -> Vec<Zone> {
-        rects
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| Zone::new(format!("zone{i}"), r))
-            .collect()
-    };
-    if !args.zone.is_empty() {
-        return Ok((named(zones_for(args, l)?), false));
-    }
-    if args.detections.is_some() {
-        return Ok((Vec::new(), false));
-    }
-    if let Some(t) = &opened.tracker {
-        let boxes = t.boxes().into_iter().take(args.zone_count()).collect();
-        return Ok((named(boxes), true));
-    }
-    Ok((
-        named(grid(args.zone_count(), l.width(), l.height())?),
-        false,
-    ))
-}
-
-/// Opens `--detections`: a file or FIFO (reads time out as the source's
-/// do), or stdin.
-fn open_detections(
-    path: &str,
-    limits: &Limits,
-) -> Result<Detections<Box<dyn BufRead + Send>>, Box<dyn std::error::Error>> {
-    let reader: Box<dyn BufRead + Send> = if path == "-" {
-        let stdin = memview_capture::TimedRead::new(io::stdin(), limits.read_timeout);
-        Box::new(BufReader::new(stdin))
-    } else {
-        let f = memview_capture::open_input(std::path::Path::new(path), limits.read_timeout)
-            .map_err(|e| format!("--detections {path}: {e}"))?;
-        Box::new(BufReader::new(f))
-    };
-    Ok(Detections::new(reader))
-}
-
 /// An output stream: stdout for `-`, else a file written as results come
 /// (a consumer can follow it), never over an input.
-fn stream_out(
+pub(crate) fn stream_out(
     path: &str,
     inputs: &[Option<FileId>],
 ) -> Result<Box<dyn Write + Send>, Box<dyn std::error::Error>> {
@@ -526,23 +406,19 @@ fn stream_out(
 }
 
 pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if args.config.is_some() || args.source.len() > 1 {
+        return crate::multi::run(args);
+    }
     let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     args.check_streams()?;
-    let limits = args.limits()?;
-    let spec = SourceSpec::parse(&args.source);
-    let (ffmpeg_input, ffmpeg_pix_fmt) = args.input.ffmpeg();
-    let options = SourceOptions {
-        size: args.size,
-        pixel_format: args.pixel_format.clone(),
-        fps: args.fps,
-        realtime: args.realtime,
-        frames: (args.frames > 0).then_some(args.frames),
-        boxes: args.zone_count(),
-        limits,
-        ffmpeg_input,
-        ffmpeg_pix_fmt,
-    };
-    let analyzers = analyzers_for(args)?;
+    let source = args.source.first().map_or("synthetic", String::as_str);
+    let spec = args.stream(source, None)?;
+    let model_stage = args
+        .model
+        .as_ref()
+        .map(|_| memview_roi::model::Tensor::new(tensor_spec(args)).map(BoxedAnalyzer::from))
+        .transpose()?;
+    let analyzers = spec.analyzers(args.events.is_some(), model_stage)?;
     // The model is loaded before the source opens: a bad model file is
     // refused without touching a camera.
     let model = args
@@ -562,47 +438,28 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         })
         .transpose()
         .map_err(|e| format!("--motion-threshold: {e}"))?;
-    // A camera format the analyzers cannot read is refused before the
-    // device is opened.
-    let asked = args.pixel_format.as_deref().map(str::as_bytes);
-    if let (SourceSpec::V4l2(_), Some(Ok(cc))) = (&spec, asked.map(<[u8; 4]>::try_from)) {
-        if let Some(f) = memview_pixel::PixelFormat::from_fourcc(cc) {
-            if let Some(why) = analyzers.iter().find_map(|a| a.check(f).err()) {
-                return Err(format!("--pixel-format {}: {why}", f.name).into());
-            }
-        }
-    }
-    let opened = memview_capture::open(&spec, &options)?;
-    let input = match &opened.input {
-        Some(InputFile::Path(p)) => FileId::of_path(p),
-        Some(InputFile::Stdin) => FileId::of_stdin(),
-        None => None,
-    };
-    let (zones, follow) = static_zones(args, &opened)?;
-    let nzones = zones.len();
-    let layout = opened.source.layout().clone();
-    let label = opened.label.clone();
-    let mut runner = RoiRunner::new(zones, analyzers, args.threads as usize)?;
-    if let Some(m) = model {
-        runner.set_model(m)?;
-    }
-    runner
-        .check_format(layout.format())
-        .map_err(|e| format!("{label}: {e}"))?;
-    let names = runner.names();
-    let feed = match (&args.detections, follow, opened.tracker.clone()) {
-        (Some(path), _, _) => ZoneFeed::Detections(open_detections(path, &limits)?),
-        (None, true, Some(t)) => ZoneFeed::Synthetic(t, nzones),
-        _ => ZoneFeed::Static,
-    };
-    let OpenedSource {
-        source,
+    // Stream changes (a live source down, up) go out with the events, as
+    // soon as the events' file exists.
+    let event_lines = args.events.as_ref().map(|_| SharedLines::default());
+    let opened = stream::open(
+        &spec,
+        analyzers,
+        model,
+        Threads::Own(args.threads as usize),
+        event_lines.as_ref(),
+    )?;
+    let Opened {
+        capture,
+        mut runner,
+        feed,
+        layout,
         header,
+        label,
+        input,
         source_drops,
-        max_buffers,
-        ..
+        reconnects,
     } = opened;
-    let capture = Capture::with_options(source, pool_options(args, limits, max_buffers))?;
+    let names = runner.names();
     signals.stop_on_signal(capture.stopper());
     // Outputs only once the stream is running: a run refused before it
     // leaves nothing behind.
@@ -629,8 +486,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
         });
     }
-    if let Some(path) = &args.events {
-        sinks.push(Box::new(EventLines::new(stream_out(path, &inputs)?)));
+    if let (Some(path), Some(lines)) = (&args.events, &event_lines) {
+        lines.set(stream_out(path, &inputs)?)?;
+        sinks.push(Box::new(EventLines::new(lines.clone())));
     }
     let writer = if sinks.is_empty() {
         None
@@ -645,14 +503,14 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 },
                 on_start: Some(alloc::mark_writer),
                 counts: Some(alloc::writer_counts),
-                warmup: pipeline::warmup((args.frames > 0).then_some(args.frames)),
+                warmup: pipeline::warmup(args.frame_limit()),
                 nice: args.writer_nice,
             },
         )?)
     };
     // A progress bar on a terminal. Drawing it allocates; that is not the
     // pipeline's doing, so it is left out of the allocation counts.
-    let limit = (args.frames > 0).then_some(args.frames);
+    let limit = args.frame_limit();
     let bar = io::stderr().is_terminal().then(|| {
         alloc::uncounted(|| {
             let bar = ProgressBar::new(limit.unwrap_or(0));
@@ -732,6 +590,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         "threads": runner.threads(),
         "analyzers": names,
         "source": label,
+        "reconnects": reconnects.as_ref().map(|r| r.reconnects()),
         "last_frame": {"mean_luma": report.mean_luma, "motion_sad": report.motion},
         "result_records_written": report.result_records_written,
         "result_records_dropped": report.result_records_dropped,
@@ -784,6 +643,14 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         )?;
         if zone_errors > 0 {
             writeln!(out, "  zone errors       {zone_errors}")?;
+        }
+        if let Some(r) = reconnects.as_ref().filter(|r| r.reconnects() > 0) {
+            writeln!(
+                out,
+                "  reconnects        {} ({:.1} s down)",
+                r.reconnects(),
+                r.downtime().as_secs_f64()
+            )?;
         }
         if args.results.is_some() || args.events.is_some() {
             writeln!(

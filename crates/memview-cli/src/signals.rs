@@ -16,7 +16,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 #[derive(Debug, Clone)]
 pub struct Signals {
     got: Arc<AtomicI32>,
-    stopper: Arc<Mutex<Option<Stopper>>>,
+    stoppers: Arc<Mutex<Vec<Stopper>>>,
 }
 
 impl Signals {
@@ -25,7 +25,7 @@ impl Signals {
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
         let s = Signals {
             got: Arc::new(AtomicI32::new(0)),
-            stopper: Arc::new(Mutex::new(None)),
+            stoppers: Arc::new(Mutex::new(Vec::new())),
         };
         let shared = s.clone();
         std::thread::Builder::new()
@@ -36,8 +36,8 @@ impl Signals {
                         // A second signal: the user wants out now.
                         std::process::exit(128 + sig);
                     }
-                    if let Ok(guard) = shared.stopper.lock() {
-                        if let Some(stop) = guard.as_ref() {
+                    if let Ok(guard) = shared.stoppers.lock() {
+                        for stop in guard.iter() {
                             stop.stop();
                         }
                     }
@@ -47,13 +47,13 @@ impl Signals {
     }
 
     /// Stops `stopper`'s capture when a signal comes (at once if one came
-    /// already).
+    /// already), with every capture given before.
     pub fn stop_on_signal(&self, stopper: Stopper) {
-        if let Ok(mut guard) = self.stopper.lock() {
+        if let Ok(mut guard) = self.stoppers.lock() {
             if self.received().is_some() {
                 stopper.stop();
             }
-            *guard = Some(stopper);
+            guard.push(stopper);
         }
     }
 

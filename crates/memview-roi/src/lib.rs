@@ -85,6 +85,44 @@ struct Slot {
     outputs: Vec<Box<dyn AnyOutput>>,
 }
 
+/// The rayon threads runners analyse zones on: one runner's own, or one
+/// shared by the runners of several streams ([`RoiRunner::with_pool`]).
+#[derive(Clone, Debug)]
+pub struct AnalysisPool(std::sync::Arc<rayon::ThreadPool>);
+
+impl AnalysisPool {
+    /// A pool of `threads` threads (0: one per core; at most
+    /// [`MAX_THREADS`]), every one started before this returns.
+    pub fn new(threads: usize) -> Result<AnalysisPool, RunnerError> {
+        if threads > MAX_THREADS {
+            return Err(RunnerError(format!(
+                "{threads} analysis threads is more than the {MAX_THREADS} a runner starts"
+            )));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("memview-roi-{i}"))
+            .build()
+            .map_err(|e| RunnerError(format!("cannot start {threads} threads: {e}")))?;
+        // Every worker runs once before the first frame: a thread that the
+        // OS starts late would otherwise do its start-up allocations in the
+        // middle of the stream, where none belong.
+        pool.broadcast(|_| ());
+        Ok(AnalysisPool(std::sync::Arc::new(pool)))
+    }
+
+    /// Its threads.
+    pub fn threads(&self) -> usize {
+        self.0.current_num_threads()
+    }
+}
+
+fn too_many_zones(n: usize) -> RunnerError {
+    RunnerError(format!(
+        "{n} zones is more than the {MAX_ZONES} a runner takes"
+    ))
+}
+
 /// Zones x analyzers per frame, in parallel.
 pub struct RoiRunner {
     slots: Vec<Slot>,
@@ -98,7 +136,9 @@ pub struct RoiRunner {
     refused: Option<String>,
     info: FrameInfo,
     previous: Option<FrameLease>,
-    pool: std::sync::Arc<rayon::ThreadPool>,
+    pool: AnalysisPool,
+    /// The pool is shared with other runners ([`RoiRunner::with_pool`]).
+    shared: bool,
     latency: LatencyHistogram,
     frames: u64,
     /// The model run on the zones' tensors once per frame, if one is set;
@@ -114,7 +154,7 @@ impl std::fmt::Debug for RoiRunner {
                 &self.slots.iter().map(|s| &s.zone).collect::<Vec<_>>(),
             )
             .field("analyzers", &self.names())
-            .field("threads", &self.pool.current_num_threads())
+            .field("threads", &self.pool.threads())
             .field("frames", &self.frames)
             .finish()
     }
@@ -162,26 +202,27 @@ impl RoiRunner {
         threads: usize,
     ) -> Result<RoiRunner, RunnerError> {
         if zones.len() > MAX_ZONES {
-            return Err(RunnerError(format!(
-                "{} zones is more than the {MAX_ZONES} a runner takes",
-                zones.len()
-            )));
+            return Err(too_many_zones(zones.len()));
         }
-        if threads > MAX_THREADS {
-            return Err(RunnerError(format!(
-                "{threads} analysis threads is more than the {MAX_THREADS} a runner starts"
-            )));
+        let pool = AnalysisPool::new(threads)?;
+        let mut runner = RoiRunner::with_pool(zones, analyzers, &pool)?;
+        runner.shared = false;
+        Ok(runner)
+    }
+
+    /// A runner on a pool other runners share: one per stream, every zone
+    /// of every stream analysed on the same threads. Each stream's loop
+    /// then runs on a thread of its own ([`RoiRunner::run`] does not move
+    /// it into the pool, where loops would occupy the threads).
+    pub fn with_pool(
+        zones: Vec<Zone>,
+        analyzers: Vec<BoxedAnalyzer>,
+        pool: &AnalysisPool,
+    ) -> Result<RoiRunner, RunnerError> {
+        if zones.len() > MAX_ZONES {
+            return Err(too_many_zones(zones.len()));
         }
         let analyzers = fuse(analyzers);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("memview-roi-{i}"))
-            .build()
-            .map_err(|e| RunnerError(format!("cannot start {threads} threads: {e}")))?;
-        // Every worker runs once before the first frame: a thread that the
-        // OS starts late would otherwise do its start-up allocations in the
-        // middle of the stream, where none belong.
-        pool.broadcast(|_| ());
         let format = &memview_pixel::format::I420;
         let mut runner = RoiRunner {
             slots: Vec::with_capacity(zones.len()),
@@ -191,7 +232,8 @@ impl RoiRunner {
             refused: None,
             info: FrameInfo::default(),
             previous: None,
-            pool: std::sync::Arc::new(pool),
+            pool: pool.clone(),
+            shared: true,
             latency: LatencyHistogram::new(),
             frames: 0,
             model: None,
@@ -380,7 +422,7 @@ impl RoiRunner {
 
     /// Threads in the runner's pool.
     pub fn threads(&self) -> usize {
-        self.pool.current_num_threads()
+        self.pool.threads()
     }
 
     /// Frames processed so far.
@@ -397,9 +439,14 @@ impl RoiRunner {
     /// [`RoiRunner::process`] inside it split work from there, without
     /// injecting a job from outside the pool per frame (which makes rayon's
     /// global queue allocate now and then): the zero-allocation way to run
-    /// a stream.
+    /// a stream. A runner on a shared pool ([`RoiRunner::with_pool`])
+    /// runs `body` where it is called, and each frame's work is handed to
+    /// the pool.
     pub fn run<T: Send>(&mut self, body: impl FnOnce(&mut RoiRunner) -> T + Send) -> T {
-        let pool = self.pool.clone();
+        if self.shared {
+            return body(self);
+        }
+        let pool = self.pool.0.clone();
         pool.install(|| body(self))
     }
 
@@ -431,7 +478,7 @@ impl RoiRunner {
                 analyzers: &self.analyzers,
             };
             let slots = &mut self.slots;
-            self.pool.install(|| {
+            self.pool.0.install(|| {
                 slots.par_iter_mut().for_each(|slot| job.analyze_zone(slot));
             });
             if let Some(m) = &mut self.model {

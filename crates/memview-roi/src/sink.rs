@@ -12,6 +12,8 @@
 //!
 //! [`JsonLines`] writes one object per frame, members in this order:
 //!
+//! - `stream`: the stream's name, only where several streams write to one
+//!   place ([`JsonLines::stream`]);
 //! - `frame`: the frame's sequence number (0 for the first);
 //! - `pts`: its timestamp in seconds;
 //! - `zones`: one object per zone, in zone order: `id`, `name`, `rect`
@@ -28,8 +30,8 @@
 //! {"frame":0,"pts":0.0,"zones":[{"id":"door","name":"door","rect":[0,0,64,48],"mean":118.5,"variance":12.25,"motion":0,"motion_per_pixel":0.0}]}
 //! ```
 //!
-//! [`EventLines`] writes one object per event: `event` (`motion_start` or
-//! `motion_end`), `frame`, `pts`, `zone` (`{"id", "name"}`) and `peak`.
+//! [`EventLines`] writes one object per event: `stream` (as above), `event`
+//! (`motion_start` or `motion_end`), `frame`, `pts`, `zone` (`{"id", "name"}`) and `peak`.
 //!
 //! [`Csv`] writes one row per frame and zone: `frame`, `pts`, `zone_id`,
 //! `zone_name`, `x`, `y`, `w`, `h`, `error`, then every scalar field;
@@ -69,6 +71,19 @@ pub trait Sink: Send {
 pub struct JsonLines<W> {
     out: W,
     buf: Vec<u8>,
+    /// `{"stream":NAME,` for a named stream, else `{`.
+    start: Vec<u8>,
+}
+
+/// `{`, or `{"stream":NAME,` where a stream is named.
+fn line_start(stream: Option<&str>) -> Vec<u8> {
+    let mut start = b"{".to_vec();
+    if let Some(name) = stream {
+        start.extend_from_slice(b"\"stream\":");
+        json::str(&mut start, name);
+        start.push(b',');
+    }
+    start
 }
 
 impl<W: Write + Send> JsonLines<W> {
@@ -77,13 +92,27 @@ impl<W: Write + Send> JsonLines<W> {
         JsonLines {
             out,
             buf: Vec::with_capacity(4096),
+            start: line_start(None),
         }
+    }
+
+    /// Each line starts with `"stream":name` (one of several streams
+    /// writing to one place).
+    pub fn stream(mut self, name: &str) -> JsonLines<W> {
+        self.start = line_start(Some(name));
+        self
     }
 
     /// The line `record` is written as (without its newline), appended to
     /// `buf`.
     pub fn format(record: &FrameRecord, buf: &mut Vec<u8>) {
-        buf.extend_from_slice(b"{\"frame\":");
+        buf.push(b'{');
+        JsonLines::<W>::members(record, buf);
+    }
+
+    /// [`JsonLines::format`] without the line's opening brace.
+    fn members(record: &FrameRecord, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(b"\"frame\":");
         json::u64(buf, record.frame.seq);
         buf.extend_from_slice(b",\"pts\":");
         json::f64(buf, record.frame.pts.as_secs_f64());
@@ -121,7 +150,8 @@ impl<W: Write + Send> Sink for JsonLines<W> {
             return Ok(());
         }
         self.buf.clear();
-        JsonLines::<W>::format(record, &mut self.buf);
+        self.buf.extend_from_slice(&self.start);
+        JsonLines::<W>::members(record, &mut self.buf);
         self.buf.push(b'\n');
         self.out.write_all(&self.buf)
     }
@@ -140,6 +170,7 @@ impl<W: Write + Send> Sink for JsonLines<W> {
 pub struct EventLines<W> {
     out: W,
     buf: Vec<u8>,
+    start: Vec<u8>,
 }
 
 impl<W: Write + Send> EventLines<W> {
@@ -148,7 +179,15 @@ impl<W: Write + Send> EventLines<W> {
         EventLines {
             out,
             buf: Vec::with_capacity(4096),
+            start: line_start(None),
         }
+    }
+
+    /// Each line starts with `"stream":name` (one of several streams
+    /// writing to one place).
+    pub fn stream(mut self, name: &str) -> EventLines<W> {
+        self.start = line_start(Some(name));
+        self
     }
 }
 
@@ -163,7 +202,8 @@ impl<W: Write + Send> Sink for EventLines<W> {
         for e in record.events() {
             self.buf.clear();
             let buf = &mut self.buf;
-            buf.extend_from_slice(b"{\"event\":");
+            buf.extend_from_slice(&self.start);
+            buf.extend_from_slice(b"\"event\":");
             json::str(buf, e.kind.name());
             buf.extend_from_slice(b",\"frame\":");
             json::u64(buf, e.frame);
