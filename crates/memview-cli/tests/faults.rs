@@ -6,8 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
+
+use memview_testkit::{children, mkfifo, signal, wait_within};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_memview");
@@ -47,22 +49,6 @@ fn run_stdin(args: &[&str], stdin: Stdio) -> Output {
     Command::new(BIN).args(args).stdin(stdin).output().unwrap()
 }
 
-/// Waits for `child` at most `limit`, killing it and failing if it hangs.
-fn wait_within(mut child: Child, limit: Duration, what: &str) -> Output {
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A failure: non-zero status, no panic text, one line on stderr that
 /// contains `cause`.
 fn fails_with(out: &Output, cause: &str, what: &str) {
@@ -93,49 +79,6 @@ fn summary(out: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-fn mkfifo(p: &Path) -> bool {
-    let ok = Command::new("mkfifo")
-        .arg(p)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        memview_testkit::skip("mkfifo");
-    }
-    ok
-}
-
-/// The pids of `parent`'s children named `name`.
-fn children(parent: u32, name: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = &stat[open + 1..close];
-        let ppid = stat[close + 2..]
-            .split(' ')
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if comm == name && ppid == Some(parent) {
-            out.push(stat[..open].trim().parse().unwrap());
-        }
-    }
-    out
-}
-
-/// Sends `sig` (`-INT`, `-9`) with the shell's own `kill`.
-fn signal(pid: u32, sig: &str) {
-    assert!(Command::new("sh")
-        .args(["-c", &format!("kill {sig} {pid}")])
-        .status()
-        .unwrap()
-        .success());
 }
 
 #[test]

@@ -11,7 +11,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Whether the tests run in CI (`CI` set to anything but empty, `0` or
 /// `false`), where every oracle must run.
@@ -235,4 +237,64 @@ pub fn process_allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
         PROCESS_ALLOCS.load(std::sync::atomic::Ordering::Relaxed) - before,
         out,
     )
+}
+
+/// Waits for `child` at most `limit`, killing it and failing if it hangs.
+pub fn wait_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Makes a FIFO at `p` (`false`, skipped loudly, where mkfifo is missing).
+pub fn mkfifo(p: &Path) -> bool {
+    let ok = Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip("mkfifo");
+    }
+    ok
+}
+
+/// The pids of `parent`'s children named `name`.
+pub fn children(parent: u32, name: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let ppid = stat[close + 2..]
+            .split(' ')
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if comm == name && ppid == Some(parent) {
+            out.push(stat[..open].trim().parse().unwrap());
+        }
+    }
+    out
+}
+
+/// Sends `sig` (`-INT`, `-9`) with the shell's own `kill`.
+pub fn signal(pid: u32, sig: &str) {
+    assert!(Command::new("sh")
+        .args(["-c", &format!("kill {sig} {pid}")])
+        .status()
+        .unwrap()
+        .success());
 }
