@@ -12,6 +12,7 @@
 mod alloc;
 mod crop;
 mod fmt;
+mod mqtt;
 mod multi;
 mod output;
 mod run;

@@ -19,6 +19,7 @@ use memview_roi::AnalysisPool;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::mqtt::Brokers;
 use crate::output::FileId;
 use crate::run::{Args, ResultsFormat, SinkPolicyArg};
 use crate::signals::Signals;
@@ -298,14 +299,29 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         end_frames: args.motion_end_frames,
     };
     MotionEvents::new(motion).map_err(|e| format!("--motion-threshold: {e}"))?;
+    let results_mqtt = Brokers::check(results.as_deref())?;
+    let events_mqtt = Brokers::check(events.as_deref())?;
+    for p in &plans {
+        for own in [&p.results, &p.events].into_iter().flatten() {
+            if Brokers::check(Some(own))? {
+                return Err(format!(
+                    "camera {:?}: MQTT goes in the config's top-level results/events (each camera publishes on TOPIC/NAME)",
+                    p.spec.label()
+                )
+                .into());
+            }
+        }
+    }
     let pool = AnalysisPool::new(threads)?;
-    let shared_events = events.as_ref().map(|_| SharedLines::default());
+    // Events to a file are shared by the streams; to a broker each stream
+    // has its own topic, so its changes get lines of their own.
+    let shared_events = (events.is_some() && !events_mqtt).then(SharedLines::default);
     // Every stream is opened before any runs: a camera that cannot be
     // opened refuses the whole run, before any output exists.
     let mut opened = Vec::with_capacity(plans.len());
     let mut own_events = Vec::with_capacity(plans.len());
     for plan in &plans {
-        let own = plan.events.as_ref().map(|_| SharedLines::default());
+        let own = (plan.events.is_some() || events_mqtt).then(SharedLines::default);
         let wants_events = own.is_some() || shared_events.is_some();
         let analyzers = plan.spec.analyzers(wants_events, None)?;
         let lines = own.as_ref().or(shared_events.as_ref());
@@ -316,8 +332,14 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         own_events.push(own);
     }
     let inputs: Vec<Option<FileId>> = opened.iter().map(|o| o.input).collect();
+    let brokers = Brokers::connect(
+        results.as_deref(),
+        events.as_deref(),
+        args.mqtt_queue as usize,
+    )?;
     let shared_results = results
         .as_deref()
+        .filter(|_| !results_mqtt)
         .map(|p| crate::run::stream_out(p, &inputs).map(SharedLines::new))
         .transpose()?;
     if let (Some(path), Some(lines)) = (&events, &shared_events) {
@@ -336,8 +358,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 });
             }
             (None, Some(lines)) => sinks.push(Box::new(JsonLines::new(lines.clone()).stream(name))),
-            (None, None) => {}
+            (None, None) => sinks.extend(brokers.results_sink(Some(name))),
         }
+        let events = plan.events.is_some() || events.is_some();
         match (&plan.events, own, &shared_events) {
             (Some(path), Some(lines), _) => {
                 lines.set(crate::run::stream_out(path, &inputs)?)?;
@@ -346,9 +369,11 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             (None, _, Some(lines)) => {
                 sinks.push(Box::new(EventLines::new(lines.clone()).stream(name)))
             }
+            (None, own, None) => {
+                sinks.extend(brokers.events_sink(Some(name), name, own.as_ref())?)
+            }
             _ => {}
         }
-        let events = !sinks.is_empty() && (plan.events.is_some() || shared_events.is_some());
         let writer = if sinks.is_empty() {
             None
         } else {
@@ -394,7 +419,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             .collect::<Result<Vec<_>, _>>()
     })?;
     let interrupted = signals.received();
-    summarise(args, &done, pool.threads(), interrupted)?;
+    let mqtt = brokers.finish();
+    summarise(args, &done, pool.threads(), interrupted, mqtt)?;
     // A reader of the results that went away (`| head`) ends the run
     // quietly, as a closed stdout does.
     let sink_errors: Vec<String> = done
@@ -465,6 +491,7 @@ fn summarise(
     done: &[Done],
     threads: usize,
     interrupted: Option<i32>,
+    mqtt: Option<serde_json::Value>,
 ) -> io::Result<()> {
     let fps = |d: &Done| d.report.frames as f64 / d.report.elapsed.as_secs_f64().max(1e-9);
     let frames: u64 = done.iter().map(|d| d.report.frames).sum();
@@ -511,6 +538,7 @@ fn summarise(
         "heap_peak_bytes": crate::alloc::peak(),
         "rss_peak_bytes": crate::alloc::rss_peak(),
         "signal": interrupted.map(Signals::name),
+        "mqtt": mqtt,
     });
     let stdout_taken = std::iter::once(args.results.as_deref())
         .chain([args.events.as_deref()])
@@ -554,8 +582,11 @@ fn summarise(
             "total",
             frames as f64 / seconds.max(1e-9)
         )?;
+        if let Some(m) = &mqtt {
+            writeln!(out, "  mqtt         {}", crate::mqtt::describe(m))?;
+        }
         if let Some(sig) = interrupted {
-            writeln!(out, "  stopped by        {}", Signals::name(sig))?;
+            writeln!(out, "  stopped by   {}", Signals::name(sig))?;
         }
         if args.json {
             writeln!(out, "{summary}")?;

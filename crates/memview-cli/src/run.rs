@@ -18,6 +18,7 @@ use memview_roi::BoxedAnalyzer;
 use serde_json::json;
 
 use crate::alloc;
+use crate::mqtt::Brokers;
 use crate::output::{FileId, Output};
 use crate::signals::Signals;
 use crate::stream::{self, Opened, Reconnect, SharedLines, StreamSpec, Threads};
@@ -91,7 +92,9 @@ pub struct Args {
     #[command(flatten)]
     pub(crate) input: crate::crop::InputArgs,
     /// Write every frame's results as JSON Lines (or CSV) to FILE, or `-`
-    /// for stdout (the summary then goes to stderr).
+    /// for stdout (the summary then goes to stderr), or publish them to an
+    /// MQTT broker: `mqtt://HOST[:PORT]/TOPIC` (one message per frame on
+    /// TOPIC, or TOPIC/STREAM with several streams).
     #[arg(long)]
     pub(crate) results: Option<String>,
     /// The format of `--results`.
@@ -102,8 +105,10 @@ pub struct Args {
     /// they are left out.
     #[arg(long, requires = "results")]
     pub(crate) results_arrays: Option<String>,
-    /// Write motion events (`motion_start`, `motion_end`) as JSON Lines to
-    /// FILE, or `-` for stdout. Adds the motion analyzer if it is not
+    /// Write motion events (`motion_start`, `motion_end`; `stream_down`,
+    /// `stream_up` for live sources) as JSON Lines to FILE, or `-` for
+    /// stdout, or publish them to `mqtt://HOST[:PORT]/TOPIC` in Frigate's
+    /// `new`/`update`/`end` shape. Adds the motion analyzer if it is not
     /// listed.
     #[arg(long)]
     pub(crate) events: Option<String>,
@@ -129,6 +134,11 @@ pub struct Args {
     /// Result records the writer may fall behind by (1 to 4096).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=memview_roi::sink::MAX_RING as u64))]
     pub(crate) result_buffer: u64,
+    /// Messages that may wait for an MQTT broker (`--results` /
+    /// `--events mqtt://HOST[:PORT]/TOPIC`) that is slow or gone; past
+    /// them messages are dropped and counted, and analysis never waits.
+    #[arg(long, default_value_t = crate::mqtt::QUEUE as u64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub(crate) mqtt_queue: u64,
     /// Print one JSON object with the summary on the last line of stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -334,6 +344,11 @@ impl Args {
         if self.results_arrays.is_some() && self.results_format != ResultsFormat::Csv {
             return Err("--results-arrays goes with --results-format csv".into());
         }
+        let results_mqtt = Brokers::check(self.results.as_deref())?;
+        Brokers::check(self.events.as_deref())?;
+        if results_mqtt && self.results_format == ResultsFormat::Csv {
+            return Err("--results mqtt:// publishes JSON, not CSV".into());
+        }
         Ok(())
     }
 }
@@ -472,7 +487,14 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         _ => None,
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    if let Some(path) = &args.results {
+    let brokers = Brokers::connect(
+        args.results.as_deref(),
+        args.events.as_deref(),
+        args.mqtt_queue as usize,
+    )?;
+    if let Some(sink) = brokers.results_sink(None) {
+        sinks.push(sink);
+    } else if let Some(path) = &args.results {
         let out = stream_out(path, &inputs)?;
         sinks.push(match args.results_format {
             ResultsFormat::Jsonl => Box::new(JsonLines::new(out)),
@@ -486,7 +508,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
         });
     }
-    if let (Some(path), Some(lines)) = (&args.events, &event_lines) {
+    if let Some(sink) = brokers.events_sink(None, &label, event_lines.as_ref())? {
+        sinks.push(sink);
+    } else if let (Some(path), Some(lines)) = (&args.events, &event_lines) {
         lines.set(stream_out(path, &inputs)?)?;
         sinks.push(Box::new(EventLines::new(lines.clone())));
     }
@@ -543,6 +567,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         },
     );
     let interrupted = signals.received();
+    let mqtt = brokers.finish();
     if let Some(bar) = bar {
         alloc::uncounted(|| bar.finish_and_clear());
     }
@@ -598,6 +623,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         "events_dropped": report.events_dropped,
         "error": source_error.as_ref().map(ToString::to_string),
         "signal": interrupted.map(Signals::name),
+        "mqtt": mqtt,
     });
     let printed = print_summary(args, &summary, |out| {
         writeln!(
@@ -658,6 +684,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 "  results           {} records written, {} dropped; {} events",
                 report.result_records_written, report.result_records_dropped, report.events
             )?;
+        }
+        if let Some(m) = &mqtt {
+            writeln!(out, "  mqtt              {}", crate::mqtt::describe(m))?;
         }
         if let (Some(path), None) = (args.output.as_deref().filter(|_| args.mask), &mask_error) {
             writeln!(out, "  masked frames     {path}")?;

@@ -259,7 +259,14 @@ fn a_stalled_stream_ends_alone() {
     )
     .unwrap();
     let child = Command::new(BIN)
-        .args(["run", "--json", "--source-timeout", "1", "--config", s(&cfg)])
+        .args([
+            "run",
+            "--json",
+            "--source-timeout",
+            "1",
+            "--config",
+            s(&cfg),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
