@@ -9,7 +9,8 @@
 //!   1: `{"type": "new" | "update" | "end", "before": {...}, "after":
 //!   {...}}`, where each side is the episode (`id`, `camera`, `label`
 //!   `"motion"`, `zone`, `zone_name`, `current_zones`, `entered_zones`,
-//!   `box`, `start_time`, `end_time`, `frame_time` as Unix seconds, `pts`
+//!   `box`, `start_time`, `end_time`, `frame_time` as Unix seconds (the
+//!   first frame's arrival plus stream time), `pts`
 //!   and `start_pts` as stream seconds, `frame`, `start_frame`, `score`,
 //!   `top_score`, `active`, `has_clip`, `has_snapshot`, `false_positive`).
 //!   `new` comes with `motion_start`, `end` with `motion_end`, and
@@ -272,6 +273,10 @@ pub struct FrigateEvents {
     out: Publisher,
     camera: String,
     episodes: HashMap<Arc<str>, Episode>,
+    /// The Unix time of stream time 0: the first record's arrival less
+    /// its timestamp (a live source's clock runs with the wall clock; a
+    /// file read faster than real time is dated as if it began then).
+    epoch: Option<f64>,
 }
 
 /// How often an episode's rising score is published, in stream time.
@@ -291,6 +296,7 @@ impl FrigateEvents {
             out,
             camera: camera.to_owned(),
             episodes: HashMap::new(),
+            epoch: None,
         }
     }
 
@@ -302,10 +308,13 @@ impl FrigateEvents {
 
 impl Sink for FrigateEvents {
     fn frame(&mut self, record: &FrameRecord) -> io::Result<()> {
-        let now = unix_now();
         let pts = record.frame.pts;
-        // Wall time of a stream time in this record's frame.
-        let at = |t: Duration| now - pts.saturating_sub(t).as_secs_f64();
+        let epoch = *self
+            .epoch
+            .get_or_insert_with(|| unix_now() - pts.as_secs_f64());
+        // The Unix time of a stream time.
+        let at = |t: Duration| epoch + t.as_secs_f64();
+        let now = at(pts);
         for e in record.events() {
             let zone = record.zones().iter().find(|z| z.id == e.zone_id);
             match e.kind {

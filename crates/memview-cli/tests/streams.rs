@@ -450,3 +450,323 @@ fn a_killed_live_stream_reconnects_while_the_others_run() {
         "frame numbers went back"
     );
 }
+
+/// Whether a program is on the PATH (skipped loudly where it is not).
+fn have(program: &str) -> bool {
+    let ok = Command::new(program)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !ok {
+        memview_testkit::skip(program);
+    }
+    ok
+}
+
+/// A mosquitto broker on a loopback port, killed when dropped.
+struct Broker {
+    child: Child,
+    port: u16,
+    conf: PathBuf,
+}
+
+impl Broker {
+    fn start(d: &Path, port: Option<u16>) -> Broker {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
+        let conf = d.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+        )
+        .unwrap();
+        let child = Command::new("mosquitto")
+            .args(["-c", s(&conf)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "mosquitto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Broker { child, port, conf }
+    }
+
+    /// A subscriber to `memview/#` writing `topic payload` lines to `out`,
+    /// started once it receives a probe message.
+    fn subscribe(&self, out: &Path) -> Child {
+        let f = std::fs::File::create(out).unwrap();
+        let port = self.port.to_string();
+        let sub = Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-t",
+                "memview/#",
+                "-v",
+                "-q",
+                "1",
+            ])
+            .stdout(f)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        loop {
+            let _ = Command::new("mosquitto_pub")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-t",
+                    "memview/probe",
+                    "-m",
+                    "{}",
+                ])
+                .status();
+            if std::fs::read_to_string(out)
+                .unwrap_or_default()
+                .contains("memview/probe")
+            {
+                return sub;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the subscriber did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self, topic: &str) -> String {
+        format!("mqtt://127.0.0.1:{}/{topic}", self.port)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = &self.conf;
+    }
+}
+
+/// The messages a subscriber got, by topic (the probe left out).
+fn messages(p: &Path) -> BTreeMap<String, Vec<Value>> {
+    let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for line in std::fs::read_to_string(p).unwrap().lines() {
+        let (topic, payload) = line.split_once(' ').unwrap();
+        if topic != "memview/probe" {
+            m.entry(topic.to_owned())
+                .or_default()
+                .push(serde_json::from_str(payload).unwrap());
+        }
+    }
+    m
+}
+
+/// Waits until the subscriber's file has `n` messages besides the probe.
+fn wait_messages(p: &Path, n: usize) {
+    let t = Instant::now();
+    while messages(p).values().map(Vec::len).sum::<usize>() < n {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{n} messages did not arrive"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Two streams publishing to a real broker: every result arrives on its
+/// stream's topic equal to the JSON line a file gets, and every motion
+/// episode arrives as Frigate's `new` and `end` (with `update`s between).
+#[test]
+fn every_result_and_event_reaches_a_real_broker() {
+    if !have("mosquitto") || !have("mosquitto_sub") {
+        return;
+    }
+    let d = dir("mqtt");
+    let broker = Broker::start(&d, None);
+    let got = d.join("sub.txt");
+    let mut sub = broker.subscribe(&got);
+    let cfg = d.join("cams.toml");
+    let cams = "[[camera]]\nname = \"front\"\nsource = \"synthetic\"\nsize = \"640x360\"\nzones = 6\n\
+                [[camera]]\nname = \"back\"\nsource = \"synthetic\"\nsize = \"320x240\"\nzones = 3\n";
+    std::fs::write(&cfg, cams).unwrap();
+    let j = summary(&run(&[
+        "run",
+        "--json",
+        "--frames",
+        "120",
+        "--config",
+        s(&cfg),
+        "--results",
+        &broker.url("memview/results"),
+        "--events",
+        &broker.url("memview/events"),
+    ]));
+    let m = &j["mqtt"];
+    assert_eq!(m["results"]["published"], 240, "{j}");
+    assert_eq!(m["results"]["dropped"], 0, "{j}");
+    let (res, ev) = (d.join("all.jsonl"), d.join("events.jsonl"));
+    run(&[
+        "run",
+        "--frames",
+        "120",
+        "--config",
+        s(&cfg),
+        "--results",
+        s(&res),
+        "--events",
+        s(&ev),
+    ]);
+    let (files, events) = (by_stream(&res), by_stream(&ev));
+    let sent = m["events"]["published"].as_u64().unwrap() as usize;
+    wait_messages(&got, 240 + sent);
+    let _ = sub.kill();
+    let _ = sub.wait();
+    let got = messages(&got);
+    for name in ["front", "back"] {
+        let mut results = got[&format!("memview/results/{name}")].clone();
+        for v in &mut results {
+            assert_eq!(v.as_object_mut().unwrap().remove("stream").unwrap(), name);
+        }
+        assert_eq!(results, files[name], "{name}: results");
+        let episodes = &got[&format!("memview/events/{name}")];
+        let kinds = |k: &str| {
+            episodes
+                .iter()
+                .filter(|e| e["type"] == k)
+                .collect::<Vec<_>>()
+        };
+        let lines = &events[name];
+        let starts: Vec<&Value> = lines
+            .iter()
+            .filter(|e| e["event"] == "motion_start")
+            .collect();
+        let ends: Vec<&Value> = lines
+            .iter()
+            .filter(|e| e["event"] == "motion_end")
+            .collect();
+        assert!(!starts.is_empty(), "{name}: no motion to compare");
+        let (new, end) = (kinds("new"), kinds("end"));
+        assert_eq!(new.len(), starts.len(), "{name}: new");
+        assert_eq!(end.len(), ends.len(), "{name}: end");
+        for (n, s) in new.iter().zip(&starts) {
+            assert_eq!(n["after"]["zone"], s["zone"]["id"]);
+            assert_eq!(n["after"]["start_frame"], s["frame"]);
+            assert_eq!(n["after"]["camera"], name);
+            assert_eq!(n["after"]["label"], "motion");
+            assert_eq!(n["before"], n["after"]);
+            assert_eq!(n["after"]["active"], true);
+        }
+        for (e, l) in end.iter().zip(&ends) {
+            assert_eq!(e["after"]["zone"], l["zone"]["id"]);
+            assert_eq!(e["after"]["active"], false);
+            assert!(
+                e["after"]["end_time"].as_f64().unwrap()
+                    >= e["after"]["start_time"].as_f64().unwrap()
+            );
+            assert_eq!(
+                e["after"]["top_score"].as_f64().unwrap(),
+                l["peak"]
+                    .as_f64()
+                    .unwrap()
+                    .max(e["before"]["top_score"].as_f64().unwrap())
+            );
+        }
+        for u in kinds("update") {
+            assert!(
+                u["after"]["top_score"].as_f64() > u["before"]["top_score"].as_f64(),
+                "{u}"
+            );
+        }
+        assert_eq!(
+            new.len() + end.len() + kinds("update").len(),
+            episodes.len()
+        );
+    }
+}
+
+/// The broker killed in the middle of a paced run and started again: the
+/// run keeps its frame rate, messages that found the small queue full are
+/// dropped and counted, and the client reconnects and publishes again.
+#[test]
+fn a_broker_that_goes_away_costs_counted_drops_not_a_stall() {
+    if !have("mosquitto") || !have("mosquitto_sub") {
+        return;
+    }
+    let d = dir("mqtt-down");
+    let broker = Broker::start(&d, None);
+    let port = broker.port;
+    let url = broker.url("memview/results");
+    let child = Command::new(BIN)
+        .args([
+            "run",
+            "--json",
+            "--realtime",
+            "--frames",
+            "300",
+            "--zones",
+            "4",
+            "--mqtt-queue",
+            "8",
+            "--results",
+            &url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    drop(broker);
+    std::thread::sleep(Duration::from_millis(1500));
+    let broker = Broker::start(&d, Some(port));
+    let got = d.join("after.txt");
+    let mut sub = broker.subscribe(&got);
+    let out = wait_within(
+        child,
+        Duration::from_secs(30),
+        "a run whose broker went away",
+    );
+    let _ = sub.kill();
+    let _ = sub.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = summary(&out);
+    assert_eq!(j["frames"], 300, "{j}");
+    let fps = j["fps"].as_f64().unwrap();
+    assert!(
+        (50.0..70.0).contains(&fps),
+        "the paced run went at {fps} frames/s"
+    );
+    let r = &j["mqtt"]["results"];
+    assert!(r["connects"].as_u64().unwrap() >= 2, "{j}");
+    assert!(r["dropped"].as_u64().unwrap() >= 1, "{j}");
+    assert_eq!(j["result_records_written"], 300, "{j}");
+    // Frames published after the broker came back reached the subscriber.
+    let after = messages(&got);
+    let frames: Vec<u64> = after
+        .get("memview/results")
+        .map(|v| v.iter().map(|m| m["frame"].as_u64().unwrap()).collect())
+        .unwrap_or_default();
+    assert!(frames.last().is_some_and(|&f| f >= 250), "{frames:?}");
+}
