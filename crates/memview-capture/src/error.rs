@@ -41,6 +41,19 @@ pub enum CaptureError {
         /// Byte offset where the frame's data started.
         offset: u64,
     },
+    /// A mapped file cut shorter than frames already handed out.
+    #[error(
+        "the file was cut to {len} bytes while mapped, before frame {index}{}",
+        if *zeroed { "; frames in flight read zeros where their pages were cut" } else { "" }
+    )]
+    CutWhileMapped {
+        /// The next frame's index.
+        index: u64,
+        /// The file's length now.
+        len: u64,
+        /// Whether the SIGBUS guard had to show cut pages as zeros.
+        zeroed: bool,
+    },
     /// A size an input declared (or a pool would need) that passes a
     /// [`crate::Limits`] budget: refused before anything is allocated.
     #[error("{what} would take {bytes} bytes, over the budget of {limit} bytes")]

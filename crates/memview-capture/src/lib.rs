@@ -8,6 +8,10 @@
 #![warn(missing_debug_implementations)]
 
 mod error;
+// The SIGBUS handler that guards mapped files against truncation.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod guard;
 mod input;
 mod limits;
 // Mapping a file is `unsafe` (another process may change it); the module
@@ -36,7 +40,7 @@ pub use crate::queue::{
     Capture, CaptureOptions, FrameQueue, Policy, RecvError, Stopper, CLOSE_GRACE,
 };
 pub use crate::reconnect::{Backoff, ReconnectStats, Reconnecting, StreamChange};
-pub use crate::source::{FrameSource, Synthetic};
+pub use crate::source::{FrameSource, Paced, Synthetic};
 pub use crate::spec::{
     open, open_reconnecting, InputFile, OpenedSource, SourceOptions, SourceSpec, NATIVE,
 };

@@ -11,6 +11,8 @@ use memview_core::{Shared, View};
 use memview_pixel::FrameLayout;
 
 use crate::error::CaptureError;
+#[cfg(target_os = "linux")]
+use crate::guard::Guard;
 use crate::pool::{FrameLease, Slot};
 use crate::source::FrameSource;
 use crate::y4m::{Y4mHeader, MAX_HEADER};
@@ -27,6 +29,9 @@ enum Container {
 /// frame of it.
 #[derive(Debug)]
 pub struct MmapSource {
+    /// The SIGBUS guard of a mapped file (before `whole`: dropped first,
+    /// so the mapping's own reference unregisters it before the unmap).
+    guard: Option<std::sync::Arc<Guard>>,
     whole: View<'static>,
     /// The mapped file, whose length is checked before each frame is
     /// touched: a file truncated while mapped ends the stream with
@@ -51,13 +56,55 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> CaptureError {
 /// The file must not be truncated or written by anyone while any frame of
 /// it is alive: a memory map shows such changes (or faults on them), which
 /// the borrow rules cannot see.
-unsafe fn map(path: &std::path::Path) -> Result<(View<'static>, std::fs::File), CaptureError> {
+unsafe fn map(path: &std::path::Path) -> Result<Mapped, CaptureError> {
     let file = std::fs::File::open(path).map_err(io(format!("opening {}", path.display())))?;
     // SAFETY: the caller promises the file is not modified while mapped;
     // the map is read-only.
     let map =
         unsafe { memmap2::Mmap::map(&file) }.map_err(io(format!("mapping {}", path.display())))?;
-    Ok((Shared::from(map).export_shared()?, file))
+    let guard = std::sync::Arc::new(Guard::register(map.as_ptr(), map.len()));
+    let view = Shared::from(GuardedMap {
+        _guard: guard.clone(),
+        map,
+    })
+    .export_shared()?;
+    Ok((view, file, guard))
+}
+
+/// A mapping, its view, its file and its guard.
+type Mapped = (View<'static>, std::fs::File, std::sync::Arc<Guard>);
+
+/// A mapping registered with the SIGBUS guard for as long as it lives.
+struct GuardedMap {
+    /// Unregistered before the mapping is unmapped (fields drop in
+    /// order).
+    _guard: std::sync::Arc<Guard>,
+    map: memmap2::Mmap,
+}
+
+impl memview_core::Storage for GuardedMap {
+    fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        None
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug)]
+struct Guard;
+
+#[cfg(not(target_os = "linux"))]
+impl Guard {
+    fn register(_: *const u8, _: usize) -> Guard {
+        Guard
+    }
+
+    fn hit(&self) -> bool {
+        false
+    }
 }
 
 impl MmapSource {
@@ -74,8 +121,9 @@ impl MmapSource {
         rate: Option<(u32, u32)>,
     ) -> Result<MmapSource, CaptureError> {
         // SAFETY: passed on from the caller.
-        let (whole, file) = unsafe { map(path.as_ref()) }?;
+        let (whole, file, guard) = unsafe { map(path.as_ref()) }?;
         Ok(MmapSource {
+            guard: Some(guard),
             whole,
             file: Some(file),
             layout,
@@ -93,9 +141,10 @@ impl MmapSource {
     /// As for [`MmapSource::open_raw`].
     pub unsafe fn open_y4m(path: impl AsRef<std::path::Path>) -> Result<MmapSource, CaptureError> {
         // SAFETY: passed on from the caller.
-        let (whole, file) = unsafe { map(path.as_ref()) }?;
+        let (whole, file, guard) = unsafe { map(path.as_ref()) }?;
         let mut s = MmapSource::y4m_view(whole)?;
         s.file = Some(file);
+        s.guard = Some(guard);
         Ok(s)
     }
 
@@ -138,6 +187,7 @@ impl MmapSource {
         Ok(MmapSource {
             layout: header.layout.clone(),
             rate: Some(header.rate).filter(|r| r.0 > 0 && r.1 > 0),
+            guard: None,
             whole,
             file: None,
             container: Container::Y4m,
@@ -155,14 +205,25 @@ impl MmapSource {
         let now = match &self.file {
             Some(f) => f
                 .metadata()
-                .map_err(io(format!(
-                    "checking the file's length at frame {}",
-                    self.index
-                )))?
+                .map_err(|e| {
+                    io(format!(
+                        "checking the file's length at frame {}",
+                        self.index
+                    ))(e)
+                })?
                 .len(),
             None => mapped.len() as u64,
         };
         let bytes = &mapped[..mapped.len().min(usize::try_from(now).unwrap_or(usize::MAX))];
+        // Cut under frames already handed out: the guard may have had to
+        // show some of their pages as zeros.
+        if bytes.len() < self.offset || self.guard.as_ref().is_some_and(|g| g.hit()) {
+            return Err(CaptureError::CutWhileMapped {
+                index: self.index,
+                len: now,
+                zeroed: self.guard.as_ref().is_some_and(|g| g.hit()),
+            });
+        }
         if self.offset >= bytes.len() {
             if self.offset < mapped.len() {
                 return Err(CaptureError::Truncated {
@@ -181,7 +242,7 @@ impl MmapSource {
                 .iter()
                 .take(MAX_HEADER + 1)
                 .position(|&b| b == b'\n')
-                .ok_or(CaptureError::Y4m {
+                .ok_or_else(|| CaptureError::Y4m {
                     message: format!("FRAME header of frame {} is unterminated", self.index),
                     offset: self.offset as u64,
                 })?;
@@ -205,6 +266,35 @@ impl MmapSource {
             });
         }
         Ok(Some((data, end)))
+    }
+
+    /// Maps the pages of bytes `start..end` of a mapped file now, on the
+    /// capture thread, so the analysis threads reading the frame take no
+    /// page faults (`MADV_POPULATE_READ`, Linux 5.14; best effort: an
+    /// older kernel's refusal only leaves the faults where they were).
+    fn populate(&self, start: usize, end: usize) {
+        let Ok(bytes) = self.whole.as_bytes() else {
+            return;
+        };
+        let page = rustix::param::page_size();
+        let first = start / page * page;
+        let last = end.min(bytes.len());
+        if first >= last {
+            return;
+        }
+        let base = bytes.as_ptr();
+        // SAFETY: the range lies inside the mapping (`first` rounds down
+        // to a page boundary the mapping starts on, `last` is within its
+        // length); POPULATE_READ only maps pages in, changing no contents,
+        // and fails (ignored) rather than faulting for pages past the end
+        // of a file truncated since.
+        let _ = unsafe {
+            rustix::mm::madvise(
+                base.add(first).cast_mut().cast(),
+                last - first,
+                rustix::mm::Advice::LinuxPopulateRead,
+            )
+        };
     }
 
     fn timestamp(&self) -> Duration {
@@ -236,6 +326,9 @@ impl FrameSource for MmapSource {
         let Some((data, end)) = self.locate()? else {
             return Ok(None);
         };
+        if self.file.is_some() {
+            self.populate(data, end);
+        }
         let view = self
             .whole
             .with_parts("B", data as isize, &[end - data], &[1])?;

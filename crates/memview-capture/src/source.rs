@@ -393,3 +393,60 @@ impl FrameSource for Synthetic {
         Ok(true)
     }
 }
+
+/// A source delivered no faster than its timestamps: each frame is held
+/// until the time since the first frame reaches its timestamp (a file
+/// played at its frame rate, as a camera would deliver it). A frame that
+/// is late already goes at once; the schedule is not shifted by it.
+#[derive(Debug)]
+pub struct Paced<S> {
+    inner: S,
+    start: Option<(Instant, Duration)>,
+}
+
+impl<S: FrameSource> Paced<S> {
+    /// `inner`, paced.
+    pub fn new(inner: S) -> Paced<S> {
+        Paced { inner, start: None }
+    }
+}
+
+impl<S: FrameSource> FrameSource for Paced<S> {
+    fn layout(&self) -> &FrameLayout {
+        self.inner.layout()
+    }
+
+    fn frame_len(&self) -> usize {
+        self.inner.frame_len()
+    }
+
+    fn frame_rate(&self) -> Option<(u32, u32)> {
+        self.inner.frame_rate()
+    }
+
+    fn next_frame(&mut self, slot: Slot<'_>) -> Result<Option<FrameLease>, CaptureError> {
+        let Some(lease) = self.inner.next_frame(slot)? else {
+            return Ok(None);
+        };
+        let pts = lease.timestamp();
+        let (t0, p0) = *self.start.get_or_insert((Instant::now(), pts));
+        let due = t0 + pts.saturating_sub(p0);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        Ok(Some(lease))
+    }
+
+    fn skip(&mut self) -> Result<bool, CaptureError> {
+        self.inner.skip()
+    }
+
+    fn resume(
+        &mut self,
+        failure: Option<CaptureError>,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<bool, CaptureError> {
+        self.inner.resume(failure, stopped)
+    }
+}

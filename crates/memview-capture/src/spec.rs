@@ -96,7 +96,13 @@ impl SourceSpec {
         )?;
         only("--pixel-format", o.pixel_format.is_some(), v4l2, "v4l2:")?;
         only("--fps", o.fps.is_some(), v4l2, "v4l2:")?;
-        only("--realtime", o.realtime, synthetic, "synthetic")?;
+        let file = matches!(self, SourceSpec::Y4m(_) | SourceSpec::Stdin);
+        only(
+            "--realtime",
+            o.realtime,
+            synthetic || file,
+            "synthetic, file and stdin",
+        )?;
         let ffmpeg = matches!(self, SourceSpec::Ffmpeg(_));
         only(
             "--ffmpeg-input",
@@ -131,7 +137,8 @@ pub struct SourceOptions {
     pub pixel_format: Option<String>,
     /// Frames per second to ask of a V4L2 device.
     pub fps: Option<u32>,
-    /// Pace the synthetic source at 60 frames/s.
+    /// Pace the synthetic source at 60 frames/s, and Y4M files and stdin
+    /// at their frame rate ([`crate::Paced`]).
     pub realtime: bool,
     /// Frames the synthetic source makes (`None`: without end).
     pub frames: Option<u64>,
@@ -231,6 +238,15 @@ impl OpenedSource {
     }
 }
 
+/// `s`, paced at its timestamps if the options say so.
+pub fn paced<S: FrameSource + 'static>(s: S, o: &SourceOptions) -> Box<dyn FrameSource> {
+    if o.realtime {
+        Box::new(crate::Paced::new(s))
+    } else {
+        Box::new(s)
+    }
+}
+
 /// Opens the source `spec` names.
 pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, CaptureError> {
     spec.check(o)?;
@@ -265,14 +281,14 @@ pub fn open(spec: &SourceSpec, o: &SourceOptions) -> Result<OpenedSource, Captur
         SourceSpec::Stdin => {
             let s = Y4mSource::stdin_with(limits)?;
             let header = s.header().clone();
-            let mut opened = OpenedSource::plain(Box::new(s), "stdin (y4m)".into(), Some(header));
+            let mut opened = OpenedSource::plain(paced(s, o), "stdin (y4m)".into(), Some(header));
             opened.input = Some(InputFile::Stdin);
             opened
         }
         SourceSpec::Y4m(path) => {
             let s = Y4mSource::open_with(path, limits)?;
             let header = s.header().clone();
-            let mut opened = OpenedSource::plain(Box::new(s), spec.to_spec(), Some(header));
+            let mut opened = OpenedSource::plain(paced(s, o), spec.to_spec(), Some(header));
             opened.input = Some(InputFile::Path(path.clone()));
             opened
         }

@@ -1,6 +1,6 @@
 //! Zero heap allocations per frame in steady state, for every source.
 
-use memview_capture::{BufferPool, FrameSource, Synthetic, Y4mSource};
+use memview_capture::{BufferPool, FrameSource, MmapSource, Synthetic, Y4mSource};
 use memview_pixel::format::I420;
 use memview_testkit::{thread_allocations, Counting};
 
@@ -57,6 +57,15 @@ fn y4m_allocates_nothing_per_frame() {
         data.extend_from_slice(b"FRAME\n");
         data.extend(std::iter::repeat_n(i, w * h * 3 / 2));
     }
-    let mut src = Y4mSource::new(std::io::Cursor::new(data)).unwrap();
+    let mut src = Y4mSource::new(std::io::Cursor::new(data.clone())).unwrap();
     assert_eq!(steady_allocations(&mut src, 3), 0);
+    // The same stream as views of memory, and of a mapped file.
+    let mut src = MmapSource::y4m(memview_core::Shared::from(data.clone())).unwrap();
+    assert_eq!(steady_allocations(&mut src, 3), 0, "in memory");
+    let path = std::env::temp_dir().join(format!("memview-alloc-{}.y4m", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    // SAFETY: the file is this test's own; nothing changes it while mapped.
+    let mut src = unsafe { MmapSource::open_y4m(&path) }.unwrap();
+    assert_eq!(steady_allocations(&mut src, 3), 0, "mapped");
+    let _ = std::fs::remove_file(&path);
 }

@@ -62,7 +62,7 @@ fn frames_go_on_after_each_reconnect() {
     // Every session gives 3 frames, then fails (odd sessions) or ends.
     let reopen = Box::new(move || {
         let n = o.fetch_add(1, Ordering::SeqCst);
-        Ok(flaky(64, 3, n % 2 == 0))
+        Ok(flaky(64, 3, n.is_multiple_of(2)))
     });
     let changes = Arc::new(Mutex::new(Vec::new()));
     let c = changes.clone();

@@ -339,6 +339,36 @@ fn mapped_files_are_zero_copy_and_exact() {
         .set_len((header + 3) as u64)
         .unwrap();
     assert!(st.next_frame(pool.try_acquire().unwrap()).is_err());
+    // A frame still held when its file is cut under it: its pages that
+    // are gone read as zeros (the SIGBUS guard), and the stream ends.
+    std::fs::write(&py, &y4m).unwrap();
+    // SAFETY: as above; the truncation is what the guard is for.
+    let mut sg = unsafe { MmapSource::open_y4m(&py) }.unwrap();
+    let held = sg.next_frame(pool.try_acquire().unwrap()).unwrap().unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&py)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let seen = held.bytes().as_bytes().unwrap().to_vec();
+    assert!(
+        seen.iter().all(|&b| b == 0),
+        "cut pages did not read as zeros"
+    );
+    let err = sg.next_frame(pool.try_acquire().unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CaptureError::CutWhileMapped {
+                index: 1,
+                len: 0,
+                zeroed: true
+            }
+        ),
+        "{err}"
+    );
+    drop(held);
     // A truncated raw file: whole frames come out, then an error.
     std::fs::write(&pr, &raw[..raw.len() - 10]).unwrap();
     // SAFETY: as above.

@@ -153,7 +153,7 @@ fn open(
 /// The Y4M file `path` memory-mapped, if it is a regular file (not a
 /// FIFO, a device or a directory, which are read). Call it after the
 /// reader has checked the header: the map then only locates frames.
-fn map_regular(path: &Path) -> Result<Option<MmapSource>, CaptureError> {
+pub(crate) fn map_regular(path: &Path) -> Result<Option<MmapSource>, CaptureError> {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return Ok(None);
     }

@@ -65,6 +65,8 @@ struct Camera {
     detections: Option<String>,
     analyzers: Option<String>,
     reconnect: Option<Reconnect>,
+    /// `false`: read a regular file instead of mapping it.
+    mmap: Option<bool>,
     /// This camera's results in a file of its own (no stream names).
     results: Option<String>,
     /// This camera's events in a file of its own.
@@ -139,6 +141,9 @@ impl Camera {
         }
         if let Some(r) = self.reconnect {
             spec.reconnect = r;
+        }
+        if let Some(m) = self.mmap {
+            spec.mmap = m;
         }
         Ok(Plan {
             spec,

@@ -43,6 +43,12 @@ pub struct Args {
     /// every source but synthetic and stdin, `never`.
     #[arg(long, value_enum, default_value_t = Reconnect::Auto)]
     pub(crate) reconnect: Reconnect,
+    /// Read a regular Y4M file into the pool's buffers instead of through
+    /// a memory map (where frames are views of the page cache, nothing is
+    /// copied, and a file truncated while mapped ends the run with an
+    /// error).
+    #[arg(long)]
+    pub(crate) no_mmap: bool,
     /// Frame size of the synthetic source (default 1920x1080), or the size
     /// asked of a V4L2 device (default 640x480; the driver may pick the
     /// nearest it has). Other sources take their size from their header.
@@ -85,8 +91,9 @@ pub struct Args {
     /// Analysis threads (0: one per core; at most 256).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=memview_roi::MAX_THREADS as u64))]
     pub(crate) threads: u64,
-    /// Pace the synthetic source at 60 frames/s and keep only the latest
-    /// frame when analysis falls behind.
+    /// Pace the source as a camera would deliver it (the synthetic source
+    /// at 60 frames/s, a Y4M file or stdin at its frame rate) and keep
+    /// only the latest frame when analysis falls behind.
     #[arg(long)]
     pub(crate) realtime: bool,
     #[command(flatten)]
@@ -324,6 +331,7 @@ impl Args {
             analyzers: self.analyzers.clone(),
             reconnect: self.reconnect,
             realtime: self.realtime,
+            mmap: !self.no_mmap,
         })
     }
 

@@ -56,6 +56,9 @@ pub struct StreamSpec {
     pub reconnect: Reconnect,
     /// Pace the synthetic source and keep the latest frame.
     pub realtime: bool,
+    /// Read a regular Y4M file through a memory map (frames are views of
+    /// the page cache) rather than copying each into the pool.
+    pub mmap: bool,
 }
 
 impl StreamSpec {
@@ -150,12 +153,18 @@ pub fn open(
             }
         }
     }
-    let opened = if spec.reconnects(&source) {
+    let mut opened = if spec.reconnects(&source) {
         let announce = events.map(|out| stream_events(out.clone(), spec.name.clone()));
         memview_capture::open_reconnecting(&source, &spec.options, Backoff::default(), announce)?
     } else {
         memview_capture::open(&source, &spec.options)?
     };
+    // A regular file, its header checked by the reader, is mapped.
+    if let (SourceSpec::Y4m(path), true, None) = (&source, spec.mmap, &opened.reconnects) {
+        if let Some(m) = crate::crop::map_regular(path)? {
+            opened.source = memview_capture::spec::paced(m, &spec.options);
+        }
+    }
     let input = match &opened.input {
         Some(InputFile::Path(p)) => FileId::of_path(p),
         Some(InputFile::Stdin) => FileId::of_stdin(),

@@ -282,8 +282,15 @@ fn oversize_headers_under_a_memory_limit() {
     let big = "--max-frame-bytes 20000000000";
     let mut cases = vec![
         (run.clone(), String::new(), "over the frame budget"),
-        // `run` reads files: the frame's buffer cannot be had.
-        (run, big.to_owned(), "cannot reserve"),
+        // Read (--no-mmap), the frame's buffer cannot be had.
+        (run.clone(), format!("--no-mmap {big}"), "cannot reserve"),
+        // Mapped (the default), the frame needs no buffer: the file is
+        // simply too short.
+        (
+            run,
+            big.to_owned(),
+            "truncated frame 0: 0 of 12884901888 bytes",
+        ),
     ];
     cases.push((crop.clone(), String::new(), "over the frame budget"));
     cases.push((crop.clone(), format!("--no-mmap {big}"), "cannot reserve"));
@@ -497,7 +504,7 @@ fn flags_that_do_not_apply_are_refused() {
             "--size applies only",
         ),
         (
-            vec!["run", "--source", s(&clip), "--realtime"],
+            vec!["run", "--source", "ffmpeg:x.mp4", "--realtime"],
             "--realtime applies only",
         ),
         (vec!["run", "--fps", "30"], "--fps applies only"),
