@@ -394,3 +394,42 @@ fn pipe_buffers_are_raised() {
     let f = std::fs::File::open("/dev/null").unwrap();
     assert_eq!(memview_capture::raise_pipe_buffer(&f), None, "not a pipe");
 }
+
+/// A file of bare frames is counted from its size; one whose frames carry
+/// parameters, or that ends inside a frame, is left to the walk.
+#[test]
+fn frames_are_counted_from_the_size_only_when_that_is_sound() {
+    let (w, h) = (16usize, 8usize);
+    let frame = w * h * 3 / 2;
+    let head = format!("YUV4MPEG2 W{w} H{h} F25:1 C420jpeg\n").into_bytes();
+    let bare = |n: usize| {
+        let mut v = head.clone();
+        for i in 0..n {
+            v.extend_from_slice(b"FRAME\n");
+            v.extend(std::iter::repeat_n(i as u8, frame));
+        }
+        v
+    };
+    let count = |bytes: Vec<u8>| {
+        memview_capture::MmapSource::y4m(memview_core::Shared::from(bytes))
+            .unwrap()
+            .frames_by_size()
+    };
+    assert_eq!(count(bare(0)), Some(0));
+    assert_eq!(count(bare(7)), Some(7));
+    // A frame with a parameter: the sizes no longer add up.
+    let mut tagged = bare(3);
+    let second = head.len() + 6 + frame;
+    tagged.splice(second + 5..second + 5, b" Ixyz".iter().copied());
+    assert_eq!(count(tagged.clone()), None);
+    let mut walk = memview_capture::MmapSource::y4m(memview_core::Shared::from(tagged)).unwrap();
+    let mut n = 0;
+    while walk.skip().unwrap() {
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    // Cut inside the last frame.
+    let mut cut = bare(4);
+    cut.truncate(cut.len() - 1);
+    assert_eq!(count(cut), None);
+}

@@ -269,10 +269,23 @@ pub fn crop(args: &CropArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
 pub fn probe(args: &ProbeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let limits = args.input_args.limits()?;
     let Opened(mut src, h, _) = open(&args.input, &args.input_args, &limits, !args.no_mmap)?;
-    let mut frames = 0u64;
-    while src.skip()? {
-        frames += 1;
-    }
+    // A regular file of bare frames (its header checked by the reader) is
+    // counted from its size.
+    let counted = if args.no_mmap || args.input == "-" || args.input.starts_with("ffmpeg:") {
+        None
+    } else {
+        map_regular(Path::new(&args.input))?.and_then(|m| m.frames_by_size())
+    };
+    let frames = match counted {
+        Some(n) => n,
+        None => {
+            let mut frames = 0u64;
+            while src.skip()? {
+                frames += 1;
+            }
+            frames
+        }
+    };
     let format = h.layout.format();
     let mut out = io::stdout().lock();
     let r = if args.json {
