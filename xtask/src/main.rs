@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 mod peers;
+mod streams;
 
 const HELP: &str = "\
 cargo xtask <task> [args]
@@ -33,6 +34,10 @@ tasks:
                         memview beside CPython struct/memoryview, NumPy,
                         OpenCV and ffmpeg (a venv under target/), memory and
                         scaling; --write regenerates BENCHMARKS.md and plots
+  bench --streams [--write] [--rounds N] [--seconds S] [--max-streams N]
+                        memview run on a 1080p file (mapped, read) beside
+                        OpenCV-Python, and streams per machine (paced 30 fps
+                        1080p streams, one process against one per stream)
   package               cargo package (verified) of every published crate, in
                         dependency order, against each other's packages
   examples              build and run every crate's examples
@@ -517,6 +522,9 @@ fn fuzz(target: Option<&str>, seconds: u64) -> Result<()> {
 fn bench(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "--peers") {
         return peers::peers(args);
+    }
+    if args.iter().any(|a| a == "--streams") {
+        return streams::streams(args);
     }
     step("criterion benches");
     let mut c = cargo();

@@ -492,7 +492,14 @@ pub(crate) fn peers(args: &[String]) -> Result<()> {
         if !status.success() {
             bail!("memview-peers plots failed with {status}");
         }
-        std::fs::write(project_root().join("BENCHMARKS.md"), report)?;
+        // The streams section is `bench --streams`'s: kept as it was.
+        let path = project_root().join("BENCHMARKS.md");
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let report = match crate::streams::section(&old) {
+            Some(s) => crate::streams::splice(&report, s),
+            None => report,
+        };
+        std::fs::write(path, report)?;
         eprintln!("wrote BENCHMARKS.md and benches/plots/{{zones,threads}}.svg");
     }
     Ok(())

@@ -57,7 +57,7 @@ pub struct StreamSpec {
     /// Pace the synthetic source and keep the latest frame.
     pub realtime: bool,
     /// Read a regular Y4M file through a memory map (frames are views of
-    /// the page cache) rather than copying each into the pool.
+    /// the page cache) rather than copying each into the pool (`--mmap`).
     pub mmap: bool,
 }
 

@@ -774,8 +774,8 @@ fn a_broker_that_goes_away_costs_counted_drops_not_a_stall() {
     assert!(frames.last().is_some_and(|&f| f >= 250), "{frames:?}");
 }
 
-/// `run` maps a regular file by default: its results equal a read run's
-/// (`--no-mmap`), and a file truncated in the middle of a paced mapped run
+/// `run --mmap` maps a regular file: its results equal a read run's, and
+/// a file truncated in the middle of a paced mapped run
 /// ends it with a one-line error after the frames before the cut, with no
 /// SIGBUS.
 #[test]
@@ -792,6 +792,7 @@ fn a_mapped_run_equals_a_read_run_and_survives_truncation() {
         "0",
         "--source",
         s(&file),
+        "--mmap",
         "--results",
         s(&a),
     ]);
@@ -801,7 +802,6 @@ fn a_mapped_run_equals_a_read_run_and_survives_truncation() {
         "0",
         "--source",
         s(&file),
-        "--no-mmap",
         "--results",
         s(&b),
     ]);
@@ -820,6 +820,7 @@ fn a_mapped_run_equals_a_read_run_and_survives_truncation() {
             "run",
             "--json",
             "--realtime",
+            "--mmap",
             "--frames",
             "0",
             "--source",
