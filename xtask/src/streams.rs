@@ -256,33 +256,41 @@ pub(crate) fn streams(args: &[String]) -> Result<()> {
         "streams: memview run on a 1080p file, {rounds} rounds"
     ));
     let script = project_root().join("benches/streams.py");
-    let (mut mapped, mut read, mut cv) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut mapped, mut read, mut cv, mut synth) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let fps = |j: &Value| j["fps"].as_f64().unwrap_or(f64::NAN);
     // Warm the page cache once: every run reads the file from it.
     std::fs::read(&file).map(drop)?;
     for round in 0..rounds {
         let mut m = Command::new(&bin);
-        m.args(["run", "--frames", "0", "--json", "--source"])
+        m.args(["run", "--frames", "0", "--json", "--mmap", "--source"])
             .arg(&file);
         let mut r = Command::new(&bin);
-        r.args(["run", "--frames", "0", "--json", "--no-mmap", "--source"])
+        r.args(["run", "--frames", "0", "--json", "--source"])
             .arg(&file);
         let mut p = Command::new(&python);
         p.arg(&script).arg("file").arg(&file);
+        // The same job on the synthetic source, which reads nothing: the
+        // most any file path could reach.
+        let mut y = Command::new(&bin);
+        y.args(["run", "--frames", "150", "--json"]);
         // Rotate who goes first.
         let mut jobs: Vec<(&mut Vec<f64>, &mut Command)> = vec![
             (&mut mapped, &mut m),
             (&mut read, &mut r),
             (&mut cv, &mut p),
+            (&mut synth, &mut y),
         ];
-        jobs.rotate_left(round % 3);
+        jobs.rotate_left(round % 4);
         for (out, cmd) in jobs {
             out.push(fps(&json_of(cmd)?));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (mapped, read, cv) = (median(mapped), median(read), median(cv));
-    eprintln!("  mapped {mapped:.0}, read {read:.0}, OpenCV-Python {cv:.0} frames/s");
+    let (mapped, read, cv, synth) = (median(mapped), median(read), median(cv), median(synth));
+    eprintln!(
+        "  mapped {mapped:.0}, read {read:.0}, OpenCV-Python {cv:.0}, synthetic {synth:.0} frames/s"
+    );
 
     let frames = (seconds as u32) * FPS;
     step(&format!(
@@ -308,7 +316,11 @@ pub(crate) fn streams(args: &[String]) -> Result<()> {
         "| `memview run --mmap` (views of the page cache) | {mapped:.0} | {:.2}x |\n",
         read / mapped
     );
-    md += &format!("| OpenCV-Python | {cv:.0} | {:.2}x |\n\n", read / cv);
+    md += &format!("| OpenCV-Python | {cv:.0} | {:.2}x |\n", read / cv);
+    md += &format!(
+        "| `memview run` on the synthetic 1080p source (reads nothing: the ceiling of any file path) | {synth:.0} | {:.2}x |\n\n",
+        read / synth
+    );
     md += &format!(
         "Streams per machine: N streams of that file paced at {FPS} frames/s for {seconds} s \
          (`--realtime`, ten zones each): one memview process (`--config` with N cameras, one \
