@@ -57,7 +57,11 @@ fn batches() {
         let mut pre = Preprocessor::new(spec).unwrap();
         let mut out = vec![0f32; zones.len() * pre.slot_len()];
         let mut maps = vec![Affine::default(); zones.len()];
-        for _ in 0..3 {
+        // Every rayon worker runs once, and the batches warm whichever
+        // worker steals what (a worker's deque grows the first time it
+        // holds many jobs: timing decides which, so warm up generously).
+        rayon::broadcast(|_| ());
+        for _ in 0..16 {
             pre.run(&frame, &zones, &mut out, &mut maps).unwrap();
         }
         let (n, ()) = process_allocations(|| {

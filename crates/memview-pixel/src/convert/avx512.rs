@@ -110,15 +110,6 @@ const fn chroma_masks() -> [[[u8; 64]; 2]; 2] {
 
 const CHROMA: [[[u8; 64]; 2]; 2] = chroma_masks();
 
-/// Converts the longest prefix of the line the kernel can take in whole
-/// steps of 64 pixels into 3-byte pixels (red at byte `R`, 0 or 2) and
-/// returns how many pixels it wrote; the caller does the rest. Lane `L`
-/// of each register holds pixels `16L` to `16L + 15`, so every shuffle
-/// and pack stays in its lane, as in the AVX2 kernel.
-///
-/// # Safety
-///
-
 /// `_mm512_mulhi_epu16` as one `vpmulhuw` the compiler cannot see into:
 /// as in the AVX2 kernel, LLVM rewrites the intrinsic on luma unpacked
 /// with itself into a widening sequence several times as long.
@@ -143,6 +134,14 @@ unsafe fn mulhi_epu16(a: __m512i, b: __m512i) -> __m512i {
     out
 }
 
+/// Converts the longest prefix of the line the kernel can take in whole
+/// steps of 64 pixels into 3-byte pixels (red at byte `R`, 0 or 2) and
+/// returns how many pixels it wrote; the caller does the rest. Lane `L`
+/// of each register holds pixels `16L` to `16L + 15`, so every shuffle
+/// and pack stays in its lane, as in the AVX2 kernel.
+///
+/// # Safety
+///
 /// The CPU must have AVX-512 BW and VBMI ([`available`]). Every load and
 /// store goes through a slice checked to hold the bytes it touches.
 #[target_feature(enable = "avx512bw,avx512vbmi")]
