@@ -42,10 +42,12 @@ pub(super) fn try_line<
 /// `i` of block `k` holds channel `(16k + i) % 3` of pixel `(16k + i) / 3`.
 /// As 16 = 1 (mod 3), for each position `i` and channel `c` exactly one
 /// block `k` wants channel `c` there, so one shuffle per channel serves
-/// all three blocks (`ROT`), and per block two blends pick the channel
-/// (`SEL`: all ones where channel 1, resp. 2, goes).
-const fn rgb24_tables() -> ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) {
-    let (mut rot, mut sel) = ([[0u8; 16]; 3], [[[0u8; 16]; 2]; 3]);
+/// all three blocks (`ROT`), and block `k` takes byte `i` from the
+/// shuffled channel `(k + i) % 3`: two blend masks (`SEL`: all ones where
+/// `i % 3` is 1, resp. 2) serve every block, the shuffled channels taken
+/// in rotated order.
+const fn rgb24_tables() -> ([[u8; 16]; 3], [[u8; 16]; 2]) {
+    let (mut rot, mut sel) = ([[0u8; 16]; 3], [[0u8; 16]; 2]);
     let mut i = 0;
     while i < 16 {
         let mut c = 0;
@@ -54,20 +56,15 @@ const fn rgb24_tables() -> ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) {
             rot[c][i] = ((16 * k + i) / 3) as u8;
             c += 1;
         }
-        let mut k = 0;
-        while k < 3 {
-            let c = (16 * k + i) % 3;
-            if c > 0 {
-                sel[k][c - 1][i] = 0xff;
-            }
-            k += 1;
+        if i % 3 > 0 {
+            sel[i % 3 - 1][i] = 0xff;
         }
         i += 1;
     }
     (rot, sel)
 }
 
-const RGB24: ([[u8; 16]; 3], [[[u8; 16]; 2]; 3]) = rgb24_tables();
+const RGB24: ([[u8; 16]; 3], [[u8; 16]; 2]) = rgb24_tables();
 
 /// `_mm256_mulhi_epu16` as one `vpmulhuw` the compiler cannot see into.
 /// Given a luma vector unpacked with itself (`y * 257`), LLVM rewrites the
@@ -140,7 +137,7 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
     let load16 =
         |t: &[u8; 16]| unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast())) };
     let rot = RGB24.0.each_ref().map(load16);
-    let sel = RGB24.1.each_ref().map(|b| b.each_ref().map(load16));
+    let sel = RGB24.1.each_ref().map(load16);
     // What a chroma load reads: 16 samples, 32 bytes when interleaved.
     let cbytes = 16 * CS;
     // One step of 32 pixels at `x`, or false if the slices do not
@@ -230,8 +227,11 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
                 // Per lane, blocks of 16 output bytes; then the lanes'
                 // blocks put back in memory order.
                 let v = [0, 1, 2].map(|c| _mm256_shuffle_epi8(by_pos(c), rot[c]));
-                let blk = sel.map(|[s1, s2]| {
-                    _mm256_blendv_epi8(_mm256_blendv_epi8(v[0], v[1], s1), v[2], s2)
+                // Block `k` takes byte `i` from `v[(k + i) % 3]`.
+                let [s1, s2] = sel;
+                let blk = [0, 1, 2].map(|k| {
+                    let pick = |j: usize| v[(k + j) % 3];
+                    _mm256_blendv_epi8(_mm256_blendv_epi8(pick(0), pick(1), s1), pick(2), s2)
                 });
                 let stores = [
                     _mm256_permute2x128_si256(blk[0], blk[1], 0x20),
