@@ -164,6 +164,14 @@ struct Setup {
 
 fn setup(args: &Args) -> Result<Setup, Box<dyn std::error::Error>> {
     let Some(path) = &args.config else {
+        if args.mask || args.model.is_some() {
+            return Err("--mask and --model take one source".into());
+        }
+        if args.detections.is_some() {
+            return Err(
+                "--detections feeds one stream: give each camera its own in --config".into(),
+            );
+        }
         let plans = args
             .source
             .iter()
@@ -332,7 +340,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let lines = own.as_ref().or(shared_events.as_ref());
         let o = stream::open(&plan.spec, analyzers, None, Threads::Shared(&pool), lines)
             .map_err(|e| format!("{}: {e}", plan.spec.label()))?;
-        signals.stop_on_signal(o.capture.stopper());
         opened.push(o);
         own_events.push(own);
     }
@@ -406,10 +413,11 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             .zip(writers)
             .map(|((plan, o), (writer, events))| {
                 let name = plan.spec.label().to_owned();
+                let signals = &signals;
                 std::thread::Builder::new()
                     .name(format!("memview-{name}"))
                     .spawn_scoped(s, move || {
-                        stream_loop(name, o, writer, events, frames, motion)
+                        stream_loop(name, o, writer, events, frames, motion, signals)
                     })
             })
             .collect();
@@ -457,6 +465,7 @@ fn stream_loop(
     events: bool,
     frames: Option<u64>,
     motion: MotionOptions,
+    signals: &Signals,
 ) -> Done {
     let Opened {
         capture,
@@ -467,6 +476,25 @@ fn stream_loop(
         reconnects,
         ..
     } = o;
+    // The capture starts on the stream's own thread, with its consumer.
+    let capture = match capture.start() {
+        Ok(c) => c,
+        Err(e) => {
+            return Done {
+                name,
+                label,
+                report: RunReport {
+                    error: Some(e.into()),
+                    ..RunReport::default()
+                },
+                latency: runner.latency().percentiles(),
+                dropped: 0,
+                reconnects: None,
+                zones: runner.zone_count(),
+            }
+        }
+    };
+    signals.stop_on_signal(capture.stopper());
     let report = pipeline::run(
         &capture,
         &mut runner,

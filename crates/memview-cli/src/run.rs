@@ -485,6 +485,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         reconnects,
     } = opened;
     let names = runner.names();
+    let capture = capture.start()?;
     signals.stop_on_signal(capture.stopper());
     // Outputs only once the stream is running: a run refused before it
     // leaves nothing behind.

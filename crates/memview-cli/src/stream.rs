@@ -102,9 +102,10 @@ impl StreamSpec {
     }
 }
 
-/// A stream opened and started: everything its run loop needs.
+/// A stream opened: everything its run loop needs, its capture ready to
+/// start ([`Starter::start`]).
 pub struct Opened {
-    pub capture: Capture,
+    pub capture: Starter,
     pub runner: RoiRunner,
     pub feed: ZoneFeed,
     pub layout: FrameLayout,
@@ -120,6 +121,29 @@ impl std::fmt::Debug for Opened {
         f.debug_struct("Opened")
             .field("label", &self.label)
             .finish()
+    }
+}
+
+/// A source and its pool, not yet capturing: a capture started long
+/// before its consumer (a run opening many streams) would fill its queue
+/// and drop frames of a paced source before the first is analysed.
+pub struct Starter {
+    source: Box<dyn memview_capture::FrameSource>,
+    options: CaptureOptions,
+}
+
+impl std::fmt::Debug for Starter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Starter")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Starter {
+    /// Starts the capture thread (the pool is reserved now).
+    pub fn start(self) -> Result<Capture, memview_capture::CaptureError> {
+        Capture::with_options(self.source, self.options)
     }
 }
 
@@ -198,7 +222,10 @@ pub fn open(
         reconnects,
         ..
     } = opened;
-    let capture = Capture::with_options(source, pool_options(spec.realtime, limits, max_buffers))?;
+    let capture = Starter {
+        source,
+        options: pool_options(spec.realtime, limits, max_buffers),
+    };
     Ok(Opened {
         capture,
         runner,
