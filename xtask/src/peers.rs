@@ -177,7 +177,7 @@ fn venv_python() -> Result<PathBuf> {
     crate::oracle_python()
 }
 
-fn output(c: &mut Command) -> Result<String> {
+pub(crate) fn output(c: &mut Command) -> Result<String> {
     let shown = format!("{c:?}");
     let out = c
         .output()

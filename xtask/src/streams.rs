@@ -48,20 +48,9 @@ fn input(frames: u32) -> Result<PathBuf> {
 
 /// The last line of a command's stdout as JSON.
 fn json_of(c: &mut Command) -> Result<Value> {
-    let shown = format!("{c:?}");
-    let out = c
-        .output()
-        .with_context(|| format!("could not start {shown}"))?;
-    if !out.status.success() {
-        bail!(
-            "{shown} failed with {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::peers::output(c)?;
     let last = text.lines().last().unwrap_or_default();
-    serde_json::from_str(last).with_context(|| format!("{shown}: not JSON: {last}"))
+    serde_json::from_str(last).with_context(|| format!("{c:?}: not JSON: {last}"))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

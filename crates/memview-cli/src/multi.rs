@@ -12,16 +12,14 @@ use std::time::Duration;
 
 use memview_roi::events::{MotionEvents, MotionOptions};
 use memview_roi::pipeline::{self, Pipeline, RunReport};
-use memview_roi::sink::{
-    Csv, EventLines, JsonLines, ResultWriter, Sink, SinkPolicy, WriterOptions,
-};
+use memview_roi::sink::{Csv, EventLines, JsonLines, ResultWriter, Sink};
 use memview_roi::AnalysisPool;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::mqtt::Brokers;
 use crate::output::FileId;
-use crate::run::{Args, ResultsFormat, SinkPolicyArg};
+use crate::run::{Args, ResultsFormat};
 use crate::signals::Signals;
 use crate::stream::{self, Opened, Reconnect, SharedLines, StreamSpec, Threads};
 
@@ -386,24 +384,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             _ => {}
         }
-        let writer = if sinks.is_empty() {
-            None
-        } else {
-            Some(ResultWriter::start(
-                sinks,
-                WriterOptions {
-                    capacity: args.result_buffer as usize,
-                    policy: match args.sink_policy {
-                        SinkPolicyArg::Drop => SinkPolicy::Drop,
-                        SinkPolicyArg::Block => SinkPolicy::Block,
-                    },
-                    on_start: None,
-                    counts: None,
-                    warmup: pipeline::warmup(frames),
-                    nice: args.writer_nice,
-                },
-            )?)
-        };
+        let writer = args.writer(sinks, frames, false)?;
         writers.push((writer, events));
     }
     let done: Vec<Done> = std::thread::scope(|s| {

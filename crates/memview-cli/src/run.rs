@@ -302,6 +302,32 @@ impl Args {
         self.input.limits()
     }
 
+    /// The result writer for `sinks` (none without sinks), as the flags
+    /// say; `counted`: its allocations counted apart from the pipeline's
+    /// (the one stream of a plain run).
+    pub(crate) fn writer(
+        &self,
+        sinks: Vec<Box<dyn Sink>>,
+        frames: Option<u64>,
+        counted: bool,
+    ) -> io::Result<Option<ResultWriter>> {
+        if sinks.is_empty() {
+            return Ok(None);
+        }
+        let options = WriterOptions {
+            capacity: self.result_buffer as usize,
+            policy: match self.sink_policy {
+                SinkPolicyArg::Drop => SinkPolicy::Drop,
+                SinkPolicyArg::Block => SinkPolicy::Block,
+            },
+            on_start: counted.then_some(alloc::mark_writer as fn()),
+            counts: counted.then_some(alloc::writer_counts as fn() -> (usize, usize)),
+            warmup: pipeline::warmup(frames),
+            nice: self.writer_nice,
+        };
+        ResultWriter::start(sinks, options).map(Some)
+    }
+
     /// The frame limit per stream (`None`: until the source ends).
     pub(crate) fn frame_limit(&self) -> Option<u64> {
         let n = self.frames.unwrap_or(600);
@@ -525,24 +551,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         lines.set(stream_out(path, &inputs)?)?;
         sinks.push(Box::new(EventLines::new(lines.clone())));
     }
-    let writer = if sinks.is_empty() {
-        None
-    } else {
-        Some(ResultWriter::start(
-            sinks,
-            WriterOptions {
-                capacity: args.result_buffer as usize,
-                policy: match args.sink_policy {
-                    SinkPolicyArg::Drop => SinkPolicy::Drop,
-                    SinkPolicyArg::Block => SinkPolicy::Block,
-                },
-                on_start: Some(alloc::mark_writer),
-                counts: Some(alloc::writer_counts),
-                warmup: pipeline::warmup(args.frame_limit()),
-                nice: args.writer_nice,
-            },
-        )?)
-    };
+    let writer = args.writer(sinks, args.frame_limit(), true)?;
     // A progress bar on a terminal. Drawing it allocates; that is not the
     // pipeline's doing, so it is left out of the allocation counts.
     let limit = args.frame_limit();
