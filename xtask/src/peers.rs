@@ -241,24 +241,24 @@ fn machine_line() -> String {
 
 /// The crop workload's input: 60 frames of 1080p testsrc2 as Y4M.
 fn crop_input() -> Result<PathBuf> {
+    testsrc_1080p(60, 60)
+}
+
+/// `target/bench-data/testsrc_1080p_RATE_FRAMES.y4m`: `frames` frames of
+/// ffmpeg's `testsrc2` at 1080p and `rate` frames/s, made once.
+pub(crate) fn testsrc_1080p(rate: u32, frames: u32) -> Result<PathBuf> {
     let dir = project_root().join("target/bench-data");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("crop_1080p_60.y4m");
+    let path = dir.join(format!("testsrc_1080p_{rate}_{frames}.y4m"));
     if !ensure_tool("ffmpeg", "ffmpeg") {
-        bail!("ffmpeg is needed for the crop workload and could not be installed");
+        bail!("ffmpeg is needed for the benchmark inputs and could not be installed");
     }
     if !path.exists() {
         let mut c = Command::new("ffmpeg");
         c.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=1920x1080:rate=60")
-            .args([
-                "-frames:v",
-                "60",
-                "-pix_fmt",
-                "yuv420p",
-                "-f",
-                "yuv4mpegpipe",
-            ])
+            .arg(format!("testsrc2=size=1920x1080:rate={rate}"))
+            .args(["-frames:v", &frames.to_string()])
+            .args(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"])
             .arg(&path);
         run(c)?;
     }

@@ -6,7 +6,7 @@
 //! per stream. `--write` puts the section into BENCHMARKS.md (between
 //! its markers, which `bench --peers --write` keeps).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -22,29 +22,6 @@ pub(crate) const END: &str = "<!-- /streams -->";
 /// The stream rate, and the latency a stream must keep.
 const FPS: u32 = 30;
 const BUDGET_US: f64 = 33_000.0;
-
-/// A 1080p, 30 frames/s Y4M file of `frames` frames.
-fn input(frames: u32) -> Result<PathBuf> {
-    let dir = project_root().join("target/bench-data");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("streams_1080p_{frames}.y4m"));
-    if !path.exists() {
-        let mut c = Command::new("ffmpeg");
-        c.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg(format!("testsrc2=size=1920x1080:rate={FPS}"))
-            .args([
-                "-frames:v",
-                &frames.to_string(),
-                "-pix_fmt",
-                "yuv420p",
-                "-f",
-                "yuv4mpegpipe",
-            ])
-            .arg(&path);
-        run(c)?;
-    }
-    Ok(path)
-}
 
 /// The last line of a command's stdout as JSON.
 fn json_of(c: &mut Command) -> Result<Value> {
@@ -237,7 +214,7 @@ pub(crate) fn streams(args: &[String]) -> Result<()> {
     c.args(["build", "--release", "-p", "memview-cli"]);
     run(c)?;
     let bin = project_root().join("target/release/memview");
-    let file = input(150)?;
+    let file = crate::peers::testsrc_1080p(FPS, 150)?;
     let dir = project_root().join("target/bench-data/streams");
     std::fs::create_dir_all(&dir)?;
 

@@ -371,6 +371,10 @@ impl Sink for FrigateEvents {
                 }
             }
         }
+        // Most frames have no zone in motion, and need no lookups.
+        if self.episodes.is_empty() {
+            return Ok(());
+        }
         for z in record.zones() {
             let Some(ep) = self.episodes.get_mut(&z.id) else {
                 continue;
