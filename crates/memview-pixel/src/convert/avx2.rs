@@ -14,19 +14,20 @@ fn available() -> bool {
     is_x86_feature_detected!("avx2")
 }
 
-/// [`line()`] where the CPU has AVX2; 0 pixels done where it has not.
+/// [`lines()`] where the CPU has AVX2; 0 pixels done where it has not.
 #[inline]
-pub(super) fn try_line<
+pub(super) fn try_lines<
+    const N: usize,
     const CS: usize,
     const DS: usize,
     const R: usize,
     const G: usize,
     const B: usize,
 >(
-    ys: &[u8],
+    ys: [&[u8]; N],
     us: &[u8],
     vs: &[u8],
-    out: &mut [u8],
+    outs: [&mut [u8]; N],
     k: YuvCoeffs,
     width: usize,
 ) -> usize {
@@ -34,7 +35,7 @@ pub(super) fn try_line<
         return 0;
     }
     // SAFETY: the CPU has AVX2, checked just above.
-    unsafe { line::<CS, DS, R, G, B>(ys, us, vs, out, k, width) }
+    unsafe { lines::<N, CS, DS, R, G, B>(ys, us, vs, outs, k, width) }
 }
 
 /// Interleaving 16 R, G, B bytes into 48 bytes of 3-byte pixels with
@@ -92,32 +93,41 @@ unsafe fn mulhi_epu16(a: __m256i, b: __m256i) -> __m256i {
     out
 }
 
-/// Converts the longest prefix of the line that the kernel can take in
-/// whole steps of 32 pixels and returns how many pixels it wrote (a
+/// Converts the longest prefix of `N` lines (one, or the two luma lines
+/// of 4:2:0 that share a chroma line) that the kernel can take in whole
+/// steps of 32 pixels and returns how many pixels of each it wrote (a
 /// multiple of 32); the caller does the rest.
 ///
 /// Each step keeps pixels 0-15 in the low 128-bit lane and 16-31 in the
 /// high one, so every shuffle stays inside its lane: luma is widened (and
 /// scaled by 257) by unpacking with itself, the chroma terms are computed
-/// once per chroma sample and repeated per pixel by unpacking with
-/// themselves, and packing the two halves back to bytes gives the
-/// pixels in order without a cross-lane permute.
+/// once per chroma sample (and once for all `N` lines) and repeated per
+/// pixel by unpacking with themselves, and packing the two halves back to
+/// bytes gives the pixels in order without a cross-lane permute.
 ///
-/// `ys`, `us`, `vs` start at the line's first luma, U and V samples (U and
-/// V may be the same interleaved row at different offsets); chroma sample
-/// `j` is at `us[j * CS]`. `out` is the destination line, `DS` bytes per
-/// pixel with channels at `R`, `G`, `B` (and alpha, for `DS` 4, at 3).
+/// `ys[i]`, `us`, `vs` start at line `i`'s first luma sample and the
+/// chroma line's first U and V samples (U and V may be the same
+/// interleaved row at different offsets); chroma sample `j` is at
+/// `us[j * CS]`. `outs[i]` is line `i`'s destination, `DS` bytes per pixel
+/// with channels at `R`, `G`, `B` (and alpha, for `DS` 4, at 3).
 ///
 /// # Safety
 ///
 /// The CPU must have AVX2 ([`available`]). Every load and store goes
 /// through a slice checked to hold the bytes it touches.
 #[target_feature(enable = "avx2")]
-unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize, const B: usize>(
-    ys: &[u8],
+unsafe fn lines<
+    const N: usize,
+    const CS: usize,
+    const DS: usize,
+    const R: usize,
+    const G: usize,
+    const B: usize,
+>(
+    ys: [&[u8]; N],
     us: &[u8],
     vs: &[u8],
-    out: &mut [u8],
+    mut outs: [&mut [u8]; N],
     k: YuvCoeffs,
     width: usize,
 ) -> usize {
@@ -138,152 +148,191 @@ unsafe fn line<const CS: usize, const DS: usize, const R: usize, const G: usize,
         |t: &[u8; 16]| unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast())) };
     let rot = RGB24.0.each_ref().map(load16);
     let sel = RGB24.1.each_ref().map(load16);
-    // What a chroma load reads: 16 samples, 32 bytes when interleaved.
-    let cbytes = 16 * CS;
-    // One step of 32 pixels at `x`, or false if the slices do not
-    // hold it.
-    let mut step = |x: usize| -> bool {
+    // How far every slice reaches, in pixels: a step at an even `x` with
+    // `x + 32 <= reach` reads and writes only bytes the slices hold (32
+    // luma bytes from `x`, 16 chroma samples (`16 * CS` bytes) from `x / 2 * CS`, and
+    // `32 * DS` bytes from `x * DS`).
+    let reach = ys
+        .iter()
+        .map(|y| y.len())
+        .chain(outs.iter().map(|o| o.len() / DS))
+        .chain([us.len(), vs.len()].map(|c| c / CS * 2))
+        .fold(width, usize::min);
+    // One step of 32 pixels at an even `x` on every line, with
+    // `x + 32 <= reach`.
+    let mut step = |x: usize| {
         let c0 = x / 2 * CS;
-        let (Some(y32), Some(u_in), Some(v_in), Some(o)) = (
-            ys.get(x..x + 32),
-            us.get(c0..c0 + cbytes),
-            vs.get(c0..c0 + cbytes),
-            out.get_mut(x * DS..(x + 32) * DS),
-        ) else {
-            return false;
-        };
-        // SAFETY: every pointer below comes from a slice just checked to
-        // hold the bytes read or written (32 luma, `cbytes` chroma,
-        // `32 * DS` out); unaligned loads and stores need no alignment.
-        unsafe {
-            let yv = _mm256_loadu_si256(y32.as_ptr().cast());
+        // SAFETY: `us` and `vs` hold `16 * CS` bytes from `c0` (`reach`);
+        // unaligned loads need no alignment.
+        let (tr, tg, tb) = unsafe {
             // The sixteen chroma samples widened to 16 bits, samples 0-7
             // in the low lane and 8-15 in the high one (planar: widened
             // bytes; interleaved: the low byte of each U-V or V-U pair).
             let (uw, vw) = if CS == 1 {
                 (
-                    _mm256_cvtepu8_epi16(_mm_loadu_si128(u_in.as_ptr().cast())),
-                    _mm256_cvtepu8_epi16(_mm_loadu_si128(v_in.as_ptr().cast())),
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128(us.as_ptr().add(c0).cast())),
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128(vs.as_ptr().add(c0).cast())),
                 )
             } else {
                 let low = _mm256_set1_epi16(0xff);
                 (
-                    _mm256_and_si256(_mm256_loadu_si256(u_in.as_ptr().cast()), low),
-                    _mm256_and_si256(_mm256_loadu_si256(v_in.as_ptr().cast()), low),
+                    _mm256_and_si256(_mm256_loadu_si256(us.as_ptr().add(c0).cast()), low),
+                    _mm256_and_si256(_mm256_loadu_si256(vs.as_ptr().add(c0).cast()), low),
                 )
             };
-            // The chroma terms once per sample (each serves two pixels):
-            // the same 16-bit products the portable kernel forms per
-            // pixel.
+            // The chroma terms once per sample (each serves two pixels,
+            // on each of the lines): the same 16-bit products the
+            // portable kernel forms per pixel.
             let (u, v) = (_mm256_sub_epi16(uw, c128), _mm256_sub_epi16(vw, c128));
-            let tr = _mm256_mullo_epi16(rv, v);
-            let tg = _mm256_add_epi16(_mm256_mullo_epi16(gu, u), _mm256_mullo_epi16(gv, v));
-            let tb = _mm256_mullo_epi16(bu, u);
-            // One half: pixels 0-7 and 16-23 (h = 0) or 8-15 and 24-31,
-            // whose chroma samples are 0-3 and 8-11, or 4-7 and 12-15:
-            // each term unpacked with itself repeats them per pixel.
-            let half = |h: usize| {
-                // y * 257, as the portable kernel's `u16::from(y) * 257`.
-                let (y, r2, g2, b2) = if h == 0 {
-                    (
-                        _mm256_unpacklo_epi8(yv, yv),
-                        _mm256_unpacklo_epi16(tr, tr),
-                        _mm256_unpacklo_epi16(tg, tg),
-                        _mm256_unpacklo_epi16(tb, tb),
-                    )
-                } else {
-                    (
-                        _mm256_unpackhi_epi8(yv, yv),
-                        _mm256_unpackhi_epi16(tr, tr),
-                        _mm256_unpackhi_epi16(tg, tg),
-                        _mm256_unpackhi_epi16(tb, tb),
-                    )
+            (
+                _mm256_mullo_epi16(rv, v),
+                _mm256_add_epi16(_mm256_mullo_epi16(gu, u), _mm256_mullo_epi16(gv, v)),
+                _mm256_mullo_epi16(bu, u),
+            )
+        };
+        // Each term unpacked with itself repeats it per pixel: `lo` for
+        // pixels 0-7 and 16-23 (chroma samples 0-3 and 8-11), `hi` for
+        // 8-15 and 24-31.
+        let terms = [
+            (
+                _mm256_unpacklo_epi16(tr, tr),
+                _mm256_unpacklo_epi16(tg, tg),
+                _mm256_unpacklo_epi16(tb, tb),
+            ),
+            (
+                _mm256_unpackhi_epi16(tr, tr),
+                _mm256_unpackhi_epi16(tg, tg),
+                _mm256_unpackhi_epi16(tb, tb),
+            ),
+        ];
+        for (y32, o) in ys.iter().zip(outs.iter_mut()) {
+            // SAFETY: `y32` holds 32 bytes from `x` and `o` holds
+            // `32 * DS` from `x * DS` (`reach`); unaligned loads and stores
+            // need no alignment.
+            unsafe {
+                let yv = _mm256_loadu_si256(y32.as_ptr().add(x).cast());
+                let half = |h: usize| {
+                    // y * 257, as the portable kernel's `u16::from(y) * 257`.
+                    let y = if h == 0 {
+                        _mm256_unpacklo_epi8(yv, yv)
+                    } else {
+                        _mm256_unpackhi_epi8(yv, yv)
+                    };
+                    let (r2, g2, b2) = terms[h];
+                    let y1 = _mm256_sub_epi16(mulhi_epu16(y, yg), y_bias);
+                    let r = _mm256_adds_epi16(y1, r2);
+                    let g = _mm256_subs_epi16(y1, g2);
+                    let b = _mm256_adds_epi16(y1, b2);
+                    let s = |c: __m256i| _mm256_srai_epi16(c, 6);
+                    (s(r), s(g), s(b))
                 };
-                let y1 = _mm256_sub_epi16(mulhi_epu16(y, yg), y_bias);
-                let r = _mm256_adds_epi16(y1, r2);
-                let g = _mm256_subs_epi16(y1, g2);
-                let b = _mm256_adds_epi16(y1, b2);
-                let s = |c: __m256i| _mm256_srai_epi16(c, 6);
-                (s(r), s(g), s(b))
-            };
-            let ((ra, ga, ba), (rb, gb, bb)) = (half(0), half(1));
-            // Lane 0: pixels 0-15, lane 1: pixels 16-31.
-            let (r8, g8, b8) = (
-                _mm256_packus_epi16(ra, rb),
-                _mm256_packus_epi16(ga, gb),
-                _mm256_packus_epi16(ba, bb),
-            );
-            let by_pos = |p: usize| {
-                if p == R {
-                    r8
-                } else if p == G {
-                    g8
-                } else {
-                    b8
-                }
-            };
-            let dst = o.as_mut_ptr();
-            if DS == 3 {
-                // Per lane, blocks of 16 output bytes; then the lanes'
-                // blocks put back in memory order.
-                let v = [0, 1, 2].map(|c| _mm256_shuffle_epi8(by_pos(c), rot[c]));
-                // Block `k` takes byte `i` from `v[(k + i) % 3]`.
-                let [s1, s2] = sel;
-                let blk = [0, 1, 2].map(|k| {
-                    let pick = |j: usize| v[(k + j) % 3];
-                    _mm256_blendv_epi8(_mm256_blendv_epi8(pick(0), pick(1), s1), pick(2), s2)
-                });
-                let stores = [
-                    _mm256_permute2x128_si256(blk[0], blk[1], 0x20),
-                    _mm256_permute2x128_si256(blk[2], blk[0], 0x30),
-                    _mm256_permute2x128_si256(blk[1], blk[2], 0x31),
-                ];
-                for (i, st) in stores.into_iter().enumerate() {
-                    _mm256_storeu_si256(dst.add(32 * i).cast(), st);
-                }
-            } else {
-                let a = _mm256_set1_epi8(-1);
-                let (p01_lo, p01_hi) = (
-                    _mm256_unpacklo_epi8(by_pos(0), by_pos(1)),
-                    _mm256_unpackhi_epi8(by_pos(0), by_pos(1)),
+                let ((ra, ga, ba), (rb, gb, bb)) = (half(0), half(1));
+                // Lane 0: pixels 0-15, lane 1: pixels 16-31.
+                let (r8, g8, b8) = (
+                    _mm256_packus_epi16(ra, rb),
+                    _mm256_packus_epi16(ga, gb),
+                    _mm256_packus_epi16(ba, bb),
                 );
-                let (p23_lo, p23_hi) = (
-                    _mm256_unpacklo_epi8(by_pos(2), a),
-                    _mm256_unpackhi_epi8(by_pos(2), a),
-                );
-                // Pixels 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31.
-                let q = [
-                    _mm256_unpacklo_epi16(p01_lo, p23_lo),
-                    _mm256_unpackhi_epi16(p01_lo, p23_lo),
-                    _mm256_unpacklo_epi16(p01_hi, p23_hi),
-                    _mm256_unpackhi_epi16(p01_hi, p23_hi),
-                ];
-                let stores = [
-                    _mm256_permute2x128_si256(q[0], q[1], 0x20),
-                    _mm256_permute2x128_si256(q[2], q[3], 0x20),
-                    _mm256_permute2x128_si256(q[0], q[1], 0x31),
-                    _mm256_permute2x128_si256(q[2], q[3], 0x31),
-                ];
-                for (i, st) in stores.into_iter().enumerate() {
-                    _mm256_storeu_si256(dst.add(32 * i).cast(), st);
-                }
+                let dst = o.as_mut_ptr().add(x * DS);
+                store::<DS, R, G>(dst, [r8, g8, b8], &rot, &sel);
             }
         }
-        true
     };
-    let mut x = 0;
-    while x + 32 <= width && step(x) {
-        x += 32;
-    }
-    // Then one more ending at the line's end (or a pixel before it, to
-    // start on a chroma pair): it rewrites a few pixels the last step
-    // wrote, with the same values, rather than leave the portable kernel
-    // a tail.
-    if x < width && width >= 32 {
-        let end = (width - 32) & !1;
-        if end + 32 > x && step(end) {
-            x = end + 32;
-        }
+    // Steps of 32 from the start, then one more ending at the line's end
+    // (or a pixel before it, to start on a chroma pair): it rewrites a few
+    // pixels the last step wrote, with the same values, rather than leave
+    // the portable kernel a tail. (One call of `step`, so that it is
+    // inlined with its constants in registers.)
+    let (mut x, mut tail) = (0, false);
+    loop {
+        let at = if x + 32 <= reach {
+            x
+        } else if !tail && x < reach && reach >= 32 {
+            tail = true;
+            let end = (reach - 32) & !1;
+            if end + 32 <= x {
+                break;
+            }
+            end
+        } else {
+            break;
+        };
+        step(at);
+        x = at + 32;
     }
     x
+}
+
+/// Writes 32 pixels from their R, G and B bytes (`rgb`, lane 0: pixels
+/// 0-15, lane 1: 16-31) to `dst`, `DS` bytes each with red at `R` and
+/// green at `G` (alpha 255 at 3 when `DS` is 4).
+///
+/// # Safety
+///
+/// The CPU must have AVX2, and `dst` must be valid for `32 * DS` bytes of
+/// writes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn store<const DS: usize, const R: usize, const G: usize>(
+    dst: *mut u8,
+    [r8, g8, b8]: [__m256i; 3],
+    rot: &[__m256i; 3],
+    sel: &[__m256i; 2],
+) {
+    let by_pos = |p: usize| {
+        if p == R {
+            r8
+        } else if p == G {
+            g8
+        } else {
+            b8
+        }
+    };
+    if DS == 3 {
+        // Per lane, blocks of 16 output bytes; then the lanes' blocks put
+        // back in memory order.
+        let v = [0, 1, 2].map(|c| _mm256_shuffle_epi8(by_pos(c), rot[c]));
+        // Block `k` takes byte `i` from `v[(k + i) % 3]`.
+        let [s1, s2] = *sel;
+        let blk = [0, 1, 2].map(|k| {
+            let pick = |j: usize| v[(k + j) % 3];
+            _mm256_blendv_epi8(_mm256_blendv_epi8(pick(0), pick(1), s1), pick(2), s2)
+        });
+        let stores = [
+            _mm256_permute2x128_si256(blk[0], blk[1], 0x20),
+            _mm256_permute2x128_si256(blk[2], blk[0], 0x30),
+            _mm256_permute2x128_si256(blk[1], blk[2], 0x31),
+        ];
+        for (i, st) in stores.into_iter().enumerate() {
+            // SAFETY: within the caller's `32 * DS` bytes.
+            unsafe { _mm256_storeu_si256(dst.add(32 * i).cast(), st) };
+        }
+    } else {
+        let a = _mm256_set1_epi8(-1);
+        let (p01_lo, p01_hi) = (
+            _mm256_unpacklo_epi8(by_pos(0), by_pos(1)),
+            _mm256_unpackhi_epi8(by_pos(0), by_pos(1)),
+        );
+        let (p23_lo, p23_hi) = (
+            _mm256_unpacklo_epi8(by_pos(2), a),
+            _mm256_unpackhi_epi8(by_pos(2), a),
+        );
+        // Pixels 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31.
+        let q = [
+            _mm256_unpacklo_epi16(p01_lo, p23_lo),
+            _mm256_unpackhi_epi16(p01_lo, p23_lo),
+            _mm256_unpacklo_epi16(p01_hi, p23_hi),
+            _mm256_unpackhi_epi16(p01_hi, p23_hi),
+        ];
+        let stores = [
+            _mm256_permute2x128_si256(q[0], q[1], 0x20),
+            _mm256_permute2x128_si256(q[2], q[3], 0x20),
+            _mm256_permute2x128_si256(q[0], q[1], 0x31),
+            _mm256_permute2x128_si256(q[2], q[3], 0x31),
+        ];
+        for (i, st) in stores.into_iter().enumerate() {
+            // SAFETY: within the caller's `32 * DS` bytes.
+            unsafe { _mm256_storeu_si256(dst.add(32 * i).cast(), st) };
+        }
+    }
 }

@@ -21,20 +21,21 @@ fn available() -> bool {
         && is_x86_feature_detected!("avx512vbmi")
 }
 
-/// [`line()`] where the CPU has AVX-512 BW and VBMI and the destination is
-/// 3 bytes a pixel; 0 pixels done otherwise.
+/// [`lines()`] where the CPU has AVX-512 BW and VBMI and the destination
+/// is 3 bytes a pixel; 0 pixels done otherwise.
 #[inline]
-pub(super) fn try_line<
+pub(super) fn try_lines<
+    const N: usize,
     const CS: usize,
     const DS: usize,
     const R: usize,
     const G: usize,
     const B: usize,
 >(
-    ys: &[u8],
+    ys: [&[u8]; N],
     us: &[u8],
     vs: &[u8],
-    out: &mut [u8],
+    outs: [&mut [u8]; N],
     k: YuvCoeffs,
     width: usize,
 ) -> usize {
@@ -42,7 +43,7 @@ pub(super) fn try_line<
         return 0;
     }
     // SAFETY: the CPU has AVX-512 BW and VBMI, checked just above.
-    unsafe { line::<CS, R>(ys, us, vs, out, k, width) }
+    unsafe { lines::<N, CS, R>(ys, us, vs, outs, k, width) }
 }
 
 /// The byte permutes of the 3-byte interleave, for the channel order with
@@ -134,22 +135,24 @@ unsafe fn mulhi_epu16(a: __m512i, b: __m512i) -> __m512i {
     out
 }
 
-/// Converts the longest prefix of the line the kernel can take in whole
+/// Converts the longest prefix of `N` lines (one, or the two luma lines
+/// of 4:2:0 that share a chroma line) that the kernel can take in whole
 /// steps of 64 pixels into 3-byte pixels (red at byte `R`, 0 or 2) and
-/// returns how many pixels it wrote; the caller does the rest. Lane `L`
-/// of each register holds pixels `16L` to `16L + 15`, so every shuffle
-/// and pack stays in its lane, as in the AVX2 kernel.
+/// returns how many pixels of each it wrote; the caller does the rest.
+/// Lane `L` of each register holds pixels `16L` to `16L + 15`, so every
+/// shuffle and pack stays in its lane, as in the AVX2 kernel; the chroma
+/// terms are formed once for all `N` lines.
 ///
 /// # Safety
 ///
 /// The CPU must have AVX-512 BW and VBMI ([`available`]). Every load and
-/// store goes through a slice checked to hold the bytes it touches.
+/// store stays within the slices (see `reach`).
 #[target_feature(enable = "avx512bw,avx512vbmi")]
-unsafe fn line<const CS: usize, const R: usize>(
-    ys: &[u8],
+unsafe fn lines<const N: usize, const CS: usize, const R: usize>(
+    ys: [&[u8]; N],
     us: &[u8],
     vs: &[u8],
-    out: &mut [u8],
+    mut outs: [&mut [u8]; N],
     k: YuvCoeffs,
     width: usize,
 ) -> usize {
@@ -172,85 +175,106 @@ unsafe fn line<const CS: usize, const R: usize>(
     let rg = tables.0.each_ref().map(load64);
     let bl = tables.1.each_ref().map(load64);
     let bmask = tables.2;
-    // What a chroma load reads: 32 samples, 64 bytes when interleaved.
-    let cbytes = 32 * CS;
-    // One step of 64 pixels at `x`, or false if the slices do not
-    // hold it.
-    let mut step = |x: usize| -> bool {
+    // How far every slice reaches, in pixels: a step at an even `x` with
+    // `x + 64 <= reach` reads and writes only bytes the slices hold (64
+    // luma bytes from `x`, 32 chroma samples (`32 * CS` bytes) from
+    // `x / 2 * CS`, and 192 bytes from `3 * x`).
+    let reach = ys
+        .iter()
+        .map(|y| y.len())
+        .chain(outs.iter().map(|o| o.len() / 3))
+        .chain([us.len(), vs.len()].map(|c| c / CS * 2))
+        .fold(width, usize::min);
+    // One step of 64 pixels at an even `x` on every line, with
+    // `x + 64 <= reach`.
+    let mut step = |x: usize| {
         let c0 = x / 2 * CS;
-        let (Some(y64), Some(u_in), Some(v_in), Some(o)) = (
-            ys.get(x..x + 64),
-            us.get(c0..c0 + cbytes),
-            vs.get(c0..c0 + cbytes),
-            out.get_mut(x * 3..(x + 64) * 3),
-        ) else {
-            return false;
-        };
-        // SAFETY: every pointer below comes from a slice just checked to
-        // hold the bytes read or written (64 luma, `cbytes` chroma, 192
-        // out); unaligned loads and stores need no alignment.
-        unsafe {
-            let yv = _mm512_loadu_si512(y64.as_ptr().cast());
-            let (uc, vc) = if CS == 1 {
+        // SAFETY: `us` and `vs` hold `32 * CS` bytes from `c0` (`reach`);
+        // unaligned loads need no alignment.
+        let (uc, vc) = unsafe {
+            if CS == 1 {
                 // Lanes: samples 0-15, 0-15, 16-31, 16-31.
                 let spread = |p: *const u8| {
                     let c = _mm512_castsi256_si512(_mm256_loadu_si256(p.cast()));
                     _mm512_shuffle_i64x2::<0x50>(c, c)
                 };
-                (spread(u_in.as_ptr()), spread(v_in.as_ptr()))
+                (spread(us.as_ptr().add(c0)), spread(vs.as_ptr().add(c0)))
             } else {
                 (
-                    _mm512_loadu_si512(u_in.as_ptr().cast()),
-                    _mm512_loadu_si512(v_in.as_ptr().cast()),
+                    _mm512_loadu_si512(us.as_ptr().add(c0).cast()),
+                    _mm512_loadu_si512(vs.as_ptr().add(c0).cast()),
                 )
-            };
-            let half = |h: usize| {
-                let y = if h == 0 {
-                    _mm512_unpacklo_epi8(yv, yv)
-                } else {
-                    _mm512_unpackhi_epi8(yv, yv)
+            }
+        };
+        // The chroma terms of each half (pixels 0-7 of each lane, or
+        // 8-15), each sample repeated for its two pixels.
+        let term = |h: usize| {
+            let u = _mm512_sub_epi16(_mm512_shuffle_epi8(uc, cm[h]), c128);
+            let v = _mm512_sub_epi16(_mm512_shuffle_epi8(vc, cm[h]), c128);
+            (
+                _mm512_mullo_epi16(rv, v),
+                _mm512_add_epi16(_mm512_mullo_epi16(gu, u), _mm512_mullo_epi16(gv, v)),
+                _mm512_mullo_epi16(bu, u),
+            )
+        };
+        let terms = [term(0), term(1)];
+        for (y64, o) in ys.iter().zip(outs.iter_mut()) {
+            // SAFETY: `y64` holds 64 bytes from `x` and `o` 192 from
+            // `3 * x` (`reach`); unaligned loads and stores need no
+            // alignment.
+            unsafe {
+                let yv = _mm512_loadu_si512(y64.as_ptr().add(x).cast());
+                let half = |h: usize| {
+                    let y = if h == 0 {
+                        _mm512_unpacklo_epi8(yv, yv)
+                    } else {
+                        _mm512_unpackhi_epi8(yv, yv)
+                    };
+                    let (tr, tg, tb) = terms[h];
+                    let y1 = _mm512_sub_epi16(mulhi_epu16(y, yg), y_bias);
+                    let r = _mm512_adds_epi16(y1, tr);
+                    let g = _mm512_subs_epi16(y1, tg);
+                    let b = _mm512_adds_epi16(y1, tb);
+                    let s = |c: __m512i| _mm512_srai_epi16::<6>(c);
+                    (s(r), s(g), s(b))
                 };
-                let u = _mm512_sub_epi16(_mm512_shuffle_epi8(uc, cm[h]), c128);
-                let v = _mm512_sub_epi16(_mm512_shuffle_epi8(vc, cm[h]), c128);
-                let y1 = _mm512_sub_epi16(mulhi_epu16(y, yg), y_bias);
-                let r = _mm512_adds_epi16(y1, _mm512_mullo_epi16(rv, v));
-                let g = _mm512_subs_epi16(
-                    y1,
-                    _mm512_add_epi16(_mm512_mullo_epi16(gu, u), _mm512_mullo_epi16(gv, v)),
+                let ((ra, ga, ba), (rb, gb, bb)) = (half(0), half(1));
+                // Red, green and blue of pixels 0-63, in order.
+                let (r8, g8, b8) = (
+                    _mm512_packus_epi16(ra, rb),
+                    _mm512_packus_epi16(ga, gb),
+                    _mm512_packus_epi16(ba, bb),
                 );
-                let b = _mm512_adds_epi16(y1, _mm512_mullo_epi16(bu, u));
-                let s = |c: __m512i| _mm512_srai_epi16::<6>(c);
-                (s(r), s(g), s(b))
-            };
-            let ((ra, ga, ba), (rb, gb, bb)) = (half(0), half(1));
-            // Red, green and blue of pixels 0-63, in order.
-            let (r8, g8, b8) = (
-                _mm512_packus_epi16(ra, rb),
-                _mm512_packus_epi16(ga, gb),
-                _mm512_packus_epi16(ba, bb),
-            );
-            let dst = o.as_mut_ptr();
-            for i in 0..3 {
-                let t = _mm512_permutex2var_epi8(r8, rg[i], g8);
-                let block = _mm512_mask_permutexvar_epi8(t, bmask[i], bl[i], b8);
-                _mm512_storeu_si512(dst.add(64 * i).cast(), block);
+                let dst = o.as_mut_ptr().add(3 * x);
+                for i in 0..3 {
+                    let t = _mm512_permutex2var_epi8(r8, rg[i], g8);
+                    let block = _mm512_mask_permutexvar_epi8(t, bmask[i], bl[i], b8);
+                    _mm512_storeu_si512(dst.add(64 * i).cast(), block);
+                }
             }
         }
-        true
     };
-    let mut x = 0;
-    while x + 64 <= width && step(x) {
-        x += 64;
-    }
-    // Then one more ending at the line's end (or a pixel before it, to
-    // start on a chroma pair): it rewrites a few pixels the last step
-    // wrote, with the same values, rather than leave the portable kernel
-    // a tail.
-    if x < width && width >= 64 {
-        let end = (width - 64) & !1;
-        if end + 64 > x && step(end) {
-            x = end + 64;
-        }
+    // Steps of 64 from the start, then one more ending at the line's end
+    // (or a pixel before it, to start on a chroma pair): it rewrites a few
+    // pixels the last step wrote, with the same values, rather than leave
+    // the portable kernel a tail. (One call of `step`, so that it is
+    // inlined with its constants in registers.)
+    let (mut x, mut tail) = (0, false);
+    loop {
+        let at = if x + 64 <= reach {
+            x
+        } else if !tail && x < reach && reach >= 64 {
+            tail = true;
+            let end = (reach - 64) & !1;
+            if end + 64 <= x {
+                break;
+            }
+            end
+        } else {
+            break;
+        };
+        step(at);
+        x = at + 64;
     }
     x
 }

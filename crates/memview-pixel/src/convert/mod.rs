@@ -122,12 +122,67 @@ struct RgbOffsets {
     a: Option<usize>,
 }
 
-/// One line: `YS`/`CS` are the luma and chroma sample steps, `DS` the
-/// destination pixel size and `R`, `G`, `B` the channel offsets in it (an
-/// alpha byte, if `DS` is 4, is at the remaining offset); each chroma
-/// sample serves two horizontal pixels. Everything the compiler needs to
-/// unroll and vectorise is a constant, and the loop runs over zipped
-/// slices without indexing.
+/// One line, or two (`next`: the second line's luma and destination) that
+/// share the chroma line, as the two luma lines of 4:2:0 do: `YS`/`CS` are
+/// the luma and chroma sample steps, `DS` the destination pixel size and
+/// `R`, `G`, `B` the channel offsets in it (an alpha byte, if `DS` is 4, is
+/// at the remaining offset); each chroma sample serves two horizontal
+/// pixels. Everything the compiler needs to unroll and vectorise is a
+/// constant, and the loop runs over zipped slices without indexing.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lines<
+    const YS: usize,
+    const CS: usize,
+    const DS: usize,
+    const R: usize,
+    const G: usize,
+    const B: usize,
+>(
+    yrow: &[u8],
+    out: &mut [u8],
+    next: Option<(&[u8], &mut [u8])>,
+    urow: &[u8],
+    vrow: &[u8],
+    src: Offsets,
+    k: YuvCoeffs,
+    width: usize,
+    simd: bool,
+) {
+    let Some((yrow1, out1)) = next else {
+        return line::<YS, CS, DS, R, G, B>(yrow, urow, vrow, src, out, k, width, simd, 0);
+    };
+    // The SIMD kernels take both lines at once, computing the chroma
+    // terms once for the two.
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if simd && YS == 1 && (CS == 1 || CS == 2) {
+        if let (Some(y0), Some(y1), Some(u), Some(v)) = (
+            yrow.get(src.y..),
+            yrow1.get(src.y..),
+            urow.get(src.u..),
+            vrow.get(src.v..),
+        ) {
+            // AVX-512 where the CPU has it (3-byte destinations), else AVX2.
+            if G == 1 {
+                let outs = [&mut *out, &mut *out1];
+                done = avx512::try_lines::<2, CS, DS, R, G, B>([y0, y1], u, v, outs, k, width);
+            }
+            if done == 0 {
+                let outs = [&mut *out, &mut *out1];
+                done = avx2::try_lines::<2, CS, DS, R, G, B>([y0, y1], u, v, outs, k, width);
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
+    line::<YS, CS, DS, R, G, B>(yrow, urow, vrow, src, out, k, width, simd, done);
+    line::<YS, CS, DS, R, G, B>(yrow1, urow, vrow, src, out1, k, width, simd, done);
+}
+
+/// One line from pixel `start` on (the pixels before it done already;
+/// the SIMD kernels are tried only when `start` is 0): see [`lines`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn line<
@@ -146,6 +201,7 @@ fn line<
     k: YuvCoeffs,
     width: usize,
     simd: bool,
+    start: usize,
 ) {
     const fn alpha(r: usize, g: usize, b: usize) -> usize {
         6 - r - g - b
@@ -158,16 +214,16 @@ fn line<
     let (us, vs) = (&urow[src.u..], &vrow[src.v..]);
     let (mut yb, mut ub, mut vb) = ([0u8; BLK], [0i16; BLK], [0i16; BLK]);
     let (mut rb, mut gb, mut bb) = ([0u8; BLK], [0u8; BLK], [0u8; BLK]);
-    // The AVX2 kernel takes what it can in steps of 16 pixels (always an
-    // even count, so chroma stays paired); this loop does the rest.
+    // The SIMD kernels take what they can in whole steps (always an even
+    // count, so chroma stays paired); this loop does the rest.
     #[allow(unused_mut)]
-    let mut x0 = 0;
+    let mut x0 = start;
     #[cfg(target_arch = "x86_64")]
-    if simd && YS == 1 && (CS == 1 || CS == 2) {
+    if simd && start == 0 && YS == 1 && (CS == 1 || CS == 2) {
         // AVX-512 in steps of 64 pixels where the CPU has it (3-byte
         // destinations), then AVX2 in steps of 32 from where it stopped.
         if G == 1 {
-            x0 = avx512::try_line::<CS, DS, R, G, B>(ys, us, vs, out, k, width);
+            x0 = avx512::try_lines::<1, CS, DS, R, G, B>([ys], us, vs, [&mut *out], k, width);
         }
         let c0 = x0 / 2 * CS;
         // (Nothing left: skip the AVX2 kernel's set-up, which costs as
@@ -179,7 +235,7 @@ fn line<
             vs.get(c0..),
             out.get_mut(x0 * DS..),
         ) {
-            x0 += avx2::try_line::<CS, DS, R, G, B>(y, u, v, o, k, width - x0);
+            x0 += avx2::try_lines::<1, CS, DS, R, G, B>([y], u, v, [o], k, width - x0);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -353,7 +409,9 @@ fn convert_yuv(
     let dplane = dst.plane_mut(0).ok_or(unsupported.clone())?;
     let mut drows = dplane.rows_mut()?;
     let (mut urow, mut vrow): (&[u8], &[u8]) = (&[], &[]);
-    for y in 0..src.height() {
+    let height = src.height();
+    let mut y = 0;
+    while y < height {
         let (Some(yrow), Some(out)) = (yrows.next(), drows.next()) else {
             break;
         };
@@ -361,13 +419,19 @@ fn convert_yuv(
             urow = urows.next().unwrap_or(&[]);
             vrow = vrows.next().unwrap_or(&[]);
         }
+        // 4:2:0: the line below shares this chroma line.
+        let next = match csh == 1 && y + 1 < height {
+            true => yrows.next().zip(drows.next()),
+            false => None,
+        };
+        y += 1 + usize::from(next.is_some());
         // Every (source steps, destination order) pair the table has.
         macro_rules! dispatch {
             ($(($ys:literal, $cs:literal, $ds:literal, $r:literal, $g:literal, $b:literal)),*) => {
                 match (steps, (rgb.r, rgb.g, rgb.b)) {
                     $(
                         (($ys, $cs, $ds), ($r, $g, $b)) => {
-                            line::<$ys, $cs, $ds, $r, $g, $b>(yrow, urow, vrow, offs, out, k, width, simd)
+                            lines::<$ys, $cs, $ds, $r, $g, $b>(yrow, out, next, urow, vrow, offs, k, width, simd)
                         }
                     )*
                     _ => return Err(unsupported),
