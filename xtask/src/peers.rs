@@ -713,8 +713,8 @@ fn render(
         "\nThe RGB of each peer against memview's (which is OpenCV's `cvtColor`, byte for \
          byte): at most {} apart for `yuv`, {} for `dcv-color-primitives`. memview keeps its \
          own kernels (AVX-512 BW/VBMI where the CPU has it, else AVX2) for that exactness; \
-         the AVX2 row shows what a CPU without AVX-512 gets (about level with `yuv`, whose \
-         arithmetic is coarser; within this machine's noise either way). The resize rows compare like with like: memview's \
+         the AVX2 row shows what a CPU without AVX-512 gets. Both kernels take the two luma \
+         lines of 4:2:0 that share a chroma line in one pass, as `yuv` does. The resize rows compare like with like: memview's \
          OpenCV-exact `INTER_LINEAR` with `fast_image_resize`'s fixed-kernel \
          `Interpolation(Bilinear)`, memview's Pillow `BILINEAR` with its antialiased \
          `Convolution(Bilinear)`. The first Y4M row reads a stream held in memory as \

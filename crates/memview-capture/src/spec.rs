@@ -309,7 +309,23 @@ pub fn open_reconnecting(
 ) -> Result<OpenedSource, CaptureError> {
     let mut opened = open(spec, o)?;
     let (spec, o) = (spec.clone(), o.clone());
-    let reopen: crate::reconnect::Reopen = Box::new(move || open(&spec, &o).map(|s| s.source));
+    // A camera counts the frames it lost per session (its driver's
+    // sequence starts again): the total is every ended session's last
+    // count plus the current one's.
+    let drops = opened.source_drops.take().map(|first| {
+        let d = Arc::new(std::sync::Mutex::new(SessionDrops::new(first)));
+        let total = d.clone();
+        opened.source_drops = Some(Box::new(move || lock(&total).total()));
+        d
+    });
+    let reopen: crate::reconnect::Reopen = Box::new(move || {
+        open(&spec, &o).map(|s| {
+            if let (Some(d), Some(f)) = (&drops, s.source_drops) {
+                lock(d).next_session(f);
+            }
+            s.source
+        })
+    });
     let mut r = Reconnecting::new(opened.source, reopen, backoff);
     if let Some(f) = on_change {
         r = r.on_change(f);
@@ -317,6 +333,39 @@ pub fn open_reconnecting(
     opened.reconnects = Some(r.stats());
     opened.source = Box::new(r);
     Ok(opened)
+}
+
+/// A counter of lost frames that a source keeps per session, summed over
+/// the sessions of a reconnecting source.
+struct SessionDrops {
+    /// The counts of the sessions that ended, at their end.
+    ended: u64,
+    current: Box<dyn Fn() -> u64 + Send>,
+}
+
+impl SessionDrops {
+    fn new(first: Box<dyn Fn() -> u64 + Send>) -> Self {
+        SessionDrops {
+            ended: 0,
+            current: first,
+        }
+    }
+
+    /// The current session ends (its count is kept) and `next` counts on.
+    fn next_session(&mut self, next: Box<dyn Fn() -> u64 + Send>) {
+        self.ended += (self.current)();
+        self.current = next;
+    }
+
+    fn total(&self) -> u64 {
+        self.ended + (self.current)()
+    }
+}
+
+/// The lock, also after a thread panicked holding it (the counts it
+/// guards are still whole numbers of frames lost).
+fn lock(m: &std::sync::Mutex<SessionDrops>) -> std::sync::MutexGuard<'_, SessionDrops> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Driver buffers asked of a V4L2 device: a streaming pool of five (two
@@ -363,4 +412,31 @@ fn open_v4l2(_: &std::path::Path, _: &SourceOptions) -> Result<OpenedSource, Cap
         "this memview was built without the v4l2 feature (Linux only); try ffmpeg:/dev/videoN"
             .into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionDrops;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    /// A reconnected camera's drops: each session's counter starts at 0,
+    /// and the total keeps the ended sessions' counts.
+    #[test]
+    fn session_drops_add_up_over_reconnects() {
+        let counter = |c: &Arc<AtomicU64>| {
+            let c = c.clone();
+            Box::new(move || c.load(Ordering::Relaxed)) as Box<dyn Fn() -> u64 + Send>
+        };
+        let (first, second) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let mut d = SessionDrops::new(counter(&first));
+        first.store(3, Ordering::Relaxed);
+        assert_eq!(d.total(), 3);
+        d.next_session(counter(&second));
+        // The first device is gone; what it counts now no longer matters.
+        first.store(100, Ordering::Relaxed);
+        assert_eq!(d.total(), 3);
+        second.store(2, Ordering::Relaxed);
+        assert_eq!(d.total(), 5);
+    }
 }

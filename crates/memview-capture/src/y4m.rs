@@ -263,7 +263,7 @@ fn read_line<R: Read>(
 }
 
 /// The Y4M reader's read-ahead buffer, for header and FRAME lines.
-const READ_AHEAD: usize = 64 * 1024;
+const READ_AHEAD: usize = 4 * 1024;
 
 impl<R: Read> Y4mSource<R> {
     /// Reads the stream header from `reader`, within the default

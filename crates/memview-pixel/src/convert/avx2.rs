@@ -113,8 +113,8 @@ unsafe fn mulhi_epu16(a: __m256i, b: __m256i) -> __m256i {
 ///
 /// # Safety
 ///
-/// The CPU must have AVX2 ([`available`]). Every load and store goes
-/// through a slice checked to hold the bytes it touches.
+/// The CPU must have AVX2 ([`available`]). Every load and store stays
+/// within the slices (see `reach`).
 #[target_feature(enable = "avx2")]
 unsafe fn lines<
     const N: usize,
