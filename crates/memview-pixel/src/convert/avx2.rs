@@ -152,15 +152,10 @@ unsafe fn lines<
     // `x + 32 <= reach` reads and writes only bytes the slices hold (32
     // luma bytes from `x`, 16 chroma samples (`16 * CS` bytes) from `x / 2 * CS`, and
     // `32 * DS` bytes from `x * DS`).
-    let reach = ys
-        .iter()
-        .map(|y| y.len())
-        .chain(outs.iter().map(|o| o.len() / DS))
-        .chain([us.len(), vs.len()].map(|c| c / CS * 2))
-        .fold(width, usize::min);
+    let reach = super::reach(&ys, &outs, us, vs, CS, DS, width);
     // One step of 32 pixels at an even `x` on every line, with
     // `x + 32 <= reach`.
-    let mut step = |x: usize| {
+    let step = |x: usize| {
         let c0 = x / 2 * CS;
         // SAFETY: `us` and `vs` hold `16 * CS` bytes from `c0` (`reach`);
         // unaligned loads need no alignment.
@@ -238,29 +233,7 @@ unsafe fn lines<
             }
         }
     };
-    // Steps of 32 from the start, then one more ending at the line's end
-    // (or a pixel before it, to start on a chroma pair): it rewrites a few
-    // pixels the last step wrote, with the same values, rather than leave
-    // the portable kernel a tail. (One call of `step`, so that it is
-    // inlined with its constants in registers.)
-    let (mut x, mut tail) = (0, false);
-    loop {
-        let at = if x + 32 <= reach {
-            x
-        } else if !tail && x < reach && reach >= 32 {
-            tail = true;
-            let end = (reach - 32) & !1;
-            if end + 32 <= x {
-                break;
-            }
-            end
-        } else {
-            break;
-        };
-        step(at);
-        x = at + 32;
-    }
-    x
+    super::steps(reach, 32, step)
 }
 
 /// Writes 32 pixels from their R, G and B bytes (`rgb`, lane 0: pixels

@@ -179,15 +179,10 @@ unsafe fn lines<const N: usize, const CS: usize, const R: usize>(
     // `x + 64 <= reach` reads and writes only bytes the slices hold (64
     // luma bytes from `x`, 32 chroma samples (`32 * CS` bytes) from
     // `x / 2 * CS`, and 192 bytes from `3 * x`).
-    let reach = ys
-        .iter()
-        .map(|y| y.len())
-        .chain(outs.iter().map(|o| o.len() / 3))
-        .chain([us.len(), vs.len()].map(|c| c / CS * 2))
-        .fold(width, usize::min);
+    let reach = super::reach(&ys, &outs, us, vs, CS, 3, width);
     // One step of 64 pixels at an even `x` on every line, with
     // `x + 64 <= reach`.
-    let mut step = |x: usize| {
+    let step = |x: usize| {
         let c0 = x / 2 * CS;
         // SAFETY: `us` and `vs` hold `32 * CS` bytes from `c0` (`reach`);
         // unaligned loads need no alignment.
@@ -254,27 +249,5 @@ unsafe fn lines<const N: usize, const CS: usize, const R: usize>(
             }
         }
     };
-    // Steps of 64 from the start, then one more ending at the line's end
-    // (or a pixel before it, to start on a chroma pair): it rewrites a few
-    // pixels the last step wrote, with the same values, rather than leave
-    // the portable kernel a tail. (One call of `step`, so that it is
-    // inlined with its constants in registers.)
-    let (mut x, mut tail) = (0, false);
-    loop {
-        let at = if x + 64 <= reach {
-            x
-        } else if !tail && x < reach && reach >= 64 {
-            tail = true;
-            let end = (reach - 64) & !1;
-            if end + 64 <= x {
-                break;
-            }
-            end
-        } else {
-            break;
-        };
-        step(at);
-        x = at + 64;
-    }
-    x
+    super::steps(reach, 64, step)
 }

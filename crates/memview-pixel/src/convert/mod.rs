@@ -181,6 +181,59 @@ fn lines<
     line::<YS, CS, DS, R, G, B>(yrow1, urow, vrow, src, out1, k, width, simd, done);
 }
 
+/// How many pixels from the start of `N` lines every slice the SIMD
+/// kernels touch holds (at most `width`): the luma lines `ys`, the
+/// destinations `outs` (`ds` bytes a pixel) and the chroma lines `us`,
+/// `vs` (`cs` bytes a sample, a sample per two pixels). A kernel step over
+/// pixels `x..x + n` with `x` even and `x + n <= reach` stays within them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn reach<const N: usize>(
+    ys: &[&[u8]; N],
+    outs: &[&mut [u8]; N],
+    us: &[u8],
+    vs: &[u8],
+    cs: usize,
+    ds: usize,
+    width: usize,
+) -> usize {
+    ys.iter()
+        .map(|y| y.len())
+        .chain(outs.iter().map(|o| o.len() / ds))
+        .chain([us.len(), vs.len()].map(|c| c / cs * 2))
+        .fold(width, usize::min)
+}
+
+/// Runs a SIMD kernel's `step` of `n` pixels over the first `reach`
+/// pixels of a line and returns how many it wrote: steps from the start,
+/// then one more ending at `reach` (or a pixel before it, to start on a
+/// chroma pair), which rewrites a few pixels the last step wrote, with the
+/// same values, rather than leave the portable kernel a tail. Every step
+/// starts at an even pixel. (`step` has one call site, so the compiler
+/// inlines it with its constants in registers.)
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn steps(reach: usize, n: usize, mut step: impl FnMut(usize)) -> usize {
+    let (mut x, mut tail) = (0, false);
+    loop {
+        let at = if x + n <= reach {
+            x
+        } else if !tail && x < reach && reach >= n {
+            tail = true;
+            let end = (reach - n) & !1;
+            if end + n <= x {
+                break;
+            }
+            end
+        } else {
+            break;
+        };
+        step(at);
+        x = at + n;
+    }
+    x
+}
+
 /// One line from pixel `start` on (the pixels before it done already;
 /// the SIMD kernels are tried only when `start` is 0): see [`lines`].
 #[inline(always)]
