@@ -508,6 +508,11 @@ fn yolo_letterbox_equals_ultralytics() {
         (7, 3, 9, 9),
         (10, 4, 5, 5),
         (640, 480, 640, 640),
+        // Integer factors: rows under taps of weight 0 go unconverted.
+        (480, 360, 160, 160),
+        (600, 450, 120, 120),
+        (15, 9, 45, 45),
+        (13, 7, 65, 65),
     ];
     for _ in 0..60 {
         let r = random_rect(&mut rng, fw, fh, 400);

@@ -393,7 +393,20 @@ pub fn yuv_to_rgb(
     m: Matrix,
     r: Range,
 ) -> Result<(), PixelError> {
-    convert_yuv(src, dst, m, r, true)
+    convert_yuv(src, dst, m, r, true, None)
+}
+
+/// [`yuv_to_rgb`] of only the rows `want` marks (`want.0[y - want.1]`, a
+/// row outside the mask unmarked); the other rows of `dst` keep what they
+/// held. The tensor path converts just the rows its resizer reads.
+pub(crate) fn yuv_to_rgb_rows(
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+    m: Matrix,
+    r: Range,
+    want: (&[bool], usize),
+) -> Result<(), PixelError> {
+    convert_yuv(src, dst, m, r, true, Some(want))
 }
 
 /// Whether conversions may use the AVX-512 kernel where the CPU has it
@@ -417,7 +430,7 @@ pub fn yuv_to_rgb_portable(
     m: Matrix,
     r: Range,
 ) -> Result<(), PixelError> {
-    convert_yuv(src, dst, m, r, false)
+    convert_yuv(src, dst, m, r, false, None)
 }
 
 fn convert_yuv(
@@ -426,7 +439,12 @@ fn convert_yuv(
     m: Matrix,
     r: Range,
     simd: bool,
+    want: Option<(&[bool], usize)>,
 ) -> Result<(), PixelError> {
+    let wanted = |y: usize| match want {
+        None => true,
+        Some((mask, from)) => y.checked_sub(from).and_then(|i| mask.get(i)) == Some(&true),
+    };
     let (sf, df) = (src.format(), dst.format());
     let unsupported = PixelError::Unsupported {
         from: sf.name,
@@ -465,6 +483,7 @@ fn convert_yuv(
     let height = src.height();
     let mut y = 0;
     while y < height {
+        let first = y;
         let (Some(yrow), Some(out)) = (yrows.next(), drows.next()) else {
             break;
         };
@@ -478,6 +497,14 @@ fn convert_yuv(
             false => None,
         };
         y += 1 + usize::from(next.is_some());
+        // Rows nobody wants are skipped; a pair with one wanted row
+        // converts that one alone (the kernels give the same bytes).
+        let (yrow, out, next) = match (wanted(first), next) {
+            (true, Some(n)) if wanted(first + 1) => (yrow, out, Some(n)),
+            (true, _) => (yrow, out, None),
+            (false, Some((y1, o1))) if wanted(first + 1) => (y1, o1, None),
+            (false, _) => continue,
+        };
         // Every (source steps, destination order) pair the table has.
         macro_rules! dispatch {
             ($(($ys:literal, $cs:literal, $ds:literal, $r:literal, $g:literal, $b:literal)),*) => {

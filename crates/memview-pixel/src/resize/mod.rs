@@ -409,7 +409,70 @@ impl Resizer {
         interp: Interpolation,
         mut emit: impl FnMut(usize, &[u8]),
     ) -> Result<(), PixelError> {
-        let (sw, sh) = (src.width, src.height);
+        let cn = src.cn;
+        self.prepare((src.width, src.height), dst, scale, interp, cn)?;
+        let (dw, dh) = dst;
+        match interp {
+            Interpolation::Linear => self.linear(src, dh, &mut emit),
+            Interpolation::Nearest => {
+                for dy in 0..dh {
+                    let row = src.row(self.y.ofs[dy].0);
+                    for (o, &(s, _)) in self.out.chunks_exact_mut(cn).zip(&self.x.ofs) {
+                        o.copy_from_slice(&row[s..s + cn]);
+                    }
+                    emit(dy, &self.out);
+                }
+            }
+            Interpolation::Area => self.area(src, (dw, dh), &mut emit),
+            Interpolation::Antialias => self.antialias(src, (dw, dh), &mut emit),
+        }
+        Ok(())
+    }
+
+    /// Marks in `rows` (one flag per source row, `src.1` of them) the
+    /// source rows that [`Resizer::run`] with the same arguments reads;
+    /// the others may hold anything (the tensor path converts only the
+    /// marked rows of a zone).
+    pub(crate) fn rows_read(
+        &mut self,
+        src: (usize, usize),
+        dst: (usize, usize),
+        scale: Option<(f64, f64)>,
+        interp: Interpolation,
+        cn: usize,
+        rows: &mut Vec<bool>,
+    ) -> Result<(), PixelError> {
+        self.prepare(src, dst, scale, interp, cn)?;
+        rows.clear();
+        rows.resize(src.1, false);
+        let mut mark = |y: usize| {
+            if let Some(r) = rows.get_mut(y) {
+                *r = true;
+            }
+        };
+        match interp {
+            Interpolation::Linear => (0..dst.1).for_each(|dy| {
+                let (s0, s1) = self.linear_rows(dy);
+                mark(s0);
+                mark(s1);
+            }),
+            Interpolation::Nearest => (0..dst.1).for_each(|dy| mark(self.y.ofs[dy].0)),
+            Interpolation::Area | Interpolation::Antialias => rows.fill(true),
+        }
+        Ok(())
+    }
+
+    /// Checks the sizes and scale and builds the tables for them (kept
+    /// while they repeat).
+    fn prepare(
+        &mut self,
+        src: (usize, usize),
+        dst: (usize, usize),
+        scale: Option<(f64, f64)>,
+        interp: Interpolation,
+        cn: usize,
+    ) -> Result<(), PixelError> {
+        let (sw, sh) = src;
         let (dw, dh) = dst;
         let bad = |why| PixelError::BadResize {
             from: (sw, sh),
@@ -423,7 +486,11 @@ impl Resizer {
         if !(fx > 0.0 && fy > 0.0 && fx.is_finite() && fy.is_finite()) {
             return Err(bad("the scale is not a positive number"));
         }
-        let cn = src.cn;
+        if interp == Interpolation::Area
+            && (sw % dw != 0 || sh % dh != 0 || scale.is_some_and(|_| sw / dw != sh / dh))
+        {
+            return Err(bad("area resizing takes integer downscaling factors only"));
+        }
         let key = Key {
             src: (sw, sh),
             dst,
@@ -431,58 +498,51 @@ impl Resizer {
             cn,
             interp,
         };
-        let fresh = self.key != Some(key);
         self.out.resize(dw * cn, 0);
+        if self.key == Some(key) {
+            return Ok(());
+        }
         match interp {
             Interpolation::Linear => {
-                if fresh {
-                    self.x.build(sw, dw, 1.0 / fx, true, cn);
-                    self.y.build(sh, dh, 1.0 / fy, false, 1);
-                }
-                self.key = Some(key);
-                self.linear(src, dh, &mut emit);
+                self.x.build(sw, dw, 1.0 / fx, true, cn);
+                self.y.build(sh, dh, 1.0 / fy, false, 1);
             }
             Interpolation::Nearest => {
-                if fresh {
-                    // OpenCV: `floor(d * (1 / fx))`, clamped.
-                    let axis = |s: usize, d: usize, f: f64, cn: usize, a: &mut LinearAxis| {
-                        a.ofs.clear();
-                        let inv = 1.0 / f;
-                        for i in 0..d {
-                            let v = ((i as f64 * inv).floor() as usize).min(s - 1) * cn;
-                            a.ofs.push((v, v));
-                        }
-                    };
-                    axis(sw, dw, fx, cn, &mut self.x);
-                    axis(sh, dh, fy, 1, &mut self.y);
-                }
-                self.key = Some(key);
-                for dy in 0..dh {
-                    let row = src.row(self.y.ofs[dy].0);
-                    for (o, &(s, _)) in self.out.chunks_exact_mut(cn).zip(&self.x.ofs) {
-                        o.copy_from_slice(&row[s..s + cn]);
+                // OpenCV: `floor(d * (1 / fx))`, clamped.
+                let axis = |s: usize, d: usize, f: f64, cn: usize, a: &mut LinearAxis| {
+                    a.ofs.clear();
+                    let inv = 1.0 / f;
+                    for i in 0..d {
+                        let v = ((i as f64 * inv).floor() as usize).min(s - 1) * cn;
+                        a.ofs.push((v, v));
                     }
-                    emit(dy, &self.out);
-                }
+                };
+                axis(sw, dw, fx, cn, &mut self.x);
+                axis(sh, dh, fy, 1, &mut self.y);
             }
-            Interpolation::Area => {
-                if sw % dw != 0 || sh % dh != 0 || scale.is_some_and(|_| sw / dw != sh / dh) {
-                    return Err(bad("area resizing takes integer downscaling factors only"));
-                }
-                self.key = Some(key);
-                self.area(src, (dw, dh), &mut emit);
-            }
+            Interpolation::Area => {}
             Interpolation::Antialias => {
-                if fresh {
-                    self.ax.build(sw, dw);
-                    self.ax.simd_tables(sw, cn);
-                    self.ay.build(sh, dh);
-                }
-                self.key = Some(key);
-                self.antialias(src, (dw, dh), &mut emit);
+                self.ax.build(sw, dw);
+                self.ax.simd_tables(sw, cn);
+                self.ay.build(sh, dh);
             }
         }
+        self.key = Some(key);
         Ok(())
+    }
+
+    /// The two source rows destination row `dy` of the linear pass reads:
+    /// its taps' rows, except that a tap of weight 0 adds exactly 0 to
+    /// OpenCV's vertical sum whatever its row holds, so the other tap's
+    /// row stands in for it (integer downscaling, as a letterbox of a
+    /// 1080p frame to 640 is, then reads half the rows).
+    fn linear_rows(&self, dy: usize) -> (usize, usize) {
+        let (s0, s1) = self.y.ofs[dy];
+        match self.y.weights[dy] {
+            [_, 0] => (s0, s0),
+            [0, _] => (s1, s1),
+            _ => (s0, s1),
+        }
     }
 
     fn linear(&mut self, mut src: Image<'_>, dh: usize, emit: &mut impl FnMut(usize, &[u8])) {
@@ -493,7 +553,7 @@ impl Resizer {
         }
         self.have = [usize::MAX; 2];
         for dy in 0..dh {
-            let (s0, s1) = self.y.ofs[dy];
+            let (s0, s1) = self.linear_rows(dy);
             let [b0, b1] = self.y.weights[dy];
             let i0 = self.horizontal(&mut src, s0, None);
             let i1 = self.horizontal(&mut src, s1, Some(i0));
@@ -890,6 +950,51 @@ mod tests {
             1 => hpass_portable::<1>(row, ofs, w, d),
             3 => hpass_portable::<3>(row, ofs, w, d),
             _ => hpass_portable::<4>(row, ofs, w, d),
+        }
+    }
+
+    /// Rows `rows_read` leaves unmarked may hold anything: `run` gives the
+    /// same bytes when they are replaced by other noise. Integer factors
+    /// (whose taps of weight 0 are skipped) and random sizes.
+    #[test]
+    fn rows_read_marks_every_row_run_reads() {
+        let mut seed = 0x51ed_270b_2714_8c8d;
+        let mut shapes = vec![
+            ((1920, 1080), (640, 360)),
+            ((300, 300), (60, 60)),
+            ((15, 9), (45, 27)),
+            ((7, 7), (35, 35)),
+        ];
+        for _ in 0..200 {
+            let s = 1 + (rng(&mut seed) % 90) as usize;
+            let d = 1 + (rng(&mut seed) % 90) as usize;
+            shapes.push(((s, s + 1), (d, d)));
+        }
+        let mut resizer = Resizer::default();
+        let mut rows = Vec::new();
+        for (case, &((sw, sh), dst)) in shapes.iter().enumerate() {
+            let interp = [Interpolation::Linear, Interpolation::Nearest][case % 2];
+            resizer
+                .rows_read((sw, sh), dst, None, interp, 3, &mut rows)
+                .unwrap_or_else(|e| panic!("{e}"));
+            if case == 0 {
+                // A third: each output row sits on one source row.
+                assert_eq!(rows.iter().filter(|&&r| r).count(), 360);
+            }
+            let a: Vec<u8> = (0..sw * sh * 3).map(|_| rng(&mut seed) as u8).collect();
+            let mut b = a.clone();
+            for (row, _) in b.chunks_exact_mut(sw * 3).zip(&rows).filter(|(_, r)| !**r) {
+                row.iter_mut().for_each(|v| *v = rng(&mut seed) as u8);
+            }
+            let mut outs = [Vec::new(), Vec::new()];
+            for (img, out) in [&a, &b].into_iter().zip(&mut outs) {
+                resizer
+                    .run(Image::tight(img, sw, sh, 3), dst, None, interp, |_, r| {
+                        out.extend_from_slice(r)
+                    })
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            assert_eq!(outs[0], outs[1], "{interp:?} {sw}x{sh} -> {dst:?}");
         }
     }
 }

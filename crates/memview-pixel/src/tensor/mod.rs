@@ -375,6 +375,9 @@ pub struct TensorScratch {
     resizer: Resizer,
     /// One resized row split into its three channels (NCHW).
     planar: Vec<u8>,
+    /// Which of the zone's rows the resizer reads (only those are
+    /// converted from YUV).
+    rows: Vec<bool>,
 }
 
 /// A tensor element type: `f32` (normalised) or `u8` (as resized).
@@ -561,8 +564,14 @@ impl Preprocessor {
 }
 
 /// Converts `rect` of `frame` to tight RGB24 in `rgb` (resized to fit),
-/// exactly the pixels of `rect`.
-fn zone_rgb(spec: &TensorSpec, rgb: &mut Vec<u8>, roi: &Roi<'_>) -> Result<(), PixelError> {
+/// exactly the pixels of `rect`; with `want`, 4:2:x YUV converts only the
+/// rows of `rect` it marks (the others hold anything).
+fn zone_rgb(
+    spec: &TensorSpec,
+    rgb: &mut Vec<u8>,
+    roi: &Roi<'_>,
+    want: Option<&[bool]>,
+) -> Result<(), PixelError> {
     let (rect, e) = (roi.requested(), roi.effective());
     let rf = roi.frame();
     let (ew, eh) = (rf.width(), rf.height());
@@ -576,7 +585,17 @@ fn zone_rgb(spec: &TensorSpec, rgb: &mut Vec<u8>, roi: &Roi<'_>) -> Result<(), P
         (ColorFamily::Yuv, 1) if f.log2_chroma_w == 1 => {
             let layout = FrameLayout::tight(&RGB24, ew, eh)?;
             let mut dst = FrameMut::from_bytes(rgb, &layout)?;
-            crate::convert::yuv_to_rgb(rf, &mut dst, spec.matrix, spec.range)?;
+            // Mask row i is row `rect.y + i`: snapped row `rect.y - e.y + i`.
+            match want {
+                Some(mask) => crate::convert::yuv_to_rgb_rows(
+                    rf,
+                    &mut dst,
+                    spec.matrix,
+                    spec.range,
+                    (mask, rect.y - e.y),
+                )?,
+                None => crate::convert::yuv_to_rgb(rf, &mut dst, spec.matrix, spec.range)?,
+            }
         }
         (ColorFamily::Yuv, 1) if f.log2_chroma_w == 0 && f.log2_chroma_h == 0 => {
             crate::convert::yuv444_to_rgb24(rf, rgb, spec.matrix, spec.range)?;
@@ -621,7 +640,16 @@ fn zone<T: Element>(
 ) -> Result<Affine, PixelError> {
     let rect = roi.requested();
     let place = spec.place(rect.w, rect.h)?;
-    zone_rgb(spec, &mut s.rgb, roi)?;
+    let want = match place.resized {
+        Some(size) => {
+            let (w, h) = (rect.w, rect.h);
+            let (f, i) = (place.factors, spec.interpolation);
+            s.resizer.rows_read((w, h), size, f, i, 3, &mut s.rows)?;
+            Some(&s.rows[..])
+        }
+        None => None,
+    };
+    zone_rgb(spec, &mut s.rgb, roi, want)?;
     fill(spec, &place, (rect.w, rect.h), out);
     let image = Image::tight(&s.rgb, rect.w, rect.h, 3);
     let mut writer = Writer {
@@ -872,5 +900,70 @@ mod tests {
         if avx2::available() {
             assert!(simd > 1000, "the AVX2 split did {simd} pixels only");
         }
+    }
+
+    /// A YUV zone converts only the rows its resizer reads; the tensor
+    /// equals the one made from the fully converted RGB24 frame (which
+    /// converts nothing), bit for bit: integer factors, whose taps of
+    /// weight 0 leave rows out, odd zone origins (snapped chroma), every
+    /// 4:2:x layout, each fit.
+    #[test]
+    fn skipped_rows_leave_the_tensor_as_it_was() {
+        use crate::format::{I420, I422, NV12, UYVY, YUYV};
+        let mut seed = 0x6a09_e667_f3bc_c908u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (fw, fh) = (320, 240);
+        let mut compared = 0;
+        for format in [&I420, &NV12, &I422, &YUYV, &UYVY] {
+            let layout = FrameLayout::tight(format, fw, fh).unwrap_or_else(|e| panic!("{e}"));
+            let yuv: Vec<u8> = (0..layout.len()).map(|_| next() as u8).collect();
+            let frame = Frame::from_bytes(&yuv, &layout).unwrap_or_else(|e| panic!("{e}"));
+            let rl = FrameLayout::tight(&RGB24, fw, fh).unwrap_or_else(|e| panic!("{e}"));
+            let mut rgb = vec![0u8; rl.len()];
+            let mut dst = FrameMut::from_bytes(&mut rgb, &rl).unwrap_or_else(|e| panic!("{e}"));
+            crate::convert::yuv_to_rgb(&frame, &mut dst, Matrix::Bt601, Range::Limited)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let rgb_frame = Frame::from_bytes(&rgb, &rl).unwrap_or_else(|e| panic!("{e}"));
+            for case in 0..24 {
+                let (tw, th) = (8 + (next() % 40) as usize, 8 + (next() % 40) as usize);
+                // Down by 3 or 5, up by 3, or anything.
+                let (w, h) = match case % 4 {
+                    0 => (tw * 3, th * 3),
+                    1 => (tw * 5, th * 5),
+                    2 => (tw.div_ceil(3), th.div_ceil(3)),
+                    _ => (1 + (next() % 200) as usize, 1 + (next() % 200) as usize),
+                };
+                let (w, h) = (w.min(fw), h.min(fh));
+                let x = (next() as usize) % (fw - w + 1);
+                let y = (next() as usize) % (fh - h + 1);
+                let mut spec = TensorSpec::new(tw, th);
+                spec.fit = [Fit::Stretch, Fit::Letterbox { fill: [9, 8, 7] }, Fit::CenterCrop]
+                    [case % 3];
+                spec.interpolation = [Interpolation::Linear, Interpolation::Nearest][case / 12];
+                let mut pre = Preprocessor::new(spec).unwrap_or_else(|e| panic!("{e}"));
+                let rect = [Rect::new(x, y, w, h)];
+                let mut outs = [vec![0f32; pre.slot_len()], vec![0f32; pre.slot_len()]];
+                let mut maps = [Affine::default()];
+                for (f, out) in [&frame, &rgb_frame].into_iter().zip(&mut outs) {
+                    pre.run(f, &rect, out, &mut maps)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&outs[0]),
+                    bits(&outs[1]),
+                    "{} {:?} -> {tw}x{th}",
+                    format.name,
+                    rect[0]
+                );
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 120);
     }
 }
