@@ -942,8 +942,11 @@ mod tests {
                 let x = (next() as usize) % (fw - w + 1);
                 let y = (next() as usize) % (fh - h + 1);
                 let mut spec = TensorSpec::new(tw, th);
-                spec.fit = [Fit::Stretch, Fit::Letterbox { fill: [9, 8, 7] }, Fit::CenterCrop]
-                    [case % 3];
+                spec.fit = [
+                    Fit::Stretch,
+                    Fit::Letterbox { fill: [9, 8, 7] },
+                    Fit::CenterCrop,
+                ][case % 3];
                 spec.interpolation = [Interpolation::Linear, Interpolation::Nearest][case / 12];
                 let mut pre = Preprocessor::new(spec).unwrap_or_else(|e| panic!("{e}"));
                 let rect = [Rect::new(x, y, w, h)];
