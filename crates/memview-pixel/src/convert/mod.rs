@@ -265,8 +265,6 @@ fn line<
     const BLK: usize = 64;
     let ys = &yrow[src.y..];
     let (us, vs) = (&urow[src.u..], &vrow[src.v..]);
-    let (mut yb, mut ub, mut vb) = ([0u8; BLK], [0i16; BLK], [0i16; BLK]);
-    let (mut rb, mut gb, mut bb) = ([0u8; BLK], [0u8; BLK], [0u8; BLK]);
     // The SIMD kernels take what they can in whole steps (always an even
     // count, so chroma stays paired); this loop does the rest.
     #[allow(unused_mut)]
@@ -294,6 +292,10 @@ fn line<
     #[cfg(not(target_arch = "x86_64"))]
     let _ = simd;
     while x0 < width {
+        // (Zeroed here, not above: a row the SIMD kernels finish pays
+        // nothing for them.)
+        let (mut yb, mut ub, mut vb) = ([0u8; BLK], [0i16; BLK], [0i16; BLK]);
+        let (mut rb, mut gb, mut bb) = ([0u8; BLK], [0u8; BLK], [0u8; BLK]);
         let n = BLK.min(width - x0);
         // Exact sub-slices first, so the loops below carry no bounds checks
         // the compiler cannot hoist. `x0` is even, so each chroma sample

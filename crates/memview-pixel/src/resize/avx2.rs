@@ -95,6 +95,57 @@ pub(super) unsafe fn hpass<const CN: usize>(
     n
 }
 
+/// [`super::hpass`] for 3- and 4-channel rows two pixels a step with one
+/// load: the 16 bytes at the first pixel's first tap, in both 128-bit
+/// lanes, hold both pixels' taps ([`super::LinearAxis`] checked), and one
+/// byte shuffle, one multiply-add and one 8-lane store do the pair
+/// (`pairs[k]` is pair `k`'s shuffle and weights; a 3-channel pair's last
+/// two lanes are zeros the next pair overwrites, or the row's slack).
+/// Does the first `n` pixels (even) if pair `n / 2 - 1`'s load ends
+/// within `row` and its store within `d` (the offsets never decrease, so
+/// it bounds them all), else nothing. Returns how many pixels it did.
+///
+/// # Safety
+///
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn hpass_pairs<const CN: usize>(
+    row: &[u8],
+    ofs: &[(usize, usize)],
+    pairs: &[super::PairTaps],
+    d: &mut [i32],
+    n: usize,
+) -> usize {
+    let k = n / 2;
+    let fits = 2 * k <= ofs.len()
+        && k <= pairs.len()
+        && k.checked_sub(1)
+            .is_none_or(|last| ofs[2 * last].0 + 16 <= row.len() && 2 * last * CN + 8 <= d.len());
+    if !fits || !(CN == 3 || CN == 4) {
+        return 0;
+    }
+    let (src, dst) = (row.as_ptr(), d.as_mut_ptr());
+    let (ofs, pairs) = (ofs.as_ptr(), pairs.as_ptr());
+    for i in 0..k {
+        // SAFETY: pair `i` is below `k`, so its offset and taps are in
+        // `ofs` and `pairs` (checked above), its 16-byte load ends within
+        // `row` and its 8-lane store within `d` (checked for pair
+        // `k - 1`, and the offsets grow with the index); unaligned loads
+        // and stores.
+        unsafe {
+            let t = &*pairs.add(i);
+            let o = (*ofs.add(2 * i)).0;
+            let x = _mm256_broadcastsi128_si256(_mm_loadu_si128(src.add(o).cast()));
+            let sums = _mm256_madd_epi16(
+                _mm256_shuffle_epi8(x, _mm256_load_si256(t.shuffle.as_ptr().cast())),
+                _mm256_load_si256(t.weights.as_ptr().cast()),
+            );
+            _mm256_storeu_si256(dst.add(2 * i * CN).cast(), sums);
+        }
+    }
+    2 * k
+}
+
 /// [`super::vpass`] sixteen samples a step: returns how many it did.
 ///
 /// # Safety

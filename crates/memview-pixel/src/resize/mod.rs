@@ -146,6 +146,53 @@ struct LinearAxis {
     /// Each pixel's two weights packed into one 32-bit lane (the first in
     /// the low half), four times: the AVX2 pass's multiply-add operand.
     wide: Vec<[i32; 4]>,
+    /// How many leading pixels (pairs of them) the AVX2 pair pass can do:
+    /// as `adjacent`, and both pixels' taps within the 16 bytes from the
+    /// first pixel's first tap, which lie in the source row; their 8-lane
+    /// store within a destination row of `dst * cn + 2` lanes.
+    paired: usize,
+    /// Per pair of pixels, the pair pass's byte shuffle and weights.
+    pairs: Vec<PairTaps>,
+}
+
+/// How the AVX2 pair pass takes two pixels from the 16 source bytes at
+/// the first one's first tap (in both 128-bit lanes): `shuffle` widens
+/// each tap's byte to 16 bits beside its partner for one multiply-add
+/// with `weights`, laid out so the eight 32-bit sums are the two pixels'
+/// channels in order (3 channels: six sums, then two zeros).
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(32))]
+pub(super) struct PairTaps {
+    pub(super) shuffle: [u8; 32],
+    pub(super) weights: [i32; 8],
+}
+
+impl PairTaps {
+    /// Pixels whose first taps are `d` bytes apart (both second taps
+    /// `cn` bytes after, or of weight 0); `None` if the second pixel's
+    /// taps do not end within the 16 bytes.
+    fn new(cn: usize, d: usize, w0: [i32; 2], w1: [i32; 2]) -> Option<PairTaps> {
+        if d + 2 * cn > 16 || !(cn == 3 || cn == 4) {
+            return None;
+        }
+        let pack = |[a, b]: [i32; 2]| (a & 0xffff) | (b << 16);
+        // Sum `k` (of 8): pixel `k / cn`'s channel `k % cn`.
+        let mut t = PairTaps {
+            shuffle: [0x80; 32],
+            weights: [0; 8],
+        };
+        for k in 0..2 * cn {
+            let (px, c) = (k / cn, k % cn);
+            // Sum `k` is the multiply-add of 16-bit lanes `2k`, `2k + 1`:
+            // bytes `4k..4k + 4`, indexing their 128-bit lane's copy of
+            // the 16 bytes (the high byte of each lane zero).
+            let first = px * d + c;
+            t.shuffle[4 * k] = first as u8;
+            t.shuffle[4 * k + 2] = (first + cn) as u8;
+            t.weights[k] = pack(if px == 0 { w0 } else { w1 });
+        }
+        Some(t)
+    }
 }
 
 /// OpenCV's `INTER_RESIZE_COEF_SCALE`.
@@ -202,6 +249,23 @@ impl LinearAxis {
                 .iter()
                 .map(|&[a0, a1]| [(a0 & 0xffff) | (a1 << 16); 4]),
         );
+        self.pairs.clear();
+        for (i, (o, w)) in self
+            .ofs
+            .chunks_exact(2)
+            .zip(self.weights.chunks_exact(2))
+            .enumerate()
+        {
+            let fits = 2 * i + 2 <= self.adjacent
+                && o[0].0 + 16 <= src * cn
+                && 2 * i * cn + 8 <= dst * cn + 2;
+            let taps = (o[1].0.checked_sub(o[0].0)).and_then(|d| PairTaps::new(cn, d, w[0], w[1]));
+            match taps {
+                Some(t) if fits => self.pairs.push(t),
+                _ => break,
+            }
+        }
+        self.paired = 2 * self.pairs.len();
     }
 }
 
@@ -546,8 +610,9 @@ impl Resizer {
     }
 
     fn linear(&mut self, mut src: Image<'_>, dh: usize, emit: &mut impl FnMut(usize, &[u8])) {
-        // One lane more than the row: the SIMD pass stores 4 lanes a pixel.
-        let n = self.out.len() + 1;
+        // Two lanes more than the row: the SIMD passes store 4 lanes a
+        // pixel, or 8 a pair of 3-lane pixels.
+        let n = self.out.len() + 2;
         for r in &mut self.rows {
             r.resize(n, 0);
         }
@@ -754,10 +819,20 @@ fn hpass<const CN: usize>(row: &[u8], axis: &LinearAxis, d: &mut [i32]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if CN >= 3 && avx2::available() {
-        // SAFETY: the CPU has AVX2, checked just above; the kernel checks
-        // its own bounds, and `adjacent` counts the pixels whose taps
-        // its loads cover.
-        done = unsafe { avx2::hpass::<CN>(row, ofs, &axis.wide, d, axis.adjacent) };
+        // SAFETY: the CPU has AVX2, checked just above; the kernels check
+        // their own bounds, `paired` and `adjacent` count the pixels whose
+        // taps their loads cover, and the second starts where the first
+        // stopped (the offsets are into the whole row).
+        unsafe {
+            done = avx2::hpass_pairs::<CN>(row, ofs, &axis.pairs, d, axis.paired);
+            done += avx2::hpass::<CN>(
+                row,
+                &ofs[done..],
+                &axis.wide[done..],
+                &mut d[done * CN..],
+                axis.adjacent.saturating_sub(done),
+            );
+        }
     }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     if CN >= 3 && done == 0 {
@@ -835,7 +910,7 @@ mod tests {
     #[allow(unsafe_code)]
     fn simd_passes_equal_the_portable_loops() {
         let mut seed = 0x9e37_79b9_7f4a_7c15;
-        let mut kernels = 0;
+        let (mut kernels, mut pairs) = (0, 0);
         for case in 0..600 {
             let cn = [1, 3, 4][case % 3];
             let sw = 1 + (rng(&mut seed) % 70) as usize;
@@ -845,9 +920,9 @@ mod tests {
             axis.build(sw, dw, sw as f64 / dw as f64, true, cn);
             let (ofs, w) = (&axis.ofs[..], &axis.weights[..]);
             let n = dw * cn;
-            let mut want = vec![0i32; n + 1];
+            let mut want = vec![0i32; n + 2];
             hpass_portable_cn(cn, &row, ofs, w, &mut want);
-            let mut got = vec![0i32; n + 1];
+            let mut got = vec![0i32; n + 2];
             match cn {
                 1 => hpass::<1>(&row, &axis, &mut got),
                 3 => hpass::<3>(&row, &axis, &mut got),
@@ -856,7 +931,7 @@ mod tests {
             assert_eq!(got[..n], want[..n], "dispatched: {sw} -> {dw} x {cn}");
             #[cfg(target_arch = "x86_64")]
             if cn >= 3 {
-                let mut got = vec![0i32; n + 1];
+                let mut got = vec![0i32; n + 2];
                 // SAFETY: SSE2 is x86-64's baseline.
                 let done = unsafe {
                     match cn {
@@ -867,7 +942,7 @@ mod tests {
                 hpass_portable_cn(cn, &row, &ofs[done..], &w[done..], &mut got[done * cn..]);
                 assert_eq!(got[..n], want[..n], "SSE2: {sw} -> {dw} x {cn}");
                 if avx2::available() {
-                    let mut got = vec![0i32; n + 1];
+                    let mut got = vec![0i32; n + 2];
                     // SAFETY: the CPU has AVX2, checked just above.
                     let done = unsafe {
                         match cn {
@@ -878,6 +953,31 @@ mod tests {
                     kernels += usize::from(done > 0);
                     hpass_portable_cn(cn, &row, &ofs[done..], &w[done..], &mut got[done * cn..]);
                     assert_eq!(got[..n], want[..n], "AVX2: {sw} -> {dw} x {cn}");
+                    // The pair pass, then the portable loop for the rest.
+                    let mut got = vec![0i32; n + 2];
+                    // SAFETY: as above.
+                    let done = unsafe {
+                        match cn {
+                            3 => avx2::hpass_pairs::<3>(
+                                &row,
+                                ofs,
+                                &axis.pairs,
+                                &mut got,
+                                axis.paired,
+                            ),
+                            _ => avx2::hpass_pairs::<4>(
+                                &row,
+                                ofs,
+                                &axis.pairs,
+                                &mut got,
+                                axis.paired,
+                            ),
+                        }
+                    };
+                    assert_eq!(done, axis.paired, "{sw} -> {dw} x {cn}");
+                    pairs += usize::from(done > 0);
+                    hpass_portable_cn(cn, &row, &ofs[done..], &w[done..], &mut got[done * cn..]);
+                    assert_eq!(got[..n], want[..n], "AVX2 pairs: {sw} -> {dw} x {cn}");
                 }
             }
             let r0 = &want[..n];
@@ -899,6 +999,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if avx2::available() {
             assert!(kernels > 100, "the AVX2 pass ran on {kernels} rows only");
+            assert!(pairs > 100, "the AVX2 pair pass ran on {pairs} rows only");
         }
     }
 
