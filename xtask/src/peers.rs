@@ -128,15 +128,25 @@ const WORKLOADS: &[Workload] = &[
                 "OpenCV dnn.blobFromImages from a BGR frame",
                 "tensor_10:opencv_bgr",
             ),
+            (
+                "the same into a reused blob (blobFromImagesWithParams, no allocation)",
+                "tensor_10:opencv_bgr_reused",
+            ),
         ],
     },
     Workload {
         title: "1080p I420 letterboxed -> 1x3x640x640 f32 (YOLO input), 1 thread",
         memview: "letterbox_640",
-        peers: &[(
-            "OpenCV blobFromImageWithParams(LETTERBOX) from a BGR frame",
-            "letterbox_640:opencv_bgr",
-        )],
+        peers: &[
+            (
+                "OpenCV blobFromImageWithParams(LETTERBOX) from a BGR frame",
+                "letterbox_640:opencv_bgr",
+            ),
+            (
+                "the same into a reused blob (no allocation)",
+                "letterbox_640:opencv_bgr_reused",
+            ),
+        ],
     },
     Workload {
         title: "ten 200x200 RGB zones resized to 112x112 (INTER_LINEAR), 1 thread",
