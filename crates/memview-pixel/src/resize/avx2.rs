@@ -218,6 +218,7 @@ pub(super) unsafe fn aa_row<const CN: usize>(
     pairs: usize,
     out: &mut [u8],
     n: usize,
+    one_load: usize,
 ) -> usize {
     let fits = n <= first.len()
         && n.div_ceil(2) * pairs <= w.len()
@@ -228,15 +229,115 @@ pub(super) unsafe fn aa_row<const CN: usize>(
     if !fits || pairs == 0 || !(CN == 3 || CN == 4) {
         return 0;
     }
+    // The leading pixels whose taps one 16-byte load holds (an even count,
+    // so the rest starts on a weight group), then the rest.
+    let m = one_load.min(n) / 2 * 2;
+    let fits16 = pairs <= 3
+        && m.checked_sub(1)
+            .is_none_or(|last| first[last] + 16 <= row.len());
+    let m = if fits16 { m } else { 0 };
+    if m > 0 {
+        match pairs {
+            1 => aa_pixels16::<CN, 1>(row, &first[..m], w, out),
+            2 => aa_pixels16::<CN, 2>(row, &first[..m], w, out),
+            _ => aa_pixels16::<CN, 3>(row, &first[..m], w, out),
+        }
+    }
+    let (w, out) = (&w[m / 2 * pairs..], &mut out[m * CN..]);
     // The usual tap counts as constants, so the tap loop unrolls.
+    let rest = &first[m..n];
     match pairs {
-        1 => aa_pixels::<CN>(row, &first[..n], w, 1, out),
-        2 => aa_pixels::<CN>(row, &first[..n], w, 2, out),
-        3 => aa_pixels::<CN>(row, &first[..n], w, 3, out),
-        4 => aa_pixels::<CN>(row, &first[..n], w, 4, out),
-        _ => aa_pixels::<CN>(row, &first[..n], w, pairs, out),
+        1 => aa_pixels::<CN>(row, rest, w, 1, out),
+        2 => aa_pixels::<CN>(row, rest, w, 2, out),
+        3 => aa_pixels::<CN>(row, rest, w, 3, out),
+        4 => aa_pixels::<CN>(row, rest, w, 4, out),
+        _ => aa_pixels::<CN>(row, rest, w, pairs, out),
     }
     n
+}
+
+/// The byte shuffles of [`aa_pixels16`]: for tap pair `p`, each 128-bit
+/// lane's 16 bytes (a pixel's, from its first tap) to channel `c` of taps
+/// `2p` and `2p + 1` widened to 16 bits side by side (16-bit lanes `2c`,
+/// `2c + 1`); a channel past `CN` or a byte past the 16 is zero.
+const fn aa_masks(cn: usize) -> [[u8; 32]; 3] {
+    let mut m = [[0x80u8; 32]; 3];
+    let mut p = 0;
+    while p < 3 {
+        let mut c = 0;
+        while c < cn && c < 4 {
+            let mut t = 0;
+            while t < 2 {
+                let at = (2 * p + t) * cn + c;
+                if at < 16 {
+                    m[p][4 * c + 2 * t] = at as u8;
+                    m[p][16 + 4 * c + 2 * t] = at as u8;
+                }
+                t += 1;
+            }
+            c += 1;
+        }
+        p += 1;
+    }
+    m
+}
+
+const AA_MASKS: [[[u8; 32]; 3]; 2] = [aa_masks(3), aa_masks(4)];
+
+/// [`aa_pixels`] where each pixel's taps lie in the 16 bytes from its
+/// first one (the caller checked that those bytes are in `row`, and that
+/// every tap past them has weight 0): one load per pixel, the two pixels
+/// of a step in the two 128-bit lanes, and one shuffle per tap pair.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn aa_pixels16<const CN: usize, const PAIRS: usize>(
+    row: &[u8],
+    first: &[usize],
+    w: &[[i32; 16]],
+    out: &mut [u8],
+) {
+    let masks = &AA_MASKS[usize::from(CN == 4)];
+    // SAFETY: each mask is 32 bytes; unaligned loads.
+    let masks: [__m256i; PAIRS] =
+        core::array::from_fn(|p| unsafe { _mm256_loadu_si256(masks[p].as_ptr().cast()) });
+    let half = _mm256_set1_epi32(1 << (super::PRECISION_BITS - 1));
+    let (src, dst) = (row.as_ptr(), out.as_mut_ptr());
+    for (g, (fs, ws)) in first.chunks_exact(2).zip(w.chunks_exact(PAIRS)).enumerate() {
+        let i = 2 * g;
+        // SAFETY: both pixels' 16-byte loads end within `row` (the caller
+        // checked the last pixel; the first taps grow with the index);
+        // each `wp` is 16 lanes; unaligned loads.
+        let (mut lo, mut hi) = unsafe {
+            let v = _mm256_inserti128_si256::<1>(
+                _mm256_castsi128_si256(_mm_loadu_si128(src.add(fs[0]).cast())),
+                _mm_loadu_si128(src.add(fs[1]).cast()),
+            );
+            let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            for (p, wp) in ws.iter().enumerate() {
+                let x = _mm256_shuffle_epi8(v, masks[p]);
+                let wl = _mm256_loadu_si256(wp.as_ptr().cast());
+                let wh = _mm256_loadu_si256(wp.as_ptr().add(8).cast());
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(x, wl));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(x, wh));
+            }
+            (lo, hi)
+        };
+        // As in `aa_pixels`.
+        lo = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32::<11>(hi), lo), half);
+        hi = _mm256_srai_epi32::<{ super::PRECISION_BITS as i32 }>(lo);
+        let b = _mm256_packus_epi16(_mm256_packus_epi32(hi, hi), _mm256_setzero_si256());
+        // SAFETY: each pixel's 4-byte store ends within `out` (`aa_row`
+        // checked the last pixel of the row); the fourth byte is the next
+        // pixel's first, rewritten after.
+        unsafe {
+            dst.add(i * CN)
+                .cast::<i32>()
+                .write_unaligned(_mm256_extract_epi32::<0>(b));
+            dst.add((i + 1) * CN)
+                .cast::<i32>()
+                .write_unaligned(_mm256_extract_epi32::<4>(b));
+        }
+    }
 }
 
 /// [`super::aa_column`] compiled for AVX2 (the compiler vectorises its

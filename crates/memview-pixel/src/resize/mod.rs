@@ -281,6 +281,10 @@ struct AntialiasAxis {
     wide: Vec<[i32; 16]>,
     pairs: usize,
     simd: usize,
+    /// How many leading pixels the AVX2 one-load pass can do: as `simd`,
+    /// every pixel's taps within the 16 bytes from its first one (at most
+    /// `16 / cn` taps: downscales up to about 2x), which lie in the row.
+    one_load: usize,
 }
 
 /// Pillow's `PRECISION_BITS` for 8-bit images.
@@ -374,6 +378,17 @@ impl AntialiasAxis {
             .zip(0..)
             .take_while(|&(&f, i)| f + reach <= src * cn && i * cn + 4 <= dst * cn + 1)
             .count();
+        self.one_load = match most * cn <= 16 && (cn == 3 || cn == 4) {
+            true => {
+                self.first[..self.simd]
+                    .iter()
+                    .take_while(|&&f| f + 16 <= src * cn)
+                    .count()
+                    / 2
+                    * 2
+            }
+            false => 0,
+        };
     }
 }
 
@@ -750,8 +765,17 @@ fn aa_row<const CN: usize>(row: &[u8], axis: &AntialiasAxis, out: &mut [u8]) {
         // SAFETY: the CPU has AVX2, checked just above; the kernel checks
         // its own bounds, and `simd` counts the pixels its loads and
         // stores stay within.
-        done =
-            unsafe { avx2::aa_row::<CN>(row, &axis.first, &axis.wide, axis.pairs, out, axis.simd) };
+        done = unsafe {
+            avx2::aa_row::<CN>(
+                row,
+                &axis.first,
+                &axis.wide,
+                axis.pairs,
+                out,
+                axis.simd,
+                axis.one_load,
+            )
+        };
     }
     aa_row_portable::<CN>(
         row,
@@ -1008,11 +1032,16 @@ mod tests {
     #[test]
     fn antialias_rows_equal_the_portable_pass() {
         let mut seed = 0x0123_4567_89ab_cdefu64;
-        let mut simd = 0;
-        for case in 0..500 {
+        let (mut simd, mut one_load) = (0, 0);
+        for case in 0..1000 {
             let cn = [1, 3, 4][case % 3];
             let sw = 1 + (rng(&mut seed) % 300) as usize;
-            let dw = 1 + (rng(&mut seed) % 90) as usize;
+            // Every other case a gentle one (at most 2x down, up to 2x
+            // up), where the one-load pass takes over.
+            let dw = match case % 2 {
+                0 => 1 + (rng(&mut seed) % 90) as usize,
+                _ => sw.div_ceil(2) + (rng(&mut seed) % (2 * sw as u64)) as usize,
+            };
             let row: Vec<u8> = (0..sw * cn).map(|_| rng(&mut seed) as u8).collect();
             let mut axis = AntialiasAxis::default();
             axis.build(sw, dw);
@@ -1031,12 +1060,17 @@ mod tests {
             }
             if cn >= 3 {
                 simd += axis.simd;
+                one_load += axis.one_load;
             }
             assert_eq!(got[..dw * cn], want[..dw * cn], "{sw} -> {dw} x {cn}");
         }
         #[cfg(target_arch = "x86_64")]
         if avx2::available() {
             assert!(simd > 5000, "the AVX2 pass covered {simd} pixels only");
+            assert!(
+                one_load > 5000,
+                "the one-load pass covered {one_load} pixels only"
+            );
         }
     }
 
