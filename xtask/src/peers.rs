@@ -586,7 +586,13 @@ fn render(
          crop=...`), both reading and writing Y4M files; their frame data are byte-identical \
          (memview-cli's tests check it). In the ingest row the peer is the bar to reach, not \
          beat: `pv` only moves bytes, memview parses the Y4M stream into pooled frames, and \
-         *peer / memview* is the share of pv's throughput memview reaches.\n"
+         *peer / memview* is the share of pv's throughput memview reaches. OpenCV's blob \
+         functions allocate their output per call (memview writes into the caller's batch); \
+         on these VMs the page faults of that fresh 1.5 MB (4.9 MB letterboxed) array can \
+         cost more than the work, and vary from hour to hour, so each blob row is also \
+         measured into an array made once (the `blob` argument of `blobFromImagesWithParams` \
+         / `blobFromImageWithParams`, checked equal to the allocating call): the peer at its \
+         best.\n"
     )?;
     writeln!(
         s,
