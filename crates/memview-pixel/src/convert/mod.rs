@@ -399,16 +399,17 @@ pub fn yuv_to_rgb(
 }
 
 /// [`yuv_to_rgb`] of only the rows `want` marks (`want.0[y - want.1]`, a
-/// row outside the mask unmarked); the other rows of `dst` keep what they
-/// held. The tensor path converts just the rows its resizer reads.
+/// row outside the mask unmarked; every row without a mask); the other
+/// rows of `dst` keep what they held. The tensor path converts just the
+/// rows its resizer reads.
 pub(crate) fn yuv_to_rgb_rows(
     src: &Frame<'_>,
     dst: &mut FrameMut<'_>,
     m: Matrix,
     r: Range,
-    want: (&[bool], usize),
+    want: Option<(&[bool], usize)>,
 ) -> Result<(), PixelError> {
-    convert_yuv(src, dst, m, r, true, Some(want))
+    convert_yuv(src, dst, m, r, true, want)
 }
 
 /// Whether conversions may use the AVX-512 kernel where the CPU has it

@@ -101,7 +101,7 @@ pub(super) unsafe fn hpass<const CN: usize>(
 /// byte shuffle, one multiply-add and one 8-lane store do the pair
 /// (`pairs[k]` is pair `k`'s shuffle and weights; a 3-channel pair's last
 /// two lanes are zeros the next pair overwrites, or the row's slack).
-/// Does the first `n` pixels (even) if pair `n / 2 - 1`'s load ends
+/// Does the first `2 * pairs.len()` pixels if the last pair's load ends
 /// within `row` and its store within `d` (the offsets never decrease, so
 /// it bounds them all), else nothing. Returns how many pixels it did.
 ///
@@ -114,11 +114,9 @@ pub(super) unsafe fn hpass_pairs<const CN: usize>(
     ofs: &[(usize, usize)],
     pairs: &[super::PairTaps],
     d: &mut [i32],
-    n: usize,
 ) -> usize {
-    let k = n / 2;
+    let k = pairs.len();
     let fits = 2 * k <= ofs.len()
-        && k <= pairs.len()
         && k.checked_sub(1)
             .is_none_or(|last| ofs[2 * last].0 + 16 <= row.len() && 2 * last * CN + 8 <= d.len());
     if !fits || !(CN == 3 || CN == 4) {

@@ -146,12 +146,11 @@ struct LinearAxis {
     /// Each pixel's two weights packed into one 32-bit lane (the first in
     /// the low half), four times: the AVX2 pass's multiply-add operand.
     wide: Vec<[i32; 4]>,
-    /// How many leading pixels (pairs of them) the AVX2 pair pass can do:
-    /// as `adjacent`, and both pixels' taps within the 16 bytes from the
-    /// first pixel's first tap, which lie in the source row; their 8-lane
-    /// store within a destination row of `dst * cn + 2` lanes.
-    paired: usize,
-    /// Per pair of pixels, the pair pass's byte shuffle and weights.
+    /// The AVX2 pair pass's byte shuffle and weights for each leading pair
+    /// of pixels it can do: as `adjacent`, and both pixels' taps within the
+    /// 16 bytes from the first pixel's first tap, which lie in the source
+    /// row; their 8-lane store within a destination row of `dst * cn + 2`
+    /// lanes.
     pairs: Vec<PairTaps>,
 }
 
@@ -265,7 +264,6 @@ impl LinearAxis {
                 _ => break,
             }
         }
-        self.paired = 2 * self.pairs.len();
     }
 }
 
@@ -844,11 +842,11 @@ fn hpass<const CN: usize>(row: &[u8], axis: &LinearAxis, d: &mut [i32]) {
     #[cfg(target_arch = "x86_64")]
     if CN >= 3 && avx2::available() {
         // SAFETY: the CPU has AVX2, checked just above; the kernels check
-        // their own bounds, `paired` and `adjacent` count the pixels whose
+        // their own bounds, `pairs` and `adjacent` cover the pixels whose
         // taps their loads cover, and the second starts where the first
         // stopped (the offsets are into the whole row).
         unsafe {
-            done = avx2::hpass_pairs::<CN>(row, ofs, &axis.pairs, d, axis.paired);
+            done = avx2::hpass_pairs::<CN>(row, ofs, &axis.pairs, d);
             done += avx2::hpass::<CN>(
                 row,
                 &ofs[done..],
@@ -982,23 +980,11 @@ mod tests {
                     // SAFETY: as above.
                     let done = unsafe {
                         match cn {
-                            3 => avx2::hpass_pairs::<3>(
-                                &row,
-                                ofs,
-                                &axis.pairs,
-                                &mut got,
-                                axis.paired,
-                            ),
-                            _ => avx2::hpass_pairs::<4>(
-                                &row,
-                                ofs,
-                                &axis.pairs,
-                                &mut got,
-                                axis.paired,
-                            ),
+                            3 => avx2::hpass_pairs::<3>(&row, ofs, &axis.pairs, &mut got),
+                            _ => avx2::hpass_pairs::<4>(&row, ofs, &axis.pairs, &mut got),
                         }
                     };
-                    assert_eq!(done, axis.paired, "{sw} -> {dw} x {cn}");
+                    assert_eq!(done, 2 * axis.pairs.len(), "{sw} -> {dw} x {cn}");
                     pairs += usize::from(done > 0);
                     hpass_portable_cn(cn, &row, &ofs[done..], &w[done..], &mut got[done * cn..]);
                     assert_eq!(got[..n], want[..n], "AVX2 pairs: {sw} -> {dw} x {cn}");

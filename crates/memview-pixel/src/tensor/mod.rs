@@ -586,16 +586,8 @@ fn zone_rgb(
             let layout = FrameLayout::tight(&RGB24, ew, eh)?;
             let mut dst = FrameMut::from_bytes(rgb, &layout)?;
             // Mask row i is row `rect.y + i`: snapped row `rect.y - e.y + i`.
-            match want {
-                Some(mask) => crate::convert::yuv_to_rgb_rows(
-                    rf,
-                    &mut dst,
-                    spec.matrix,
-                    spec.range,
-                    (mask, rect.y - e.y),
-                )?,
-                None => crate::convert::yuv_to_rgb(rf, &mut dst, spec.matrix, spec.range)?,
-            }
+            let want = want.map(|mask| (mask, rect.y - e.y));
+            crate::convert::yuv_to_rgb_rows(rf, &mut dst, spec.matrix, spec.range, want)?;
         }
         (ColorFamily::Yuv, 1) if f.log2_chroma_w == 0 && f.log2_chroma_h == 0 => {
             crate::convert::yuv444_to_rgb24(rf, rgb, spec.matrix, spec.range)?;
