@@ -63,7 +63,7 @@ struct Camera {
     detections: Option<String>,
     analyzers: Option<String>,
     reconnect: Option<Reconnect>,
-    /// `true`: map a regular file instead of reading it (`--mmap`).
+    /// `false`: read a regular file instead of mapping it (`--no-mmap`).
     mmap: Option<bool>,
     /// This camera's results in a file of its own (no stream names).
     results: Option<String>,

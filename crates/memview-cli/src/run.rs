@@ -43,14 +43,12 @@ pub struct Args {
     /// every source but synthetic and stdin, `never`.
     #[arg(long, value_enum, default_value_t = Reconnect::Auto)]
     pub(crate) reconnect: Reconnect,
-    /// Read a regular Y4M file through a memory map instead of into the
-    /// pool's buffers: frames are views of the page cache and nothing is
-    /// copied (a file truncated while mapped ends the run with an error).
-    /// Measured slower for `run` on a 2-core VM (the analysis reads the
-    /// page cache at about half the speed of the pool's buffers), hence
-    /// not the default; `crop` and `probe` map by default.
+    /// Read a regular Y4M file into the pool's buffers instead of through
+    /// a memory map (where frames are views of the page cache, nothing is
+    /// copied, and a file truncated while mapped ends the run with an
+    /// error).
     #[arg(long)]
-    pub(crate) mmap: bool,
+    pub(crate) no_mmap: bool,
     /// Frame size of the synthetic source (default 1920x1080), or the size
     /// asked of a V4L2 device (default 640x480; the driver may pick the
     /// nearest it has). Other sources take their size from their header.
@@ -359,7 +357,7 @@ impl Args {
             analyzers: self.analyzers.clone(),
             reconnect: self.reconnect,
             realtime: self.realtime,
-            mmap: self.mmap,
+            mmap: !self.no_mmap,
         })
     }
 

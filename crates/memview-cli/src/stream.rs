@@ -57,7 +57,8 @@ pub struct StreamSpec {
     /// Pace the synthetic source and keep the latest frame.
     pub realtime: bool,
     /// Read a regular Y4M file through a memory map (frames are views of
-    /// the page cache) rather than copying each into the pool (`--mmap`).
+    /// the page cache) rather than copying each into the pool (the
+    /// default; `--no-mmap` clears it).
     pub mmap: bool,
 }
 
@@ -185,7 +186,9 @@ pub fn open(
     };
     // A regular file, its header checked by the reader, is mapped.
     if let (SourceSpec::Y4m(path), true, None) = (&source, spec.mmap, &opened.reconnects) {
-        if let Some(m) = crate::crop::map_regular(path)? {
+        if let Some(mut m) = crate::crop::map_regular(path)? {
+            // Paced, the capture thread has time to map each frame in.
+            m.set_populate(spec.options.realtime);
             opened.source = memview_capture::spec::paced(m, &spec.options);
         }
     }

@@ -785,7 +785,7 @@ fn a_broker_that_goes_away_costs_counted_drops_not_a_stall() {
     assert!(frames.last().is_some_and(|&f| f >= 250), "{frames:?}");
 }
 
-/// `run --mmap` maps a regular file: its results equal a read run's, and
+/// `run` maps a regular file: its results equal a read run's (`--no-mmap`), and
 /// a file truncated in the middle of a paced mapped run
 /// ends it with a one-line error after the frames before the cut, with no
 /// SIGBUS.
@@ -803,7 +803,6 @@ fn a_mapped_run_equals_a_read_run_and_survives_truncation() {
         "0",
         "--source",
         s(&file),
-        "--mmap",
         "--results",
         s(&a),
     ]);
@@ -813,6 +812,7 @@ fn a_mapped_run_equals_a_read_run_and_survives_truncation() {
         "0",
         "--source",
         s(&file),
+        "--no-mmap",
         "--results",
         s(&b),
     ]);
@@ -831,7 +831,6 @@ fn a_mapped_run_equals_a_read_run_and_survives_truncation() {
             "run",
             "--json",
             "--realtime",
-            "--mmap",
             "--frames",
             "0",
             "--source",

@@ -280,7 +280,7 @@ fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
         }
         *h = [[0u32; 256]; 4];
     };
-    for row in rows {
+    for row in crate::kernels::Ahead::new(rows) {
         if since_flush > (u32::MAX as usize) - row.len() {
             flush(&mut h, &mut out.bins);
             since_flush = 0;
