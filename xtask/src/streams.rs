@@ -207,7 +207,7 @@ pub(crate) fn streams(args: &[String]) -> Result<()> {
     };
     let rounds = num("--rounds", 5)?;
     let seconds = num("--seconds", 5)?;
-    let max = num("--max-streams", 64)?;
+    let max = num("--max-streams", 160)?;
     let python = crate::oracle_python()?;
     step("streams: building memview (release)");
     let mut c = cargo();
