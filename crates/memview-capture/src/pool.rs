@@ -248,6 +248,24 @@ impl BufferPool {
         Arc::strong_count(&self.leases[i]) == 1 && self.buffers[i].exports() == own
     }
 
+    /// Gives up the pool's own views of frames it showed from someone
+    /// else's memory ([`Slot::publish_external`]: a mapped file, a
+    /// driver's buffers) whose leases have all been dropped, as they would
+    /// be when their slots are next filled. Called when a stream goes down,
+    /// so a source dropped to be reopened lets its memory go: a V4L2
+    /// device's mapped buffers keep its file open, and a camera that
+    /// comes back only once its last user closes it (vivid) would never
+    /// come back. A frame a consumer still holds keeps its view.
+    pub fn release_external(&mut self) {
+        for lease in &mut self.leases {
+            if let Some(l) = Arc::get_mut(lease) {
+                if l.data.as_ref().is_some_and(|d| d.external) {
+                    l.data = None;
+                }
+            }
+        }
+    }
+
     fn find_free(&mut self) -> Option<usize> {
         let i = (0..self.buffers.len()).find(|&i| self.is_free(i))?;
         // Release the pool's own views of the buffer, so it can be filled.

@@ -483,13 +483,13 @@ pub(crate) fn run(
                     match source.skip() {
                         Ok(true) => {}
                         Ok(false) => {
-                            if !resumed(source, None, q)? {
+                            if !resumed(source, None, q, pool)? {
                                 return Ok(());
                             }
                             continue;
                         }
                         Err(e) => {
-                            if !resumed(source, Some(e), q)? {
+                            if !resumed(source, Some(e), q, pool)? {
                                 return Ok(());
                             }
                             continue;
@@ -511,12 +511,12 @@ pub(crate) fn run(
                 }
             }
             Ok(None) => {
-                if !resumed(source, None, q)? {
+                if !resumed(source, None, q, pool)? {
                     return Ok(());
                 }
             }
             Err(e) => {
-                if !resumed(source, Some(e), q)? {
+                if !resumed(source, Some(e), q, pool)? {
                     return Ok(());
                 }
             }
@@ -525,11 +525,14 @@ pub(crate) fn run(
 }
 
 /// A stream that ended or failed: whether its source resumed it (the
-/// error if it failed for good).
+/// error if it failed for good). The pool lets go of the source's memory
+/// first, so the source can close what it had open before it reopens.
 fn resumed(
     source: &mut dyn FrameSource,
     failure: Option<CaptureError>,
     q: &FrameQueue,
+    pool: &mut BufferPool,
 ) -> Result<bool, CaptureError> {
+    pool.release_external();
     source.resume(failure, &|| q.is_closed())
 }

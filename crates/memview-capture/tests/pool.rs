@@ -214,3 +214,40 @@ fn held_counts_buffers_until_their_last_lease_drops() {
     drop((b, c));
     assert_eq!(pool.stats().held, 0);
 }
+
+/// A frame shown from someone else's memory keeps a view of it in the
+/// pool after its lease is gone (until the slot is filled again);
+/// `release_external` gives those views up, so a dropped source's memory
+/// (a camera's mapped buffers, which keep its device open) is let go
+/// before the source is reopened. A frame still leased keeps its view.
+#[test]
+fn release_external_lets_a_dropped_sources_memory_go() {
+    let mut stream = b"YUV4MPEG2 W2 H2 F25:1 C420jpeg\n".to_vec();
+    for i in 0..2u8 {
+        stream.extend_from_slice(b"FRAME\n");
+        stream.extend_from_slice(&[i; 6]);
+    }
+    let shared = memview_core::Shared::from(stream);
+    let mut src = memview_capture::MmapSource::y4m_view(shared.export_shared().unwrap()).unwrap();
+    let mut pool = BufferPool::new(2, src.frame_len()).unwrap();
+    let first = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    let second = src
+        .next_frame(pool.try_acquire().unwrap())
+        .unwrap()
+        .unwrap();
+    drop(first);
+    drop(src);
+    // Two frames' views (a frame and its planes each): the dropped one's
+    // kept by the pool, the leased one's.
+    let both = shared.exports();
+    pool.release_external();
+    let one = shared.exports();
+    assert!(one > 0 && both == 2 * one, "{both} then {one}");
+    assert_eq!(second.frame().to_vec(), [1; 6]);
+    drop(second);
+    pool.release_external();
+    assert_eq!(shared.exports(), 0);
+}

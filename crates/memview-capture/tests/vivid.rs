@@ -338,3 +338,86 @@ fn consumers_hoarding_frames_from_an_oversized_pool_get_a_clear_error() {
     // The frames kept are still intact.
     assert!(kept.iter().all(|l| l.frame().plane(0).is_some()));
 }
+
+/// vivid's error-injection "Disconnect" button (`VIVID_CID_VIVID_BASE +
+/// 65`, the id v4l2-compliance and v4l2-ctl use).
+const VIVID_CID_DISCONNECT: u32 = 0x00f0_f000 + 65;
+
+/// A camera that drops out is reopened: vivid's "Disconnect" control
+/// unregisters the device as a pulled USB camera would (its queue fails,
+/// its node refuses opens), and vivid registers it again once the last
+/// file of it is closed. A reconnecting source (what `memview run` makes
+/// of `v4l2:`) announces the stream down and then up, counts one
+/// reconnect, and delivers frames again, numbered on from the first
+/// session's.
+#[test]
+fn a_disconnected_camera_is_reopened() {
+    use memview_capture::spec::{open_reconnecting, SourceOptions, SourceSpec};
+    use memview_capture::{Backoff, StreamChange};
+    use std::sync::{Arc, Mutex};
+    if !in_vm("a_disconnected_camera_is_reopened") {
+        return;
+    }
+    let spec = SourceSpec::V4l2(DEV.into());
+    let o = SourceOptions {
+        size: Some((320, 180)),
+        fps: Some(60),
+        pixel_format: Some("YUYV".into()),
+        ..SourceOptions::default()
+    };
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let log = changes.clone();
+    let backoff = Backoff {
+        first: Duration::from_millis(100),
+        max: Duration::from_millis(400),
+    };
+    let opened = open_reconnecting(
+        &spec,
+        &o,
+        backoff,
+        Some(Box::new(move |c: &StreamChange<'_>| {
+            log.lock().unwrap().push(match c {
+                StreamChange::Down { .. } => "down",
+                StreamChange::Up { .. } => "up",
+            })
+        })),
+    )
+    .unwrap();
+    let stats = opened.reconnects.clone().unwrap();
+    let capture = Capture::start(opened.source, 3, 2, Policy::Block).unwrap();
+    // Each lease is dropped at once: a lease keeps its driver buffer, and
+    // so the old session's file, alive.
+    let next = || match capture.recv_timeout(T) {
+        Some(Ok(lease)) => lease.seq(),
+        other => panic!(
+            "no frame: {:?}; changes {:?}, {:?}",
+            other.map(|r| r.map(|l| l.seq())),
+            changes.lock().unwrap(),
+            stats
+        ),
+    };
+    let before: Vec<u64> = (0..10).map(|_| next()).collect();
+    assert!(changes.lock().unwrap().is_empty());
+    let mut ctl = V4l2Device::open(DEV).unwrap();
+    ctl.set_control(VIVID_CID_DISCONNECT, 1).unwrap();
+    drop(ctl);
+    // Frames the driver finished before the disconnect may still come;
+    // then the stream is down until vivid is back and reopened.
+    let mut after = Vec::new();
+    while after.len() < 10 {
+        let seq = next();
+        if stats.reconnects() == 1 {
+            after.push(seq);
+        }
+    }
+    assert_eq!(*changes.lock().unwrap(), ["down", "up"]);
+    assert_eq!(stats.reconnects(), 1);
+    assert!(!stats.is_down());
+    let last = *before.last().unwrap();
+    assert!(after[0] > last, "numbers go on: {before:?} then {after:?}");
+    assert!(after.windows(2).all(|w| w[1] > w[0]), "{after:?}");
+    // The reopened device is the same camera, at the same format.
+    let dev = V4l2Device::open(DEV).unwrap();
+    assert_eq!(dev.names().0, "vivid");
+    drop(capture);
+}

@@ -29,6 +29,8 @@ fn ioctl_numbers_are_the_kernels() {
         ("VIDIOC_STREAMOFF", VIDIOC_STREAMOFF, k::VIDIOC_STREAMOFF),
         ("VIDIOC_G_PARM", VIDIOC_G_PARM, k::VIDIOC_G_PARM),
         ("VIDIOC_S_PARM", VIDIOC_S_PARM, k::VIDIOC_S_PARM),
+        ("VIDIOC_G_CTRL", VIDIOC_G_CTRL, k::VIDIOC_G_CTRL),
+        ("VIDIOC_S_CTRL", VIDIOC_S_CTRL, k::VIDIOC_S_CTRL),
         (
             "VIDIOC_ENUM_FRAMESIZES",
             VIDIOC_ENUM_FRAMESIZES,
@@ -120,6 +122,7 @@ fn checks() -> Vec<Check> {
         readbuffers: "readbuffers", reserved: "reserved",
     });
     layout!(out, StreamParm => "v4l2_streamparm" { kind: "type", parm: "parm" });
+    layout!(out, Control => "v4l2_control" { id: "id", value: "value" });
     // The size and interval enumerations end in anonymous unions (C11
     // lets offsetof name their members).
     layout!(out, FrmSizeEnum => "v4l2_frmsizeenum" {

@@ -305,6 +305,27 @@ impl V4l2Device {
         Ok((t.numerator > 0 && t.denominator > 0).then_some((t.denominator, t.numerator)))
     }
 
+    /// The value of control `id` (G_CTRL: a `V4L2_CID_*` number, e.g.
+    /// `0x0098_0900` for brightness).
+    pub fn control(&mut self, id: u32) -> Result<i32, CaptureError> {
+        let mut c = sys::Control { id, value: 0 };
+        // SAFETY: G_CTRL takes a `v4l2_control`.
+        unsafe { sys::ioctl(self.fd.as_fd(), sys::VIDIOC_G_CTRL, &mut c) }
+            .map_err(v4l2("VIDIOC_G_CTRL"))?;
+        Ok(c.value)
+    }
+
+    /// Sets control `id` to `value` (S_CTRL; a button control is pressed
+    /// by any value) and returns the value the driver kept (it may clamp
+    /// or round it).
+    pub fn set_control(&mut self, id: u32, value: i32) -> Result<i32, CaptureError> {
+        let mut c = sys::Control { id, value };
+        // SAFETY: S_CTRL takes a `v4l2_control`.
+        unsafe { sys::ioctl(self.fd.as_fd(), sys::VIDIOC_S_CTRL, &mut c) }
+            .map_err(v4l2("VIDIOC_S_CTRL"))?;
+        Ok(c.value)
+    }
+
     /// Requests `count` mmap buffers (the driver may grant more or fewer;
     /// at least three are needed), maps and queues them, and starts
     /// streaming.

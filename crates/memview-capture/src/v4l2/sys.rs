@@ -210,6 +210,14 @@ pub(crate) union StreamParmUnion {
     pub raw: [u8; 200],
 }
 
+/// `struct v4l2_control`: one control's id and value (G_CTRL, S_CTRL).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct Control {
+    pub(crate) id: u32,
+    pub(crate) value: i32,
+}
+
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct StreamParm {
@@ -252,6 +260,7 @@ const _: () = {
     assert!(size_of::<Buffer>() == 88);
     assert!(size_of::<Plane>() == 64);
     assert!(size_of::<StreamParm>() == 204);
+    assert!(size_of::<Control>() == 8);
     assert!(size_of::<FrmSizeEnum>() == 44);
     assert!(size_of::<FrmIvalEnum>() == 52);
 };
@@ -274,6 +283,7 @@ impl Zeroed for RequestBuffers {}
 impl Zeroed for Buffer {}
 impl Zeroed for Plane {}
 impl Zeroed for StreamParm {}
+impl Zeroed for Control {}
 impl Zeroed for FrmSizeEnum {}
 impl Zeroed for FrmIvalEnum {}
 
@@ -302,6 +312,8 @@ pub(crate) const VIDIOC_STREAMON: u32 = iow::<i32>(18);
 pub(crate) const VIDIOC_STREAMOFF: u32 = iow::<i32>(19);
 pub(crate) const VIDIOC_G_PARM: u32 = iowr::<StreamParm>(21);
 pub(crate) const VIDIOC_S_PARM: u32 = iowr::<StreamParm>(22);
+pub(crate) const VIDIOC_G_CTRL: u32 = iowr::<Control>(27);
+pub(crate) const VIDIOC_S_CTRL: u32 = iowr::<Control>(28);
 pub(crate) const VIDIOC_ENUM_FRAMESIZES: u32 = iowr::<FrmSizeEnum>(74);
 pub(crate) const VIDIOC_ENUM_FRAMEINTERVALS: u32 = iowr::<FrmIvalEnum>(75);
 
@@ -314,6 +326,7 @@ impl IoctlArg for Format {}
 impl IoctlArg for RequestBuffers {}
 impl IoctlArg for Buffer {}
 impl IoctlArg for StreamParm {}
+impl IoctlArg for Control {}
 impl IoctlArg for FrmSizeEnum {}
 impl IoctlArg for FrmIvalEnum {}
 impl IoctlArg for i32 {}
