@@ -416,7 +416,8 @@ fn a_disconnected_camera_is_reopened() {
     let last = *before.last().unwrap();
     assert!(after[0] > last, "numbers go on: {before:?} then {after:?}");
     assert!(after.windows(2).all(|w| w[1] > w[0]), "{after:?}");
-    // The reopened device is the same camera, at the same format.
+    // The device that came back is the same camera (a reopened stream
+    // of another layout would have ended the stream instead).
     let dev = V4l2Device::open(DEV).unwrap();
     assert_eq!(dev.names().0, "vivid");
     drop(capture);

@@ -107,21 +107,16 @@ fn prefetch(row: &[u8]) {
             return;
         };
         let base = row.as_ptr();
-        let mut off = 0;
-        while off < last {
-            // SAFETY: `off` < `row.len()`, so the pointer is inside `row`;
-            // a prefetch reads nothing architecturally and never faults.
+        // A line every 64 bytes, and the one holding the last byte.
+        for off in (0..last).step_by(64).chain([last]) {
+            // SAFETY: `off` <= `last` < `row.len()`, so the pointer is
+            // inside `row`; a prefetch reads nothing architecturally and
+            // never faults.
             #[allow(unsafe_code)]
             unsafe {
                 _mm_prefetch::<_MM_HINT_T0>(base.add(off).cast())
             };
-            off += 64;
         }
-        // SAFETY: as above, `last` is the row's last byte.
-        #[allow(unsafe_code)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(base.add(last).cast())
-        };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = row;
