@@ -103,8 +103,9 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-/// `roi/histogram`: the histogram analyzer over the ten zones (of noise)
-/// beside the floor of any exact 256-bin histogram kept in memory: one
+/// `roi/histogram`: the histogram analyzer over the ten zones (of noise,
+/// and of flat colour bars, where whole blocks of equal samples are
+/// counted at once) beside the floor of any exact 256-bin histogram kept in memory: one
 /// store per pixel to a counter picked by the pixel's value (here a plain
 /// store of the pixel's position, with no load and no add). The analyzer's
 /// time over the floor's is how much room a faster histogram kernel could
@@ -129,6 +130,27 @@ fn histogram(c: &mut Criterion) {
             for z in &zones {
                 let input = memview_roi::ZoneInput {
                     roi: frame.roi_ref(z.rect).unwrap(),
+                    previous: None,
+                    zone: z,
+                    frame: &info,
+                };
+                Histogram.analyze(std::hint::black_box(&input), &mut out);
+            }
+            std::hint::black_box(&out.bins);
+        })
+    });
+    // Flat areas: vertical bars 137 pixels wide, a new set of values
+    // every 50 rows (as a test pattern or a black border gives).
+    let layout = memview_pixel::FrameLayout::tight(&I420, 1920, 1080).unwrap();
+    let bars: Vec<u8> = (0..layout.len())
+        .map(|i| ((i % 1920) / 137 * 23 + (i / 1920) / 50 * 7) as u8)
+        .collect();
+    let flat = memview_pixel::Frame::from_bytes(&bars, &layout).unwrap();
+    g.bench_function("histogram_10x200x200_flat", |b| {
+        b.iter(|| {
+            for z in &zones {
+                let input = memview_roi::ZoneInput {
+                    roi: flat.roi_ref(z.rect).unwrap(),
                     previous: None,
                     zone: z,
                     frame: &info,
