@@ -5,10 +5,11 @@
 //! between that check and a read of the frame, and writes into the file,
 //! which show through the mapping.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use memview_core::{Shared, View};
-use memview_pixel::FrameLayout;
+use memview_pixel::{FrameLayout, Rect};
 
 use crate::error::CaptureError;
 #[cfg(target_os = "linux")]
@@ -46,6 +47,9 @@ pub struct MmapSource {
     /// Whether each frame's pages are mapped in on the capture thread
     /// ([`MmapSource::set_populate`]).
     populate: bool,
+    /// The byte ranges of a frame mapped in, sorted and apart (empty: the
+    /// whole frame); [`MmapSource::populate_only`].
+    populate_ranges: Vec<Range<usize>>,
 }
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> CaptureError {
@@ -135,6 +139,7 @@ impl MmapSource {
             offset: 0,
             index: 0,
             populate: false,
+            populate_ranges: Vec::new(),
         })
     }
 
@@ -198,20 +203,33 @@ impl MmapSource {
             offset: end + 1,
             index: 0,
             populate: false,
+            populate_ranges: Vec::new(),
         })
     }
 
     /// Whether each frame's pages are mapped in on the capture thread
-    /// before the frame is handed out (`MADV_POPULATE_READ`), rather than
-    /// faulted in where the analysis reads them (the default). Worth it
-    /// where the capture thread waits between frames, as a paced stream's
-    /// does: the analysis then takes no page faults (48 paced 1080p
-    /// streams on 2 cores: a median of 0.26 ms per frame, against 2.6 ms
-    /// faulting). As fast as the frames go it costs more than it saves:
-    /// it maps every page of a frame where ten zones read a third of
-    /// them (`run` 1.25x slower). A buffer in memory has nothing to map.
+    /// before the frame is handed out (a byte of each page read, see
+    /// [`MmapSource::populate_only`] for which), rather than faulted in
+    /// where the analysis reads them (the default). Worth it where the
+    /// capture thread waits between frames, as a paced stream's does: the
+    /// analysis then takes no page faults (96 paced 1080p streams on 2
+    /// cores: a median of 0.3 ms per frame and a worst p99 of 5-7 ms,
+    /// against 0.6 ms and 10-11 ms faulting, for 5-10% more CPU). As fast
+    /// as the frames go it costs more than it saves. A buffer in memory
+    /// has nothing to map.
     pub fn set_populate(&mut self, on: bool) {
         self.populate = on;
+    }
+
+    /// Limits [`MmapSource::set_populate`] to the rows of each plane that
+    /// `rects` (frame pixels) cover: a run whose zones are fixed reads
+    /// nothing else (ten 200x200 zones of a 1080p frame in a grid: 55% of
+    /// its rows), and every page mapped in costs the capture thread and
+    /// the page tables. A zone's rows of a subsampled plane are rounded
+    /// outward, as snapping a ROI to the chroma grid rounds them. An empty
+    /// `rects` maps whole frames again.
+    pub fn populate_only(&mut self, rects: &[Rect]) {
+        self.populate_ranges = frame_rows(&self.layout, rects);
     }
 
     /// The next frame's data offset and the offset after it, or `None` at
@@ -318,33 +336,25 @@ impl MmapSource {
         Some(n as u64)
     }
 
-    /// Maps the pages of bytes `start..end` of a mapped file now, on the
-    /// capture thread, so the analysis threads reading the frame take no
-    /// page faults (`MADV_POPULATE_READ`, Linux 5.14; best effort: an
-    /// older kernel's refusal only leaves the faults where they were).
+    /// Maps the pages of bytes `start..end` of a mapped file in now, on
+    /// the capture thread, so the analysis threads reading the frame take
+    /// no page faults: one byte of each page is read, and each read that
+    /// faults maps the page's neighbours in the page cache with it (the
+    /// kernel's fault-around, 16 pages), so a 1080p frame takes a few
+    /// dozen faults. `MADV_POPULATE_READ` walks every page through
+    /// `get_user_pages` instead: 96 paced streams spent 1.3 s more system
+    /// time per 5 s with it (23% of the process's CPU).
     fn populate(&self, start: usize, end: usize) {
         let Ok(bytes) = self.whole.as_bytes() else {
             return;
         };
         let page = rustix::param::page_size();
-        let first = start / page * page;
-        let last = end.min(bytes.len());
-        if first >= last {
-            return;
+        let end = end.min(bytes.len());
+        let mut at = start;
+        while at < end {
+            std::hint::black_box(bytes[at]);
+            at = (at / page + 1) * page;
         }
-        let base = bytes.as_ptr();
-        // SAFETY: the range lies inside the mapping (`first` rounds down
-        // to a page boundary the mapping starts on, `last` is within its
-        // length); POPULATE_READ only maps pages in, changing no contents,
-        // and fails (ignored) rather than faulting for pages past the end
-        // of a file truncated since.
-        let _ = unsafe {
-            rustix::mm::madvise(
-                base.add(first).cast_mut().cast(),
-                last - first,
-                rustix::mm::Advice::LinuxPopulateRead,
-            )
-        };
     }
 
     fn timestamp(&self) -> Duration {
@@ -355,6 +365,40 @@ impl MmapSource {
             None => Duration::ZERO,
         }
     }
+}
+
+/// The byte ranges (from a frame's first byte) of the rows of each plane
+/// of `layout` that `rects` cover, sorted, those less than a page apart
+/// merged.
+fn frame_rows(layout: &FrameLayout, rects: &[Rect]) -> Vec<Range<usize>> {
+    let height = layout.height().max(1);
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    for plane in layout.planes() {
+        for r in rects {
+            // Plane row of frame row `y`: `y * rows / height`, the end
+            // rounded up.
+            let first = r.y.saturating_mul(plane.rows) / height;
+            let last =
+                r.y.saturating_add(r.h)
+                    .saturating_mul(plane.rows)
+                    .div_ceil(height)
+                    .min(plane.rows);
+            if first < last {
+                ranges
+                    .push(plane.offset + first * plane.stride..plane.offset + last * plane.stride);
+            }
+        }
+    }
+    ranges.sort_by_key(|r| r.start);
+    let page = rustix::param::page_size();
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(m) if r.start <= m.end.saturating_add(page) => m.end = m.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 impl FrameSource for MmapSource {
@@ -377,7 +421,12 @@ impl FrameSource for MmapSource {
             return Ok(None);
         };
         if self.populate && self.file.is_some() {
-            self.populate(data, end);
+            if self.populate_ranges.is_empty() {
+                self.populate(data, end);
+            }
+            for r in &self.populate_ranges {
+                self.populate(data + r.start, (data + r.end).min(end));
+            }
         }
         let view = self
             .whole
@@ -396,5 +445,53 @@ impl FrameSource for MmapSource {
         self.offset = end;
         self.index += 1;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memview_pixel::format::{I420, YUYV};
+
+    /// The rows a grid of zones covers, in each plane: every byte of every
+    /// zone's rows is inside a range, ranges are apart and in order, and
+    /// the rows between the grid's bands are left out.
+    #[test]
+    fn populate_ranges_cover_the_zones_rows_of_every_plane() {
+        let l = FrameLayout::tight(&I420, 1920, 1080).unwrap_or_else(|e| panic!("{e}"));
+        // Three bands of rows, the middle one at odd rows.
+        let rects = [
+            Rect::new(140, 80, 200, 200),
+            Rect::new(620, 80, 200, 200),
+            Rect::new(140, 441, 200, 199),
+            Rect::new(1000, 801, 200, 200),
+        ];
+        let ranges = frame_rows(&l, &rects);
+        assert!(ranges.windows(2).all(|w| w[0].end < w[1].start));
+        let inside = |at: usize| ranges.iter().any(|r| r.contains(&at));
+        for (p, plane) in l.planes().iter().enumerate() {
+            let sub = usize::from(p > 0);
+            for r in &rects {
+                for y in r.y >> sub..(r.y + r.h).div_ceil(1 << sub) {
+                    let row = plane.offset + y * plane.stride;
+                    assert!(
+                        inside(row) && inside(row + plane.stride - 1),
+                        "plane {p} row {y}"
+                    );
+                }
+            }
+            // Between the first two bands (frame rows 280..441).
+            let gap = plane.offset + (360 >> sub) * plane.stride;
+            assert!(!inside(gap), "plane {p}: the gap is mapped");
+        }
+        let covered: usize = ranges.iter().map(|r| r.len()).sum();
+        assert!(covered < l.len() * 6 / 10, "{covered} of {}", l.len());
+        // One plane, packed.
+        let y = FrameLayout::tight(&YUYV, 64, 64).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            frame_rows(&y, &[Rect::new(0, 10, 8, 4)]),
+            vec![10 * 128..14 * 128]
+        );
+        assert!(frame_rows(&y, &[]).is_empty());
     }
 }

@@ -184,11 +184,17 @@ pub fn open(
     } else {
         memview_capture::open(&source, &spec.options)?
     };
+    let (zones, follow) = static_zones(spec, &opened)?;
     // A regular file, its header checked by the reader, is mapped.
     if let (SourceSpec::Y4m(path), true, None) = (&source, spec.mmap, &opened.reconnects) {
         if let Some(mut m) = crate::crop::map_regular(path)? {
-            // Paced, the capture thread has time to map each frame in.
+            // Paced, the capture thread has time to map each frame in:
+            // only the rows fixed zones read (zones that move need all).
             m.set_populate(spec.options.realtime);
+            if !follow && spec.detections.is_none() {
+                let rects: Vec<Rect> = zones.iter().map(|z| z.rect).collect();
+                m.populate_only(&rects);
+            }
             opened.source = memview_capture::spec::paced(m, &spec.options);
         }
     }
@@ -197,7 +203,6 @@ pub fn open(
         Some(InputFile::Stdin) => FileId::of_stdin(),
         None => None,
     };
-    let (zones, follow) = static_zones(spec, &opened)?;
     let nzones = zones.len();
     let layout = opened.source.layout().clone();
     let label = opened.label.clone();
