@@ -746,8 +746,8 @@ fn render(
          (`format/parse`, `core/view`, `core/to_bytes`, `pixel/roi`, `pixel/convert`, \
          `capture/synthetic`, `capture/y4m`, `roi/analyzers`, `roi/pipeline`, \
          `roi/histogram`, `roi/run`, `roi/dispatch`, `rust_peers`), each zero-copy figure beside its \
-         copying baseline (the histogram beside the one-store-per-pixel floor of any exact \
-         histogram kept in memory; `roi/run` with and without results; `roi/dispatch`, the \
+         copying baseline (the histogram, on noise and on flat colour bars, beside the \
+         one-store-per-pixel floor of any exact histogram kept in memory; `roi/run` with and without results; `roi/dispatch`, the \
          type-erased analyzer call beside a fixed-struct call); CI runs each once in test \
          mode."
     )?;
