@@ -125,20 +125,6 @@ fn histogram(c: &mut Criterion) {
     let mut out = memview_roi::analyzers::HistogramOut::default();
     let info = memview_roi::FrameInfo::default();
     let zones = zones();
-    g.bench_function("histogram_10x200x200", |b| {
-        b.iter(|| {
-            for z in &zones {
-                let input = memview_roi::ZoneInput {
-                    roi: frame.roi_ref(z.rect).unwrap(),
-                    previous: None,
-                    zone: z,
-                    frame: &info,
-                };
-                Histogram.analyze(std::hint::black_box(&input), &mut out);
-            }
-            std::hint::black_box(&out.bins);
-        })
-    });
     // Flat areas: vertical bars 137 pixels wide, a new set of values
     // every 50 rows (as a test pattern or a black border gives).
     let layout = memview_pixel::FrameLayout::tight(&I420, 1920, 1080).unwrap();
@@ -146,20 +132,25 @@ fn histogram(c: &mut Criterion) {
         .map(|i| ((i % 1920) / 137 * 23 + (i / 1920) / 50 * 7) as u8)
         .collect();
     let flat = memview_pixel::Frame::from_bytes(&bars, &layout).unwrap();
-    g.bench_function("histogram_10x200x200_flat", |b| {
-        b.iter(|| {
-            for z in &zones {
-                let input = memview_roi::ZoneInput {
-                    roi: flat.roi_ref(z.rect).unwrap(),
-                    previous: None,
-                    zone: z,
-                    frame: &info,
-                };
-                Histogram.analyze(std::hint::black_box(&input), &mut out);
-            }
-            std::hint::black_box(&out.bins);
-        })
-    });
+    for (name, frame) in [
+        ("histogram_10x200x200", frame),
+        ("histogram_10x200x200_flat", &flat),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for z in &zones {
+                    let input = memview_roi::ZoneInput {
+                        roi: frame.roi_ref(z.rect).unwrap(),
+                        previous: None,
+                        zone: z,
+                        frame: &info,
+                    };
+                    Histogram.analyze(std::hint::black_box(&input), &mut out);
+                }
+                std::hint::black_box(&out.bins);
+            })
+        });
+    }
     g.bench_function("one_store_per_pixel_floor", |b| {
         b.iter(|| {
             let mut t = [[0u32; 256]; 4];

@@ -681,13 +681,8 @@ mod tests {
     /// leave every kind of remainder and a stride wider than the zone.
     #[test]
     fn histogram_bytes_counts_every_sample_once() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = memview_testkit::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next_u64();
         for case in 0..200 {
             let width = 1 + (next() % 300) as usize;
             let height = 1 + (next() % 20) as usize;
