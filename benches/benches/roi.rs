@@ -105,11 +105,11 @@ fn pipeline(c: &mut Criterion) {
 
 /// `roi/histogram`: the histogram analyzer over the ten zones (of noise,
 /// and of flat colour bars, where whole blocks of equal samples are
-/// counted at once) beside the floor of any exact 256-bin histogram kept in memory: one
-/// store per pixel to a counter picked by the pixel's value (here a plain
-/// store of the pixel's position, with no load and no add). The analyzer's
-/// time over the floor's is how much room a faster histogram kernel could
-/// still find on one core.
+/// counted at once) beside the floor of any exact 256-bin histogram kept
+/// in memory: one store per pixel to a counter picked by the pixel's
+/// value (here a plain store of the pixel's position, with no load and no
+/// add). The analyzer's time over the floor's is how much room a faster
+/// histogram kernel could still find on one core.
 fn histogram(c: &mut Criterion) {
     // Uniform noise, as the peers use: no runs of equal values.
     let (_pool, leases) = memview_benches::noise_leases(1);

@@ -274,8 +274,9 @@ impl Analyzer for Histogram {
 /// a block of 32 equal samples (flat areas: black borders, sky, a
 /// saturated wall, a synthetic test pattern) is counted in a register,
 /// the block's eight-byte words compared with its first byte, with no
-/// store at all until the value changes. Noise costs the same as without
-/// the check (`roi/histogram` times both kinds of content).
+/// store at all until the value changes. Flat bars take a third of the
+/// time they took with four sub-histograms and no check; noise about a
+/// tenth more (`roi/histogram` times both kinds of content).
 fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
     const BLOCK: usize = 32;
     // The u32 counts are flushed into the u64 result before any could
@@ -301,7 +302,10 @@ fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
         for b in &mut blocks {
             let v = usize::from(b[0]);
             let splat = u64::from(b[0]) * 0x0101_0101_0101_0101;
-            let differs = b.chunks_exact(8).fold(0, |d, w| d | (word(w) ^ splat));
+            let (words, _) = b.as_chunks::<8>();
+            let differs = words
+                .iter()
+                .fold(0, |d, &w| d | (u64::from_le_bytes(w) ^ splat));
             if differs == 0 {
                 if v != run_value {
                     out.bins[run_value] += run;
@@ -314,13 +318,13 @@ fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
                 h[i % 8][usize::from(x)] += 1;
             }
         }
-        let mut words = blocks.remainder().chunks_exact(8);
-        for w in &mut words {
+        let (words, rest) = blocks.remainder().as_chunks::<8>();
+        for w in words {
             for (t, &x) in h.iter_mut().zip(w) {
                 t[usize::from(x)] += 1;
             }
         }
-        for &x in words.remainder() {
+        for &x in rest {
             h[0][usize::from(x)] += 1;
         }
     }
@@ -336,14 +340,6 @@ fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
         n += c as u64;
     }
     out.moments = Moments::from_sums(sum, sq, n);
-}
-
-/// Eight bytes as a little-endian word (`w` holds exactly eight).
-#[inline(always)]
-fn word(w: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(w);
-    u64::from_le_bytes(b)
 }
 
 /// The histogram of a strided or deep channel (value `v` of `depth` bits
