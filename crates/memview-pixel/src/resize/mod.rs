@@ -64,11 +64,20 @@ pub(crate) struct Image<'a> {
     pub(crate) cn: usize,
 }
 
+/// Rows made on demand, forward only: the tensor path converts a zone a
+/// band of rows at a time and hands its rows out through this.
+pub(crate) trait RowProvider: std::fmt::Debug {
+    /// Row `y`, never below the last row asked for (empty if it cannot
+    /// be made).
+    fn row(&mut self, y: usize) -> &[u8];
+}
+
 // Built once per resize call, on the stack: the size difference is moot.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum RowSource<'a> {
-    /// Rows of a slice at a stride.
+    /// Rows of a slice at a stride (the tests' images).
+    #[cfg(test)]
     Slice { data: &'a [u8], stride: usize },
     /// A plane view's rows, walked forward.
     Rows {
@@ -76,16 +85,34 @@ enum RowSource<'a> {
         next: usize,
         current: &'a [u8],
     },
+    /// Rows a [`RowProvider`] makes.
+    Provided(&'a mut dyn RowProvider),
 }
 
 impl<'a> Image<'a> {
     /// A tight image in `data`.
-    pub(crate) fn tight(data: &'a [u8], width: usize, height: usize, cn: usize) -> Image<'a> {
+    #[cfg(test)]
+    fn tight(data: &'a [u8], width: usize, height: usize, cn: usize) -> Image<'a> {
         Image {
             rows: RowSource::Slice {
                 data,
                 stride: width * cn,
             },
+            width,
+            height,
+            cn,
+        }
+    }
+
+    /// An image whose rows `rows` makes as they are asked for.
+    pub(crate) fn provided(
+        rows: &'a mut dyn RowProvider,
+        width: usize,
+        height: usize,
+        cn: usize,
+    ) -> Image<'a> {
+        Image {
+            rows: RowSource::Provided(rows),
             width,
             height,
             cn,
@@ -106,9 +133,10 @@ impl<'a> Image<'a> {
     }
 
     /// Row `y` (`y` never below the last row asked for).
-    fn row(&mut self, y: usize) -> &'a [u8] {
+    fn row(&mut self, y: usize) -> &[u8] {
         let n = self.width * self.cn;
         match &mut self.rows {
+            #[cfg(test)]
             RowSource::Slice { data, stride } => {
                 let start = y * *stride;
                 data.get(start..start + n).unwrap_or(&[])
@@ -124,6 +152,7 @@ impl<'a> Image<'a> {
                 }
                 current.get(..n).unwrap_or(&[])
             }
+            RowSource::Provided(rows) => rows.row(y).get(..n).unwrap_or(&[]),
         }
     }
 }
@@ -651,9 +680,10 @@ impl Resizer {
             Some(k) => 1 - k,
             None => usize::from(self.have[0] != usize::MAX && self.have[1] == usize::MAX),
         };
+        let cn = src.cn;
         let row = src.row(y);
         let d = &mut self.rows[slot];
-        match src.cn {
+        match cn {
             1 => hpass::<1>(row, &self.x, d),
             3 => hpass::<3>(row, &self.x, d),
             _ => hpass::<4>(row, &self.x, d),
