@@ -913,6 +913,23 @@ impl<T: Element> Writer<'_, T> {
 mod tests {
     use super::*;
 
+    /// The three fits, a letterbox with a fill colour.
+    const FITS: [Fit; 3] = [
+        Fit::Stretch,
+        Fit::Letterbox { fill: [9, 8, 7] },
+        Fit::CenterCrop,
+    ];
+
+    /// A xorshift64 generator from `seed` (not 0).
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     #[test]
     fn letterbox_geometry_follows_opencv() {
         let mut spec = TensorSpec::new(640, 640);
@@ -945,13 +962,7 @@ mod tests {
     /// every normalisation and channel order.
     #[test]
     fn row_splits_equal_the_portable_values() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let norms = [
             Normalize::None,
             Normalize::MeanScale {
@@ -1010,11 +1021,6 @@ mod tests {
         }
     }
 
-    /// A YUV zone converts only the rows its resizer reads; the tensor
-    /// equals the one made from the fully converted RGB24 frame (which
-    /// converts nothing), bit for bit: integer factors, whose taps of
-    /// weight 0 leave rows out, odd zone origins (snapped chroma), every
-    /// 4:2:x layout, each fit.
     /// Converting a zone in bands of two rows, of a few rows, or all at
     /// once gives the same tensor, bit for bit: every fit and
     /// interpolation (with the rows they skip), odd offsets (snapped
@@ -1022,13 +1028,7 @@ mod tests {
     #[test]
     fn bands_give_the_tensor_of_the_whole_zone() {
         use crate::format::{I420, I422, NV12, UYVY, YUYV};
-        let mut seed = 0x3c6e_f372_fe94_f82bu64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x3c6e_f372_fe94_f82bu64);
         let (fw, fh) = (200, 150);
         let (mut compared, mut banded) = (0, 0);
         for format in [&I420, &NV12, &I422, &YUYV, &UYVY, &RGB24] {
@@ -1046,11 +1046,7 @@ mod tests {
                     _ => (w, h),
                 };
                 let mut spec = TensorSpec::new(tw, th);
-                spec.fit = [
-                    Fit::Stretch,
-                    Fit::Letterbox { fill: [9, 8, 7] },
-                    Fit::CenterCrop,
-                ][case % 3];
+                spec.fit = FITS[case % 3];
                 spec.interpolation = [
                     Interpolation::Linear,
                     Interpolation::Nearest,
@@ -1082,16 +1078,15 @@ mod tests {
         assert!(banded >= 300, "{banded} banded");
     }
 
+    /// A YUV zone converts only the rows its resizer reads; the tensor
+    /// equals the one made from the fully converted RGB24 frame (which
+    /// converts nothing), bit for bit: integer factors, whose taps of
+    /// weight 0 leave rows out, odd zone origins (snapped chroma), every
+    /// 4:2:x layout, each fit.
     #[test]
     fn skipped_rows_leave_the_tensor_as_it_was() {
         use crate::format::{I420, I422, NV12, UYVY, YUYV};
-        let mut seed = 0x6a09_e667_f3bc_c908u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x6a09_e667_f3bc_c908u64);
         let (fw, fh) = (320, 240);
         let mut compared = 0;
         for format in [&I420, &NV12, &I422, &YUYV, &UYVY] {
@@ -1117,11 +1112,7 @@ mod tests {
                 let x = (next() as usize) % (fw - w + 1);
                 let y = (next() as usize) % (fh - h + 1);
                 let mut spec = TensorSpec::new(tw, th);
-                spec.fit = [
-                    Fit::Stretch,
-                    Fit::Letterbox { fill: [9, 8, 7] },
-                    Fit::CenterCrop,
-                ][case % 3];
+                spec.fit = FITS[case % 3];
                 spec.interpolation = [Interpolation::Linear, Interpolation::Nearest][case / 12];
                 let mut pre = Preprocessor::new(spec).unwrap_or_else(|e| panic!("{e}"));
                 let rect = [Rect::new(x, y, w, h)];
