@@ -69,9 +69,9 @@ const AHEAD: usize = 16;
 /// Into L2 (`prefetcht1`), not L1: an L1 prefetch holds one of the core's
 /// few L1 miss buffers until its line arrives, so only about four rows
 /// could be in flight. `memview run` on a mapped 1080p file, interleaved
-/// medians of ten: 5180 frames/s with four rows into L1, 5820 with
-/// sixteen into L2 (12 and 20 rows, or `prefetcht2`, the same within
-/// noise); none at all, 3300.
+/// medians of seven in three runs: 8250, 9640 and 8240 frames/s with four
+/// rows into L1, 12110, 12020 and 9860 with sixteen into L2 (24 or 32
+/// rows a little less, `prefetcht2` the same); none at all, 4160.
 pub(crate) struct Ahead<I> {
     rows: I,
     ahead: I,
