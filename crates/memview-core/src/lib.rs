@@ -20,7 +20,8 @@
 //!
 //! All `unsafe` blocks are in `view.rs` and `view/ndarray.rs`, each with a
 //! `// SAFETY:` note: they turn layouts that `raw::validate` accepted into
-//! slices, and ndarray views into memview views and back. The one
+//! slices, and ndarray views into memview views and back; `ahead.rs` has
+//! one more, a prefetch (which reads nothing and cannot fault). The one
 //! `unsafe fn`, [`View::region_ref_unchecked`], is a region whose checks
 //! the caller has made (its contract; debug builds assert it). Typed access
 //! is limited to the sealed `memview_format::Element` types, plain numbers
@@ -34,6 +35,7 @@
 #![warn(missing_debug_implementations)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod ahead;
 #[cfg(feature = "bytes")]
 mod bytes;
 mod error;
@@ -48,6 +50,7 @@ mod view_ref;
 #[cfg(all(test, loom))]
 mod tests;
 
+pub use crate::ahead::Ahead;
 pub use crate::error::ViewError;
 pub use crate::export::{BufferError, ByteArray, Exporter, ExporterMut, Shared, Storage};
 pub use crate::ops::List;

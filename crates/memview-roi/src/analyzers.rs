@@ -292,7 +292,7 @@ fn histogram_bytes(rows: Rows<'_>, out: &mut HistogramOut) {
     };
     // The run of equal blocks being counted: its value and length.
     let (mut run_value, mut run) = (0usize, 0u64);
-    for row in crate::kernels::Ahead::new(rows) {
+    for row in memview_core::Ahead::new(rows, crate::kernels::AHEAD) {
         if since_flush > (u32::MAX as usize) - row.len() {
             flush(&mut h, &mut out.bins);
             since_flush = 0;

@@ -6,6 +6,8 @@
 //! Elsewhere, and for the last bytes, plain loops. Tests hold every path
 //! to the same results.
 
+use memview_core::Ahead;
+
 /// Sum and sum of squares of the bytes of `row`.
 #[inline]
 pub(crate) fn sum_sq(row: &[u8]) -> (u64, u64) {
@@ -30,7 +32,7 @@ pub(crate) fn sum_sq(row: &[u8]) -> (u64, u64) {
 /// With AVX2, one pass over all the rows (32, 16 and 8 bytes a step), as
 /// [`sad_rows`].
 pub(crate) fn sum_sq_rows<'r>(rows: impl Iterator<Item = &'r [u8]> + Clone) -> (u64, u64, u64) {
-    let rows = Ahead::new(rows);
+    let rows = Ahead::new(rows, AHEAD);
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         return avx2::sum_sq_rows(rows);
@@ -49,7 +51,7 @@ pub(crate) fn sad_rows<'r>(
     a: impl Iterator<Item = &'r [u8]> + Clone,
     b: impl Iterator<Item = &'r [u8]> + Clone,
 ) -> u64 {
-    let (a, b) = (Ahead::new(a), Ahead::new(b));
+    let (a, b) = (Ahead::new(a, AHEAD), Ahead::new(b, AHEAD));
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         return avx2::sad_rows(a, b);
@@ -57,77 +59,12 @@ pub(crate) fn sad_rows<'r>(
     a.zip(b).map(|(x, y)| sad(x, y)).sum()
 }
 
-/// How many rows ahead [`Ahead`] asks for.
-const AHEAD: usize = 16;
-
-/// Rows, with the row [`AHEAD`] rows on asked of the L2 cache as each is
-/// yielded. A zone's rows are short runs at a frame's stride (200 bytes
-/// every 1920), which hardware prefetchers follow poorly; where the frame
-/// is cold (a view of the page cache, not a buffer a copy just wrote),
-/// the first analyzer to read a zone otherwise waits on memory row by row.
-///
-/// Into L2 (`prefetcht1`), not L1: an L1 prefetch holds one of the core's
-/// few L1 miss buffers until its line arrives, so only about four rows
-/// could be in flight. `memview run` on a mapped 1080p file, interleaved
-/// medians of seven in three runs: 8250, 9640 and 8240 frames/s with four
-/// rows into L1, 12110, 12020 and 9860 with sixteen into L2 (24 or 32
-/// rows a little less, `prefetcht2` the same); none at all, 4160.
-pub(crate) struct Ahead<I> {
-    rows: I,
-    ahead: I,
-}
-
-impl<'r, I: Iterator<Item = &'r [u8]> + Clone> Ahead<I> {
-    pub(crate) fn new(rows: I) -> Ahead<I> {
-        let mut ahead = rows.clone();
-        for row in ahead.by_ref().take(AHEAD) {
-            prefetch(row);
-        }
-        Ahead { rows, ahead }
-    }
-}
-
-impl<'r, I: Iterator<Item = &'r [u8]>> Iterator for Ahead<I> {
-    type Item = &'r [u8];
-
-    #[inline]
-    fn next(&mut self) -> Option<&'r [u8]> {
-        if let Some(row) = self.ahead.next() {
-            prefetch(row);
-        }
-        self.rows.next()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.rows.size_hint()
-    }
-}
-
-/// Asks the L2 cache for the lines `row` spans (a hint: no effect on
-/// results, and none at all off x86_64).
-#[inline]
-fn prefetch(row: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        let Some(last) = row.len().checked_sub(1) else {
-            return;
-        };
-        let base = row.as_ptr();
-        // A line every 64 bytes, and the one holding the last byte.
-        for off in (0..last).step_by(64).chain([last]) {
-            // SAFETY: `off` <= `last` < `row.len()`, so the pointer is
-            // inside `row`; a prefetch reads nothing architecturally and
-            // never faults.
-            #[allow(unsafe_code)]
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T1>(base.add(off).cast())
-            };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = row;
-}
+/// How many rows ahead the kernels' rows are prefetched into L2
+/// ([`Ahead`]). `memview run` on a mapped 1080p file, interleaved medians
+/// of seven in three runs: 8250, 9640 and 8240 frames/s with four rows
+/// into L1, 12110, 12020 and 9860 with sixteen into L2 (24 or 32 rows a
+/// little less, `prefetcht2` the same); none at all, 4160.
+pub(crate) const AHEAD: usize = 16;
 
 /// Sum of `|a[i] - b[i]|` over the common length.
 #[inline]
@@ -451,23 +388,6 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `Ahead` yields exactly its rows, in order, whether there are fewer
-    /// rows than it looks ahead or more, and rows of any length (empty
-    /// ones included: nothing to prefetch).
-    #[test]
-    fn ahead_yields_its_rows() {
-        let data: Vec<u8> = (0..=255).cycle().take(5000).collect();
-        for n in [0usize, 1, AHEAD - 1, AHEAD, AHEAD + 1, 40] {
-            for len in [0usize, 1, 63, 64, 65, 200] {
-                let rows: Vec<&[u8]> = (0..n).map(|i| &data[i * 97..i * 97 + len]).collect();
-                let ahead = Ahead::new(rows.iter().copied());
-                assert_eq!(ahead.size_hint(), (n, Some(n)));
-                let got: Vec<&[u8]> = ahead.collect();
-                assert_eq!(got, rows, "{n} rows of {len}");
-            }
-        }
-    }
 
     #[test]
     fn simd_and_portable_kernels_agree() {
